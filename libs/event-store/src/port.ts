@@ -1,0 +1,111 @@
+/**
+ * The event store port. Two adapters implement it: the embedded durable log
+ * (./embedded) and EventStoreDB (./esdb). Both must pass ./contract.ts.
+ *
+ * Positions: every appended event gets a global position that strictly increases
+ * across the whole store. Revisions are per stream and start at 0.
+ */
+
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
+
+export interface NewEvent {
+  /** UUID; the adapter keeps it as the event's id */
+  eventId: string;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export interface RecordedEvent {
+  eventId: string;
+  streamId: string;
+  /** 0-based position of the event in its stream */
+  revision: number;
+  /** global position, strictly increasing across the store */
+  position: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  /** when the store recorded it (ms since epoch) */
+  created: number;
+}
+
+export interface AppendResult {
+  /** revision of the last event written (the stream's new current revision) */
+  nextExpectedRevision: number;
+  /** global position of the last event written */
+  position: number;
+}
+
+export interface ReadStreamOptions {
+  direction?: 'forwards' | 'backwards';
+  /** inclusive; defaults to start (forwards) or end (backwards) */
+  fromRevision?: number;
+  maxCount?: number;
+}
+
+export interface EventFilter {
+  /** keep events whose stream id starts with one of these */
+  streamPrefixes?: string[];
+  /** keep events whose type is one of these */
+  eventTypes?: string[];
+}
+
+export interface ReadAllOptions {
+  /** exclusive: events with position > fromPosition. Omit to read from the start */
+  fromPosition?: number;
+  maxCount?: number;
+  filter?: EventFilter;
+}
+
+export interface SubscribeOptions {
+  /** exclusive: deliver events with position > fromPosition. Omit to start at the beginning */
+  fromPosition?: number;
+  filter?: EventFilter;
+}
+
+export interface Subscription {
+  /** stops delivery; resolves when no handler call is in flight */
+  stop(): Promise<void>;
+  /** resolves when the subscription fails (handler threw or the store closed with an error) */
+  readonly done: Promise<void>;
+}
+
+/** Handler for a subscription; events are delivered one at a time, in position order. */
+export type EventHandler = (event: RecordedEvent) => Promise<void> | void;
+
+export class WrongExpectedRevisionError extends Error {
+  readonly code = 'WRONG_EXPECTED_REVISION';
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: number | 'no_stream',
+  ) {
+    super(`wrong expected revision on ${streamId}: expected ${String(expected)}, actual ${String(actual)}`);
+    this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+export class StreamNotFoundError extends Error {
+  readonly code = 'STREAM_NOT_FOUND';
+  constructor(readonly streamId: string) {
+    super(`stream not found: ${streamId}`);
+    this.name = 'StreamNotFoundError';
+  }
+}
+
+export interface EventStore {
+  appendToStream(
+    streamId: string,
+    events: NewEvent[],
+    options?: { expectedRevision?: ExpectedRevision },
+  ): Promise<AppendResult>;
+  /** returns [] for a stream that does not exist */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** catch-up from fromPosition, then live; events in strictly increasing position order */
+  subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription;
+  /** global position of the last event in the store (-1 when empty) */
+  headPosition(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,70 @@
+/**
+ * The read store port: a small subset of MongoDB's collection API. Adapters:
+ * in-memory (./memory, executes the same filter/update documents with mingo)
+ * and MongoDB (./mongo). Both must pass ./contract.ts.
+ *
+ * Filters and updates ARE Mongo query/update documents; callers write them once.
+ */
+
+export type Doc = Record<string, unknown> & { _id: string };
+export type Filter = Record<string, unknown>;
+export type Update = Record<string, unknown>;
+export type Sort = Record<string, 1 | -1>;
+
+export interface FindOptions {
+  sort?: Sort;
+  skip?: number;
+  limit?: number;
+  /** Mongo projection document, e.g. { name: 1 } */
+  projection?: Record<string, 0 | 1>;
+}
+
+export interface IndexSpec {
+  /** ordered keys, e.g. { listId: 1, 'fields.email': 1 } */
+  key: Record<string, 1 | -1>;
+  name: string;
+  unique?: boolean;
+  /** only documents matching this equality filter are indexed (Mongo partialFilterExpression) */
+  partialFilterExpression?: Filter;
+}
+
+export interface UpdateResult {
+  matchedCount: number;
+  modifiedCount: number;
+  upsertedId?: string;
+}
+
+export class DuplicateKeyError extends Error {
+  readonly code = 11000;
+  constructor(readonly collection: string, readonly index: string, message?: string) {
+    super(message ?? `duplicate key in ${collection} for index ${index}`);
+    this.name = 'DuplicateKeyError';
+  }
+}
+
+export interface Collection<T extends Doc = Doc> {
+  readonly name: string;
+  findOne(filter: Filter, options?: FindOptions): Promise<T | null>;
+  find(filter: Filter, options?: FindOptions): Promise<T[]>;
+  countDocuments(filter: Filter): Promise<number>;
+  insertOne(doc: T): Promise<void>;
+  /** replaces the whole document (upsert optional) */
+  replaceOne(filter: Filter, doc: T, options?: { upsert?: boolean }): Promise<UpdateResult>;
+  updateOne(filter: Filter, update: Update, options?: { upsert?: boolean }): Promise<UpdateResult>;
+  updateMany(filter: Filter, update: Update): Promise<UpdateResult>;
+  deleteOne(filter: Filter): Promise<{ deletedCount: number }>;
+  deleteMany(filter: Filter): Promise<{ deletedCount: number }>;
+}
+
+export interface ReadStore {
+  /** declare indexes once at start; idempotent. Unique indexes are enforced by both adapters. */
+  ensureIndexes(collection: string, indexes: IndexSpec[]): Promise<void>;
+  collection<T extends Doc = Doc>(name: string): Collection<T>;
+  /** drop a collection (used by projection rebuilds) */
+  dropCollection(name: string): Promise<void>;
+  /** atomically rename `from` to `to`, replacing `to` (used to switch over after a rebuild) */
+  renameCollection(from: string, to: string): Promise<void>;
+  getCheckpoint(projection: string): Promise<number | null>;
+  setCheckpoint(projection: string, position: number): Promise<void>;
+  close(): Promise<void>;
+}
