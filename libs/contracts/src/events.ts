@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import {
+  AdminRole, AttributeChange, FieldChange, FieldMapping, GroupRule, Plan, PersonStatus,
+  SchemaField, ScimErrorInfo, UniqueIdentifier,
+} from './model.ts';
+
+/**
+ * Every event type Muster writes: name, schema version and zod schema of its data.
+ * Adding a version: keep the old schema under its version, add an upcaster in upcast().
+ */
+const Scim = z.record(z.string(), z.unknown());
+const Fields = z.record(z.string(), z.unknown());
+
+export const eventSchemas = {
+  // organisation-{orgId}
+  OrganisationCreated: { version: 1, schema: z.object({ orgId: z.string(), name: z.string(), plan: Plan }) },
+  OrganisationPlanChanged: { version: 1, schema: z.object({ orgId: z.string(), plan: Plan }) },
+  // admintoken-{tokenId}
+  AdminTokenIssued: {
+    version: 1,
+    schema: z.object({
+      tokenId: z.string(), orgId: z.string().nullable(), role: AdminRole, hash: z.string(), prefix: z.string(),
+      label: z.string().optional(),
+    }),
+  },
+  AdminTokenRevoked: { version: 1, schema: z.object({ tokenId: z.string() }) },
+  // list-{listId}
+  ListCreated: {
+    version: 1,
+    schema: z.object({ listId: z.string(), orgId: z.string(), name: z.string(), description: z.string().optional() }),
+  },
+  ListUpdated: { version: 1, schema: z.object({ listId: z.string(), name: z.string().optional(), description: z.string().optional() }) },
+  FieldAdded: { version: 1, schema: z.object({ listId: z.string(), field: SchemaField }) },
+  ScimConnected: {
+    version: 1,
+    schema: z.object({
+      listId: z.string(), uniqueIdentifier: UniqueIdentifier, fieldsAdded: z.array(SchemaField), mappings: z.array(FieldMapping),
+    }),
+  },
+  ScimDisconnected: { version: 1, schema: z.object({ listId: z.string() }) },
+  MappingsChanged: {
+    version: 1,
+    schema: z.object({ listId: z.string(), mappings: z.array(FieldMapping), groupRules: z.array(GroupRule) }),
+  },
+  // scimtokens-{listId}
+  ScimTokenIssued: {
+    version: 1,
+    schema: z.object({
+      listId: z.string(), tokenId: z.string(), hash: z.string(), prefix: z.string(),
+      expiresAt: z.string().nullable(), rotatedFrom: z.string().optional(),
+    }),
+  },
+  ScimTokenExpiryScheduled: { version: 1, schema: z.object({ listId: z.string(), tokenId: z.string(), expiresAt: z.string() }) },
+  ScimTokenRevoked: { version: 1, schema: z.object({ listId: z.string(), tokenId: z.string(), reason: z.enum(['revoked', 'disconnected']) }) },
+  // person-{personId}
+  PersonProvisioned: {
+    version: 1,
+    schema: z.object({
+      personId: z.string(), listId: z.string(), scim: Scim, fields: Fields, status: PersonStatus,
+      fieldChanges: z.array(FieldChange),
+    }),
+  },
+  PersonCreated: {
+    version: 1,
+    schema: z.object({ personId: z.string(), listId: z.string(), fields: Fields, fieldChanges: z.array(FieldChange) }),
+  },
+  AttributesChanged: {
+    version: 1,
+    schema: z.object({
+      personId: z.string(), listId: z.string(),
+      /** full SCIM resource after the change (absent for admin edits) */
+      scim: Scim.optional(),
+      scimChanges: z.array(AttributeChange),
+      fields: Fields,
+      fieldChanges: z.array(FieldChange),
+      cause: z.enum(['idp', 'admin', 'remap', 'group-rule']).default('idp'),
+    }),
+  },
+  Deactivated: {
+    version: 1,
+    schema: z.object({ personId: z.string(), listId: z.string(), scim: Scim.optional(), scimChanges: z.array(AttributeChange).default([]), fields: Fields.optional(), fieldChanges: z.array(FieldChange).default([]) }),
+  },
+  Reactivated: {
+    version: 1,
+    schema: z.object({ personId: z.string(), listId: z.string(), scim: Scim.optional(), scimChanges: z.array(AttributeChange).default([]), fields: Fields.optional(), fieldChanges: z.array(FieldChange).default([]) }),
+  },
+  PersonUnlinked: { version: 1, schema: z.object({ personId: z.string(), listId: z.string(), wasActive: z.boolean() }) },
+  PersonRelinked: {
+    version: 1,
+    schema: z.object({ personId: z.string(), listId: z.string(), scim: Scim, fields: Fields, fieldChanges: z.array(FieldChange) }),
+  },
+  // group-{groupId}
+  GroupCreated: {
+    version: 1,
+    schema: z.object({ groupId: z.string(), listId: z.string(), displayName: z.string(), externalId: z.string().optional(), members: z.array(z.string()) }),
+  },
+  GroupChanged: {
+    version: 1,
+    schema: z.object({ groupId: z.string(), listId: z.string(), displayName: z.string(), externalId: z.string().optional(), changes: z.array(AttributeChange) }),
+  },
+  GroupMembersChanged: {
+    version: 1,
+    schema: z.object({ groupId: z.string(), listId: z.string(), added: z.array(z.string()), removed: z.array(z.string()) }),
+  },
+  GroupDeleted: { version: 1, schema: z.object({ groupId: z.string(), listId: z.string(), members: z.array(z.string()) }) },
+  // uniq-{listId}-{kind}-{digest}
+  ValueReserved: { version: 1, schema: z.object({ listId: z.string(), kind: z.string(), value: z.string(), ownerId: z.string() }) },
+  ValueReleased: { version: 1, schema: z.object({ listId: z.string(), kind: z.string(), value: z.string(), ownerId: z.string() }) },
+  // scimlog-{listId}: requests that changed nothing or failed (successful changes are logged from their domain event)
+  ScimRequestLogged: {
+    version: 1,
+    schema: z.object({
+      listId: z.string(), operation: z.string(), status: z.enum(['SKIPPED', 'FAILED']),
+      resourceType: z.enum(['User', 'Group', 'Bulk', 'Other']), resourceId: z.string().optional(),
+      error: ScimErrorInfo.optional(),
+    }),
+  },
+} as const;
+
+export type EventType = keyof typeof eventSchemas;
+export type EventData<T extends EventType> = z.infer<(typeof eventSchemas)[T]['schema']>;
+
+/** A domain event as deciders produce it: type + data, no metadata yet. */
+export type DomainEvent = { [K in EventType]: { type: K; data: EventData<K> } }[EventType];
+export type EventOf<K extends EventType> = Extract<DomainEvent, { type: K }>;
+
+export function isEventType(type: string): type is EventType {
+  return Object.prototype.hasOwnProperty.call(eventSchemas, type);
+}
+
+export class EventValidationError extends Error {
+  constructor(readonly eventType: string, readonly issues: string) {
+    super(`invalid ${eventType} event: ${issues}`);
+    this.name = 'EventValidationError';
+  }
+}
+
+/** Validate data for a type (used before append and when reading/upcasting). */
+export function parseEvent(type: string, data: unknown): DomainEvent {
+  if (!isEventType(type)) throw new EventValidationError(type, 'unknown event type');
+  const res = eventSchemas[type].schema.safeParse(data);
+  if (!res.success) {
+    throw new EventValidationError(type, res.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  }
+  return { type, data: res.data } as DomainEvent;
+}
+
+/** Streams, named in one place. */
+export const streams = {
+  organisation: (orgId: string) => `organisation-${orgId}`,
+  adminToken: (tokenId: string) => `admintoken-${tokenId}`,
+  list: (listId: string) => `list-${listId}`,
+  scimTokens: (listId: string) => `scimtokens-${listId}`,
+  person: (personId: string) => `person-${personId}`,
+  group: (groupId: string) => `group-${groupId}`,
+  reservation: (listId: string, kind: string, digest: string) => `uniq-${listId}-${kind}-${digest}`,
+  scimLog: (listId: string) => `scimlog-${listId}`,
+} as const;
+
+export const streamPrefixes = {
+  organisation: 'organisation-',
+  adminToken: 'admintoken-',
+  list: 'list-',
+  scimTokens: 'scimtokens-',
+  person: 'person-',
+  group: 'group-',
+  reservation: 'uniq-',
+  scimLog: 'scimlog-',
+} as const;

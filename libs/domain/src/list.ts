@@ -1,0 +1,128 @@
+import type { DomainEvent, FieldMapping, GroupRule, SchemaField, UniqueIdentifier, SyncProvider } from '@muster/contracts';
+import type { Decider } from './decider.ts';
+import { DomainError, conflict, invalid, notFound } from './errors.ts';
+import { DEFAULT_FIELDS, defaultMappings } from './defaults.ts';
+
+export interface ListState {
+  exists: boolean;
+  listId: string;
+  orgId: string;
+  name: string;
+  description?: string;
+  fields: SchemaField[];
+  sync: null | { provider: SyncProvider; uniqueIdentifier?: UniqueIdentifier; connectedAt: number };
+  /** true once a sync was connected and later disconnected */
+  everConnected: boolean;
+  mappings: FieldMapping[];
+  groupRules: GroupRule[];
+}
+
+export type ListCommand =
+  | { type: 'CreateList'; listId: string; orgId: string; name: string; description?: string }
+  | { type: 'UpdateList'; name?: string; description?: string }
+  | { type: 'AddField'; field: SchemaField }
+  | { type: 'ConnectScim'; uniqueIdentifier: UniqueIdentifier; now: number }
+  | { type: 'DisconnectScim' }
+  | { type: 'SetMappings'; mappings: FieldMapping[]; groupRules: GroupRule[]; knownSources: (source: string) => boolean };
+
+export const initialListState = (): ListState => ({
+  exists: false, listId: '', orgId: '', name: '', fields: [], sync: null, everConnected: false, mappings: [], groupRules: [],
+});
+
+/** Fields owned by the list's sync: targets of enabled mappings or group rules while a sync is connected. */
+export function syncedFieldKeys(state: ListState): Set<string> {
+  if (!state.sync) return new Set();
+  const keys = new Set<string>();
+  for (const m of state.mappings) if (m.enabled) keys.add(m.field);
+  for (const r of state.groupRules) keys.add(r.field);
+  return keys;
+}
+
+export function validateMappings(
+  fields: SchemaField[], mappings: FieldMapping[], groupRules: GroupRule[], knownSource: (s: string) => boolean,
+): string[] {
+  const errors: string[] = [];
+  const fieldKeys = new Set(fields.map((f) => f.key));
+  const targets = new Map<string, string>();
+  mappings.forEach((m, i) => {
+    if (!knownSource(m.source)) errors.push(`mappings[${i}]: unknown attribute "${m.source}"`);
+    if (!fieldKeys.has(m.field)) errors.push(`mappings[${i}]: unknown field "${m.field}"`);
+    if (m.enabled) {
+      const prev = targets.get(m.field);
+      if (prev !== undefined) errors.push(`mappings[${i}]: field "${m.field}" already receives "${prev}"; two sources cannot map into one field`);
+      else targets.set(m.field, m.source);
+    }
+  });
+  groupRules.forEach((r, i) => {
+    if (!fieldKeys.has(r.field)) errors.push(`groupRules[${i}]: unknown field "${r.field}"`);
+    const src = targets.get(r.field);
+    if (src !== undefined) errors.push(`groupRules[${i}]: field "${r.field}" already receives attribute "${src}"`);
+  });
+  return errors;
+}
+
+export const listDecider: Decider<ListCommand, ListState> = {
+  initialState: initialListState,
+  decide(cmd, s): DomainEvent[] {
+    switch (cmd.type) {
+      case 'CreateList':
+        if (s.exists) throw conflict(`list ${cmd.listId} already exists`);
+        return [{ type: 'ListCreated', data: { listId: cmd.listId, orgId: cmd.orgId, name: cmd.name, description: cmd.description } }];
+      case 'UpdateList': {
+        if (!s.exists) throw notFound('list not found');
+        const changed = (cmd.name !== undefined && cmd.name !== s.name) || (cmd.description !== undefined && cmd.description !== s.description);
+        return changed ? [{ type: 'ListUpdated', data: { listId: s.listId, name: cmd.name, description: cmd.description } }] : [];
+      }
+      case 'AddField':
+        if (!s.exists) throw notFound('list not found');
+        if (s.fields.some((f) => f.key === cmd.field.key)) throw conflict(`field "${cmd.field.key}" already exists on this list`);
+        return [{ type: 'FieldAdded', data: { listId: s.listId, field: cmd.field } }];
+      case 'ConnectScim': {
+        if (!s.exists) throw notFound('list not found');
+        if (s.sync?.provider === 'scim') throw conflict('SCIM is already connected on this list');
+        if (s.sync) throw conflict(`this list is synced by ${s.sync.provider}; one sync provider per list — disconnect it first`);
+        const existing = new Set(s.fields.map((f) => f.key));
+        const fieldsAdded = DEFAULT_FIELDS.filter((f) => !existing.has(f.key));
+        // keep mappings an admin configured before a disconnect; otherwise defaults
+        const mappings = s.mappings.length > 0 ? s.mappings : defaultMappings();
+        return [{ type: 'ScimConnected', data: { listId: s.listId, uniqueIdentifier: cmd.uniqueIdentifier, fieldsAdded, mappings } }];
+      }
+      case 'DisconnectScim':
+        if (!s.exists) throw notFound('list not found');
+        if (s.sync?.provider !== 'scim') throw conflict('SCIM is not connected on this list');
+        return [{ type: 'ScimDisconnected', data: { listId: s.listId } }];
+      case 'SetMappings': {
+        if (!s.exists) throw notFound('list not found');
+        const errors = validateMappings(s.fields, cmd.mappings, cmd.groupRules, cmd.knownSources);
+        if (errors.length) throw invalid(errors.join('; '), { errors });
+        if (JSON.stringify(cmd.mappings) === JSON.stringify(s.mappings) && JSON.stringify(cmd.groupRules) === JSON.stringify(s.groupRules)) return [];
+        return [{ type: 'MappingsChanged', data: { listId: s.listId, mappings: cmd.mappings, groupRules: cmd.groupRules } }];
+      }
+      default: {
+        const never: never = cmd;
+        throw new DomainError('invalid', `unknown command ${(never as { type: string }).type}`);
+      }
+    }
+  },
+  evolve(s, e): ListState {
+    switch (e.type) {
+      case 'ListCreated':
+        return { ...s, exists: true, listId: e.data.listId, orgId: e.data.orgId, name: e.data.name, description: e.data.description };
+      case 'ListUpdated':
+        return { ...s, name: e.data.name ?? s.name, description: e.data.description ?? s.description };
+      case 'FieldAdded':
+        return { ...s, fields: [...s.fields, e.data.field] };
+      case 'ScimConnected':
+        return {
+          ...s, fields: [...s.fields, ...e.data.fieldsAdded], mappings: e.data.mappings,
+          sync: { provider: 'scim', uniqueIdentifier: e.data.uniqueIdentifier, connectedAt: 0 }, everConnected: true,
+        };
+      case 'ScimDisconnected':
+        return { ...s, sync: null };
+      case 'MappingsChanged':
+        return { ...s, mappings: e.data.mappings, groupRules: e.data.groupRules };
+      default:
+        return s;
+    }
+  },
+};

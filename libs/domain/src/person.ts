@@ -1,0 +1,144 @@
+import type { AttributeChange, DomainEvent, FieldChange, PersonStatus } from '@muster/contracts';
+import type { Decider } from './decider.ts';
+import { DomainError, conflict, notFound } from './errors.ts';
+
+export type Fields = Record<string, unknown>;
+export type ScimResource = Record<string, unknown>;
+
+export interface PersonState {
+  exists: boolean;
+  personId: string;
+  listId: string;
+  status: PersonStatus;
+  /** linked to a SCIM resource (the SCIM id is the person id); false after a SCIM DELETE */
+  linked: boolean;
+  scim: ScimResource | null;
+  fields: Fields;
+}
+
+export type PersonCommand =
+  | { type: 'Provision'; personId: string; listId: string; scim: ScimResource; fields: Fields }
+  | { type: 'ScimUpdate'; scim: ScimResource; scimChanges: AttributeChange[]; fields: Fields }
+  | { type: 'Unlink' }
+  | { type: 'CreatePerson'; personId: string; listId: string; fields: Fields }
+  | { type: 'EditPerson'; changes: Fields; lockedFields: Record<string, string> }
+  | { type: 'SetStatus'; status: PersonStatus; syncProvider: string | null }
+  | { type: 'Remap'; fields: Fields; cause: 'remap' | 'group-rule' };
+
+export const initialPersonState = (): PersonState => ({
+  exists: false, personId: '', listId: '', status: 'active', linked: false, scim: null, fields: {},
+});
+
+const isEmpty = (v: unknown) => v === undefined || v === null || v === '';
+function same(a: unknown, b: unknown): boolean {
+  if (isEmpty(a) && isEmpty(b)) return true;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Changes from `before` to the mapped `next` values: only keys present in `next` are considered. */
+export function fieldChangesOf(before: Fields, next: Fields): FieldChange[] {
+  const changes: FieldChange[] = [];
+  for (const [field, value] of Object.entries(next)) {
+    if (!same(before[field], value)) changes.push({ field, old: before[field] ?? null, new: isEmpty(value) ? null : value });
+  }
+  return changes;
+}
+
+export function applyFieldChanges(fields: Fields, changes: FieldChange[]): Fields {
+  const out = { ...fields };
+  for (const c of changes) {
+    if (isEmpty(c.new)) delete out[c.field];
+    else out[c.field] = c.new;
+  }
+  return out;
+}
+
+function scimActive(scim: ScimResource): boolean {
+  return scim.active !== false;
+}
+
+export const personDecider: Decider<PersonCommand, PersonState> = {
+  initialState: initialPersonState,
+  decide(cmd, s): DomainEvent[] {
+    switch (cmd.type) {
+      case 'Provision': {
+        const status: PersonStatus = scimActive(cmd.scim) ? 'active' : 'inactive';
+        if (!s.exists) {
+          const fieldChanges = fieldChangesOf({}, cmd.fields);
+          return [{ type: 'PersonProvisioned', data: { personId: cmd.personId, listId: cmd.listId, scim: cmd.scim, fields: applyFieldChanges({}, fieldChanges), status, fieldChanges } }];
+        }
+        if (s.linked) throw conflict('a person with this identity is already provisioned', { personId: s.personId });
+        const fieldChanges = fieldChangesOf(s.fields, cmd.fields);
+        return [{ type: 'PersonRelinked', data: { personId: s.personId, listId: s.listId, scim: cmd.scim, fields: applyFieldChanges(s.fields, fieldChanges), fieldChanges } }];
+      }
+      case 'ScimUpdate': {
+        if (!s.exists || !s.linked) throw notFound('person not found');
+        const fieldChanges = fieldChangesOf(s.fields, cmd.fields);
+        const fields = applyFieldChanges(s.fields, fieldChanges);
+        const base = { personId: s.personId, listId: s.listId, scim: cmd.scim, scimChanges: cmd.scimChanges, fields, fieldChanges };
+        const nowActive = scimActive(cmd.scim);
+        if (s.status === 'active' && !nowActive) return [{ type: 'Deactivated', data: base }];
+        if (s.status === 'inactive' && nowActive) return [{ type: 'Reactivated', data: base }];
+        if (cmd.scimChanges.length === 0 && fieldChanges.length === 0) return [];
+        return [{ type: 'AttributesChanged', data: { ...base, cause: 'idp' } }];
+      }
+      case 'Unlink':
+        if (!s.exists || !s.linked) throw notFound('person not found');
+        return [{ type: 'PersonUnlinked', data: { personId: s.personId, listId: s.listId, wasActive: s.status === 'active' } }];
+      case 'CreatePerson':
+        if (s.exists) throw conflict('person already exists');
+        {
+          const fieldChanges = fieldChangesOf({}, cmd.fields);
+          return [{ type: 'PersonCreated', data: { personId: cmd.personId, listId: cmd.listId, fields: applyFieldChanges({}, fieldChanges), fieldChanges } }];
+        }
+      case 'EditPerson': {
+        if (!s.exists) throw notFound('person not found');
+        const locked = Object.keys(cmd.changes).filter((k) => k in cmd.lockedFields);
+        if (locked.length) {
+          const owners = [...new Set(locked.map((k) => cmd.lockedFields[k]))].join(', ');
+          throw new DomainError('locked', `field${locked.length > 1 ? 's' : ''} ${locked.map((k) => `"${k}"`).join(', ')} ${locked.length > 1 ? 'are' : 'is'} owned by the ${owners} sync and cannot be edited here; change it in the identity provider`, { fields: locked, sync: owners });
+        }
+        const fieldChanges = fieldChangesOf(s.fields, cmd.changes);
+        if (!fieldChanges.length) return [];
+        return [{ type: 'AttributesChanged', data: { personId: s.personId, listId: s.listId, scimChanges: [], fields: applyFieldChanges(s.fields, fieldChanges), fieldChanges, cause: 'admin' } }];
+      }
+      case 'SetStatus': {
+        if (!s.exists) throw notFound('person not found');
+        if (cmd.syncProvider && s.linked) throw new DomainError('locked', `status is owned by the ${cmd.syncProvider} sync; deactivate or reactivate the person in the identity provider`, { sync: cmd.syncProvider });
+        if (cmd.status === s.status) return [];
+        const data = { personId: s.personId, listId: s.listId, scimChanges: [], fieldChanges: [] };
+        return [cmd.status === 'inactive' ? { type: 'Deactivated', data } : { type: 'Reactivated', data }];
+      }
+      case 'Remap': {
+        if (!s.exists) throw notFound('person not found');
+        const fieldChanges = fieldChangesOf(s.fields, cmd.fields);
+        if (!fieldChanges.length) return [];
+        return [{ type: 'AttributesChanged', data: { personId: s.personId, listId: s.listId, scimChanges: [], fields: applyFieldChanges(s.fields, fieldChanges), fieldChanges, cause: cmd.cause } }];
+      }
+      default: {
+        const never: never = cmd;
+        throw new DomainError('invalid', `unknown command ${(never as { type: string }).type}`);
+      }
+    }
+  },
+  evolve(s, e): PersonState {
+    switch (e.type) {
+      case 'PersonProvisioned':
+        return { exists: true, personId: e.data.personId, listId: e.data.listId, status: e.data.status, linked: true, scim: e.data.scim, fields: e.data.fields };
+      case 'PersonCreated':
+        return { exists: true, personId: e.data.personId, listId: e.data.listId, status: 'active', linked: false, scim: null, fields: e.data.fields };
+      case 'PersonRelinked':
+        return { ...s, linked: true, scim: e.data.scim, fields: e.data.fields, status: e.data.scim.active === false ? 'inactive' : 'active' };
+      case 'AttributesChanged':
+        return { ...s, scim: e.data.scim ?? s.scim, fields: e.data.fields };
+      case 'Deactivated':
+        return { ...s, status: 'inactive', scim: e.data.scim ?? (s.scim ? { ...s.scim, active: false } : s.scim), fields: e.data.fields ?? s.fields };
+      case 'Reactivated':
+        return { ...s, status: 'active', scim: e.data.scim ?? (s.scim ? { ...s.scim, active: true } : s.scim), fields: e.data.fields ?? s.fields };
+      case 'PersonUnlinked':
+        return { ...s, linked: false, status: 'inactive' };
+      default:
+        return s;
+    }
+  },
+};

@@ -1,0 +1,89 @@
+import type { DomainEvent } from '@muster/contracts';
+import type { Decider } from './decider.ts';
+import { DomainError, conflict, notFound } from './errors.ts';
+
+export interface ScimTokenInfo {
+  tokenId: string;
+  prefix: string;
+  hash: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revoked: boolean;
+  rotatedFrom?: string;
+}
+
+export interface TokensState {
+  listId: string;
+  tokens: Record<string, ScimTokenInfo>;
+}
+
+export type TokensCommand =
+  | { type: 'IssueToken'; listId: string; tokenId: string; hash: string; prefix: string; expiresAt: string | null; scimConnected: boolean }
+  | { type: 'RevokeToken'; tokenId: string }
+  | { type: 'RotateToken'; tokenId: string; newTokenId: string; hash: string; prefix: string; overlapMs: number; now: Date }
+  | { type: 'RevokeAll'; listId: string };
+
+export function tokenIsUsable(t: ScimTokenInfo, now: Date): boolean {
+  return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
+}
+
+export const tokensDecider: Decider<TokensCommand, TokensState> = {
+  initialState: () => ({ listId: '', tokens: {} }),
+  decide(cmd, s): DomainEvent[] {
+    switch (cmd.type) {
+      case 'IssueToken':
+        if (!cmd.scimConnected) throw conflict('SCIM is not connected on this list; connect it before issuing tokens');
+        return [{ type: 'ScimTokenIssued', data: { listId: cmd.listId, tokenId: cmd.tokenId, hash: cmd.hash, prefix: cmd.prefix, expiresAt: cmd.expiresAt } }];
+      case 'RevokeToken': {
+        const t = s.tokens[cmd.tokenId];
+        if (!t) throw notFound('token not found');
+        if (t.revoked) return [];
+        return [{ type: 'ScimTokenRevoked', data: { listId: s.listId, tokenId: cmd.tokenId, reason: 'revoked' } }];
+      }
+      case 'RotateToken': {
+        const t = s.tokens[cmd.tokenId];
+        if (!t) throw notFound('token not found');
+        if (!tokenIsUsable(t, cmd.now)) throw conflict('only an active token can be rotated');
+        const overlapEnd = new Date(cmd.now.getTime() + cmd.overlapMs).toISOString();
+        const expiresAt = t.expiresAt && t.expiresAt < overlapEnd ? t.expiresAt : overlapEnd;
+        return [
+          { type: 'ScimTokenIssued', data: { listId: s.listId, tokenId: cmd.newTokenId, hash: cmd.hash, prefix: cmd.prefix, expiresAt: null, rotatedFrom: cmd.tokenId } },
+          { type: 'ScimTokenExpiryScheduled', data: { listId: s.listId, tokenId: cmd.tokenId, expiresAt } },
+        ];
+      }
+      case 'RevokeAll':
+        return Object.values(s.tokens)
+          .filter((t) => !t.revoked)
+          .map((t) => ({ type: 'ScimTokenRevoked' as const, data: { listId: cmd.listId, tokenId: t.tokenId, reason: 'disconnected' as const } }));
+      default: {
+        const never: never = cmd;
+        throw new DomainError('invalid', `unknown command ${(never as { type: string }).type}`);
+      }
+    }
+  },
+  evolve(s, e): TokensState {
+    switch (e.type) {
+      case 'ScimTokenIssued':
+        return {
+          listId: e.data.listId,
+          tokens: {
+            ...s.tokens,
+            [e.data.tokenId]: {
+              tokenId: e.data.tokenId, prefix: e.data.prefix, hash: e.data.hash, createdAt: '', expiresAt: e.data.expiresAt,
+              revoked: false, rotatedFrom: e.data.rotatedFrom,
+            },
+          },
+        };
+      case 'ScimTokenExpiryScheduled': {
+        const t = s.tokens[e.data.tokenId];
+        return t ? { ...s, tokens: { ...s.tokens, [t.tokenId]: { ...t, expiresAt: e.data.expiresAt } } } : s;
+      }
+      case 'ScimTokenRevoked': {
+        const t = s.tokens[e.data.tokenId];
+        return t ? { ...s, tokens: { ...s.tokens, [t.tokenId]: { ...t, revoked: true } } } : s;
+      }
+      default:
+        return s;
+    }
+  },
+};
