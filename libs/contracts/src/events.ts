@@ -96,7 +96,10 @@ export const eventSchemas = {
   },
   GroupChanged: {
     version: 1,
-    schema: z.object({ groupId: z.string(), listId: z.string(), displayName: z.string(), externalId: z.string().optional(), changes: z.array(AttributeChange) }),
+    schema: z.object({
+      groupId: z.string(), listId: z.string(), displayName: z.string(), externalId: z.string().optional(), changes: z.array(AttributeChange),
+      added: z.array(z.string()).default([]), removed: z.array(z.string()).default([]),
+    }),
   },
   GroupMembersChanged: {
     version: 1,

@@ -6,3 +6,6 @@ export * from './tokens.ts';
 export * from './person.ts';
 export * from './organisation.ts';
 export * from './handler.ts';
+export * from "./state-cache.ts";
+export * from "./secrets.ts";
+export * from "./group.ts";

@@ -1,0 +1,71 @@
+import type { DomainEvent } from '@muster/contracts';
+import type { EventStore, Subscription } from '@muster/event-store';
+
+/**
+ * Keeps the folded state of every stream under a prefix in memory, fed by a subscription
+ * to the event store. `get` is eventually consistent; `getFresh` first waits until the cache
+ * has seen everything up to the store's current head (read-your-writes for other services).
+ */
+export class StreamStateCache<State> {
+  private states = new Map<string, State>();
+  private position = -1;
+  private waiters: Array<{ position: number; resolve: () => void }> = [];
+  private sub: Subscription | null = null;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly prefix: string,
+    private readonly evolve: (s: State, e: DomainEvent) => State,
+    private readonly initial: () => State,
+  ) {}
+
+  start(): void {
+    this.sub = this.store.subscribeToAll({ filter: { streamPrefixes: [this.prefix] } }, (e) => {
+      const prev = this.states.get(e.streamId) ?? this.initial();
+      this.states.set(e.streamId, this.evolve(prev, { type: e.type, data: e.data } as DomainEvent));
+      this.advance(e.position);
+    });
+  }
+
+  private advance(position: number): void {
+    if (position <= this.position) return;
+    this.position = position;
+    if (this.waiters.length) {
+      const ready = this.waiters.filter((w) => w.position <= position);
+      this.waiters = this.waiters.filter((w) => w.position > position);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  get(streamId: string): State | undefined {
+    return this.states.get(streamId);
+  }
+
+  all(): IterableIterator<[string, State]> {
+    return this.states.entries();
+  }
+
+  /**
+   * Wait until every event up to the store's head has been seen. The subscription is filtered,
+   * so the cache reads the head of its own prefix from the store to know what "caught up" means.
+   */
+  async catchUp(timeoutMs = 5_000): Promise<void> {
+    const lastOfPrefix = await this.store.readAll({ fromPosition: this.position, filter: { streamPrefixes: [this.prefix] } });
+    if (lastOfPrefix.length === 0) return;
+    const target = lastOfPrefix[lastOfPrefix.length - 1].position;
+    if (target <= this.position) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`state cache for ${this.prefix} did not reach position ${target} in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ position: target, resolve: () => { clearTimeout(timer); resolve(); } });
+    });
+  }
+
+  async getFresh(streamId: string): Promise<State | undefined> {
+    await this.catchUp();
+    return this.states.get(streamId);
+  }
+
+  async stop(): Promise<void> {
+    await this.sub?.stop();
+  }
+}

@@ -1,0 +1,51 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { DomainError } from '@muster/domain';
+import type { ReadStore } from '@muster/read-store';
+
+export const DOMAIN_STATUS: Record<DomainError['code'], number> = {
+  not_found: 404, conflict: 409, invalid: 400, forbidden: 403, locked: 409, gone: 410,
+};
+
+export class HttpError extends Error {
+  constructor(readonly statusCode: number, readonly code: string, message: string, readonly details?: Record<string, unknown>) {
+    super(message);
+  }
+}
+
+/** One error handler for the admin API: JSON errors `{ error: { code, message, details? } }`, never a stack. */
+export function installJsonErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | DomainError | HttpError | Error, req, reply) => {
+    if (err instanceof DomainError) {
+      return reply.status(DOMAIN_STATUS[err.code]).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    }
+    if (err instanceof HttpError) {
+      return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    }
+    const fe = err as FastifyError & { validation?: unknown };
+    if (fe.validation) {
+      return reply.status(400).send({ error: { code: 'invalid', message: fe.message } });
+    }
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return reply.status(fe.statusCode).send({ error: { code: fe.code ?? 'bad_request', message: fe.message } });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+}
+
+/**
+ * Read-your-writes: wait (bounded) until a projection's checkpoint reaches `position`.
+ * Works across processes: it polls the checkpoint the projector writes with its read models.
+ */
+export async function waitForCheckpoint(readStore: ReadStore, projection: string, position: number, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 1;
+  for (;;) {
+    const cp = await readStore.getCheckpoint(projection);
+    if (cp !== null && cp >= position) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 20);
+  }
+}

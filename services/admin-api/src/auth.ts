@@ -1,0 +1,90 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { AdminRole } from '@muster/contracts';
+import { streamPrefixes, streams, toNewEvents } from '@muster/contracts';
+import type { EventStore } from '@muster/event-store';
+import { StreamStateCache, adminTokenEvolve, generateToken, hashToken, hashesEqual, type AdminTokenState } from '@muster/domain';
+import { HttpError } from '@muster/http';
+
+export interface Principal {
+  tokenId: string;
+  /** null for the install-wide (bootstrap) admin, who may act on every organisation */
+  orgId: string | null;
+  role: AdminRole;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest { principal?: Principal }
+}
+
+export const DEFAULT_ORG = 'default';
+
+/** Admin bearer tokens: event-sourced (admintoken-*), stored as SHA-256 hashes, compared in constant time. */
+export class AdminAuth {
+  readonly cache: StreamStateCache<AdminTokenState>;
+  constructor(private readonly store: EventStore) {
+    this.cache = new StreamStateCache(store, streamPrefixes.adminToken, adminTokenEvolve, () => ({ exists: false, tokenId: '', orgId: null, role: 'viewer', hash: '', revoked: false }));
+  }
+
+  start() { this.cache.start(); return this.cache.catchUp(30_000); }
+  stop() { return this.cache.stop(); }
+
+  private find(hash: string): AdminTokenState | undefined {
+    let hit: AdminTokenState | undefined;
+    for (const [, s] of this.cache.all()) if (s.exists && hashesEqual(s.hash, hash)) hit = s;
+    return hit;
+  }
+
+  async authenticate(token: string): Promise<Principal | null> {
+    const hash = hashToken(token);
+    let s = this.find(hash);
+    if (!s) { await this.cache.catchUp(); s = this.find(hash); }
+    if (!s || s.revoked) return null;
+    return { tokenId: s.tokenId, orgId: s.orgId, role: s.role };
+  }
+
+  /**
+   * First start: make sure the bootstrap admin token exists. With MUSTER_ADMIN_TOKEN set, its hash is
+   * recorded (once); without it, a token is generated and returned so the caller prints it once.
+   */
+  async bootstrap(envToken: string | undefined, now: Date): Promise<{ generated?: string }> {
+    await this.cache.catchUp(30_000);
+    const ctx = { actor: { kind: 'system' as const, id: 'bootstrap' }, source: { kind: 'system' as const }, correlationId: randomUUID(), now, newId: randomUUID };
+    if (envToken) {
+      const hash = hashToken(envToken);
+      if (this.find(hash)) return {};
+      const tokenId = `bootstrap-${hash.slice(0, 16)}`;
+      await this.store.appendToStream(streams.adminToken(tokenId), toNewEvents([{ type: 'AdminTokenIssued', data: { tokenId, orgId: null, role: 'owner', hash, prefix: envToken.slice(0, 8), label: 'MUSTER_ADMIN_TOKEN' } }], ctx), { expectedRevision: 'any' });
+      await this.cache.catchUp();
+      return {};
+    }
+    for (const [, s] of this.cache.all()) if (s.exists && s.orgId === null && !s.revoked) return {};
+    const { token, hash, displayPrefix } = generateToken('mat_');
+    const tokenId = 'bootstrap';
+    await this.store.appendToStream(streams.adminToken(tokenId), toNewEvents([{ type: 'AdminTokenIssued', data: { tokenId, orgId: null, role: 'owner', hash, prefix: displayPrefix, label: 'generated at first start' } }], ctx), { expectedRevision: 'no_stream' });
+    await this.cache.catchUp();
+    return { generated: token };
+  }
+
+  /** Fastify preHandler: 401 JSON error unless a valid admin bearer token is presented. */
+  hook = async (req: FastifyRequest, _reply: FastifyReply) => {
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
+    if (!m) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <admin token>)');
+    const p = await this.authenticate(m[1]);
+    if (!p) throw new HttpError(401, 'unauthorized', 'invalid or revoked admin token');
+    req.principal = p;
+  };
+}
+
+const WRITE_ROLES: AdminRole[] = ['owner', 'admin'];
+export function requireWrite(p: Principal | undefined): Principal {
+  if (!p) throw new HttpError(401, 'unauthorized', 'not authenticated');
+  if (!WRITE_ROLES.includes(p.role)) throw new HttpError(403, 'forbidden', `the ${p.role} role is read-only`);
+  return p;
+}
+export function requireRole(p: Principal | undefined, roles: AdminRole[]): Principal {
+  if (!p) throw new HttpError(401, 'unauthorized', 'not authenticated');
+  if (!roles.includes(p.role)) throw new HttpError(403, 'forbidden', `this action needs one of the roles: ${roles.join(', ')}`);
+  return p;
+}

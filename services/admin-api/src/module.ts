@@ -1,0 +1,27 @@
+import type { ServiceModule } from '@muster/runtime';
+import { adminApiPlugin } from './app.ts';
+
+export const adminApiModule: ServiceModule = {
+  name: 'admin-api',
+  async start({ adapters, config, announce }) {
+    let ready = false;
+    return {
+      name: 'admin-api',
+      mount: async (app) => {
+        await app.register(adminApiPlugin, {
+          store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl, adminToken: config.adminToken,
+          onGeneratedAdminToken: (token) => {
+            announce('');
+            announce('  No MUSTER_ADMIN_TOKEN was set, so an admin token was generated. It is shown once:');
+            announce(`    ${token}`);
+            announce('  Only its hash is stored. Use it as: Authorization: Bearer <token>');
+            announce('');
+          },
+        });
+        app.addHook('onReady', async () => { ready = true; });
+      },
+      ready: () => ready,
+      stop: async () => { ready = false; },
+    };
+  },
+};

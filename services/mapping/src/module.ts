@@ -1,0 +1,11 @@
+import type { ServiceModule } from '@muster/runtime';
+import { MappingService } from './service.ts';
+
+export const mappingModule: ServiceModule = {
+  name: 'mapping',
+  async start({ adapters }) {
+    const svc = new MappingService({ store: adapters.store, readStore: adapters.readStore, bus: adapters.bus });
+    await svc.start();
+    return { name: 'mapping', ready: () => svc.ready, stop: () => svc.stop() };
+  },
+};

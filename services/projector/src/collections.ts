@@ -1,0 +1,27 @@
+/** Read model collection names, in one place. A rebuild writes into the same names with a prefix. */
+export const READ_MODELS = ['organisations', 'admin_tokens', 'lists', 'people', 'groups', 'tokens', 'provisioning_log'] as const;
+export type ReadModel = (typeof READ_MODELS)[number];
+export type CollectionNames = Record<ReadModel, string>;
+
+export const PROJECTION = 'main';
+
+export function collectionNames(prefix = ''): CollectionNames {
+  return Object.fromEntries(READ_MODELS.map((m) => [m, prefix + m])) as CollectionNames;
+}
+
+import type { IndexSpec } from '@muster/read-store';
+export const INDEXES: Partial<Record<ReadModel, IndexSpec[]>> = {
+  lists: [{ key: { orgId: 1 }, name: 'by_org' }],
+  people: [
+    { key: { listId: 1, status: 1 }, name: 'by_list_status' },
+    { key: { listId: 1, 'scim.userNameLower': 1 }, name: 'by_list_username' },
+    { key: { listId: 1, 'scim.externalId': 1 }, name: 'by_list_external_id' },
+    { key: { listId: 1, 'scim.emailsLower': 1 }, name: 'by_list_email' },
+    { key: { listId: 1, 'scim.employeeNumber': 1 }, name: 'by_list_employee_number' },
+    { key: { listId: 1, linked: 1, createdAt: 1 }, name: 'by_list_linked_created' },
+  ],
+  groups: [{ key: { listId: 1, displayNameLower: 1 }, name: 'by_list_name' }],
+  tokens: [{ key: { listId: 1 }, name: 'by_list' }],
+  provisioning_log: [{ key: { listId: 1, position: -1 }, name: 'by_list_position' }],
+  admin_tokens: [{ key: { orgId: 1 }, name: 'by_org' }],
+};

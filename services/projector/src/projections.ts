@@ -1,0 +1,224 @@
+import type { DomainEvent, EventMetadata, FieldChange } from '@muster/contracts';
+import type { RecordedEvent } from '@muster/event-store';
+import { DuplicateKeyError, type Collection, type Doc, type ReadStore, type Update } from '@muster/read-store';
+import type { CollectionNames } from './collections.ts';
+
+/**
+ * Apply `update` to document `id` only if it has not yet seen `position` (idempotent under
+ * redelivery); create it from `onCreate` when it does not exist.
+ */
+async function guarded(coll: Collection, id: string, position: number, update: Update, onCreate?: () => Doc): Promise<void> {
+  const set = { ...((update.$set as Record<string, unknown>) ?? {}), lastPosition: position };
+  const res = await coll.updateOne({ _id: id, lastPosition: { $lt: position } }, { ...update, $set: set });
+  if (res.matchedCount > 0 || !onCreate) return;
+  const existing = await coll.findOne({ _id: id }, { projection: { _id: 1 } });
+  if (existing) return; // already applied
+  try {
+    await coll.insertOne({ ...onCreate(), _id: id, lastPosition: position });
+  } catch (err) {
+    if (!(err instanceof DuplicateKeyError)) throw err;
+  }
+}
+
+const iso = (m: EventMetadata) => m.occurredAt;
+
+/** Terms the free-text search looks at: names, emails, unique identifier, userName. */
+export function searchText(fields: Record<string, unknown>, extra: Array<unknown>): string {
+  const parts = [fields.firstName, fields.lastName, fields.displayName, fields.email, fields.primaryEmail, fields.employeeNumber, ...extra];
+  return parts.filter((p) => typeof p === 'string' && p).join(' ').toLowerCase();
+}
+
+function scimSummary(scim: Record<string, unknown> | undefined) {
+  if (!scim) return undefined;
+  const userName = typeof scim.userName === 'string' ? scim.userName : undefined;
+  const emails = Array.isArray(scim.emails) ? (scim.emails as Array<{ value?: unknown }>).map((e) => String(e?.value ?? '').toLowerCase()).filter(Boolean) : [];
+  const ent = scim['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'] as { employeeNumber?: unknown } | undefined;
+  return {
+    userName, userNameLower: userName?.toLowerCase(), externalId: scim.externalId as string | undefined, emailsLower: emails,
+    employeeNumber: typeof ent?.employeeNumber === 'string' ? ent.employeeNumber : undefined,
+  };
+}
+
+function operationOf(e: DomainEvent, m: EventMetadata): string {
+  if (m.source.operation) return m.source.operation;
+  switch (e.type) {
+    case 'PersonProvisioned': return 'CREATE';
+    case 'PersonRelinked': return 'CREATE';
+    case 'Deactivated': return 'DEACTIVATE';
+    case 'Reactivated': return 'REACTIVATE';
+    case 'PersonUnlinked': return 'DELETE';
+    case 'GroupCreated': return 'GROUP_CREATE';
+    case 'GroupDeleted': return 'GROUP_DELETE';
+    case 'GroupChanged': case 'GroupMembersChanged': return 'GROUP_UPDATE';
+    default: return 'UPDATE';
+  }
+}
+
+export class Projections {
+  constructor(private readonly rs: ReadStore, private readonly names: CollectionNames) {}
+
+  private c(name: keyof CollectionNames) {
+    return this.rs.collection(this.names[name]);
+  }
+
+  private async personLoaded(personId: string) {
+    return this.c('people').findOne({ _id: personId });
+  }
+
+  private async bumpCounts(listId: string, position: number, inc: { active?: number; inactive?: number }) {
+    const $inc: Record<string, number> = {};
+    if (inc.active) $inc['counts.active'] = inc.active;
+    if (inc.inactive) $inc['counts.inactive'] = inc.inactive;
+    if (!Object.keys($inc).length) return;
+    // guarded: a list document remembers the last position applied to it
+    await this.c('lists').updateOne({ _id: listId, lastPosition: { $lt: position } }, { $inc, $set: { lastPosition: position } });
+  }
+
+  async apply(r: RecordedEvent): Promise<void> {
+    const e = { type: r.type, data: r.data } as DomainEvent;
+    const m = r.metadata as unknown as EventMetadata;
+    const p = r.position;
+    const at = iso(m);
+    switch (e.type) {
+      case 'OrganisationCreated':
+        return guarded(this.c('organisations'), e.data.orgId, p, {}, () => ({ _id: e.data.orgId, name: e.data.name, plan: e.data.plan, createdAt: at }));
+      case 'OrganisationPlanChanged':
+        return guarded(this.c('organisations'), e.data.orgId, p, { $set: { plan: e.data.plan } });
+      case 'AdminTokenIssued':
+        return guarded(this.c('admin_tokens'), e.data.tokenId, p, {}, () => ({ _id: e.data.tokenId, orgId: e.data.orgId, role: e.data.role, prefix: e.data.prefix, label: e.data.label ?? null, createdAt: at, revokedAt: null }));
+      case 'AdminTokenRevoked':
+        return guarded(this.c('admin_tokens'), e.data.tokenId, p, { $set: { revokedAt: at } });
+      case 'ListCreated':
+        return guarded(this.c('lists'), e.data.listId, p, {}, () => ({
+          _id: e.data.listId, orgId: e.data.orgId, name: e.data.name, description: e.data.description ?? null, fields: [], sync: null,
+          mappings: [], groupRules: [], counts: { active: 0, inactive: 0 }, lastSyncAt: null, createdAt: at, updatedAt: at,
+        }));
+      case 'ListUpdated': {
+        const $set: Record<string, unknown> = { updatedAt: at };
+        if (e.data.name !== undefined) $set.name = e.data.name;
+        if (e.data.description !== undefined) $set.description = e.data.description;
+        return guarded(this.c('lists'), e.data.listId, p, { $set });
+      }
+      case 'FieldAdded':
+        return guarded(this.c('lists'), e.data.listId, p, { $push: { fields: e.data.field }, $set: { updatedAt: at } });
+      case 'ScimConnected':
+        return guarded(this.c('lists'), e.data.listId, p, {
+          $push: { fields: { $each: e.data.fieldsAdded } },
+          $set: { sync: { provider: 'scim', uniqueIdentifier: e.data.uniqueIdentifier, connectedAt: at }, mappings: e.data.mappings, updatedAt: at },
+        });
+      case 'ScimDisconnected':
+        return guarded(this.c('lists'), e.data.listId, p, { $set: { sync: null, updatedAt: at } });
+      case 'MappingsChanged':
+        return guarded(this.c('lists'), e.data.listId, p, { $set: { mappings: e.data.mappings, groupRules: e.data.groupRules, updatedAt: at } });
+      case 'ScimTokenIssued':
+        return guarded(this.c('tokens'), e.data.tokenId, p, {}, () => ({
+          _id: e.data.tokenId, listId: e.data.listId, prefix: e.data.prefix, createdAt: at, expiresAt: e.data.expiresAt,
+          revokedAt: null, rotatedFrom: e.data.rotatedFrom ?? null,
+        }));
+      case 'ScimTokenExpiryScheduled':
+        return guarded(this.c('tokens'), e.data.tokenId, p, { $set: { expiresAt: e.data.expiresAt } });
+      case 'ScimTokenRevoked':
+        return guarded(this.c('tokens'), e.data.tokenId, p, { $set: { revokedAt: at, revokedReason: e.data.reason } });
+      case 'PersonProvisioned':
+      case 'PersonCreated': {
+        const scim = e.type === 'PersonProvisioned' ? e.data.scim : undefined;
+        const status = e.type === 'PersonProvisioned' ? e.data.status : 'active';
+        const before = await this.personLoaded(e.data.personId);
+        await guarded(this.c('people'), e.data.personId, p, {}, () => ({
+          _id: e.data.personId, listId: e.data.listId, status, fields: e.data.fields, linked: !!scim, scim: scimSummary(scim) ?? null,
+          groups: [], createdAt: at, updatedAt: at, search: searchText(e.data.fields, [scim?.userName]), source: m.source.kind,
+          scimResource: scim ?? null, revision: r.revision,
+        }));
+        if (!before) await this.bumpCounts(e.data.listId, p, status === 'active' ? { active: 1 } : { inactive: 1 });
+        break;
+      }
+      case 'AttributesChanged': {
+        const person = await this.personLoaded(e.data.personId);
+        const scim = e.data.scim ?? undefined;
+        const $set: Record<string, unknown> = { fields: e.data.fields, updatedAt: at, search: searchText(e.data.fields, [scim?.userName ?? (person?.scim as { userName?: string } | null)?.userName]) };
+        $set.revision = r.revision;
+        if (scim) { $set.scim = scimSummary(scim); $set.scimResource = scim; }
+        await guarded(this.c('people'), e.data.personId, p, { $set });
+        break;
+      }
+      case 'Deactivated':
+      case 'Reactivated':
+      case 'PersonUnlinked':
+      case 'PersonRelinked': {
+        const person = await this.personLoaded(e.data.personId);
+        if (!person || (person.lastPosition as number) >= p) break;
+        const newStatus = e.type === 'Reactivated' || (e.type === 'PersonRelinked' && e.data.scim.active !== false) ? 'active' : 'inactive';
+        const $set: Record<string, unknown> = { status: newStatus, updatedAt: at };
+        if (e.type === 'PersonUnlinked') $set.linked = false;
+        if (e.type === 'PersonRelinked') { $set.linked = true; $set.scim = scimSummary(e.data.scim); }
+        if ('fields' in e.data && e.data.fields) { $set.fields = e.data.fields; $set.search = searchText(e.data.fields, [(e.data as { scim?: { userName?: unknown } }).scim?.userName ?? (person.scim as { userName?: string } | null)?.userName]); }
+        const scimAfter = (e.data as { scim?: Record<string, unknown> }).scim;
+        if (scimAfter) { $set.scim = scimSummary(scimAfter); $set.scimResource = scimAfter; }
+        else if (e.type !== 'PersonUnlinked' && person.scimResource) $set.scimResource = { ...(person.scimResource as object), active: newStatus === 'active' };
+        $set.revision = r.revision;
+        await guarded(this.c('people'), e.data.personId, p, { $set });
+        if (person.status !== newStatus) {
+          await this.bumpCounts(e.data.listId, p, newStatus === 'active' ? { active: 1, inactive: -1 } : { active: -1, inactive: 1 });
+        }
+        break;
+      }
+      case 'GroupCreated':
+        await guarded(this.c('groups'), e.data.groupId, p, {}, () => ({ _id: e.data.groupId, listId: e.data.listId, displayName: e.data.displayName, displayNameLower: e.data.displayName.toLowerCase(), externalId: e.data.externalId ?? null, members: e.data.members, createdAt: at, updatedAt: at, revision: r.revision }));
+        for (const personId of e.data.members) await guarded(this.c('people'), personId, p, { $addToSet: { groups: e.data.groupId } });
+        break;
+      case 'GroupChanged':
+      case 'GroupMembersChanged': {
+        const $set: Record<string, unknown> = { updatedAt: at, revision: r.revision };
+        if (e.type === 'GroupChanged') Object.assign($set, { displayName: e.data.displayName, displayNameLower: e.data.displayName.toLowerCase(), externalId: e.data.externalId ?? null });
+        await guarded(this.c('groups'), e.data.groupId, p, { $addToSet: { members: { $each: e.data.added } }, $set });
+        // same position as the guarded update above: applies once per delivery of this event
+        if (e.data.removed.length) await this.c('groups').updateOne({ _id: e.data.groupId, lastPosition: p }, { $pull: { members: { $in: e.data.removed } } });
+        for (const personId of e.data.added) await guarded(this.c('people'), personId, p, { $addToSet: { groups: e.data.groupId } });
+        for (const personId of e.data.removed) await guarded(this.c('people'), personId, p, { $pull: { groups: e.data.groupId } });
+        break;
+      }
+      case 'GroupDeleted':
+        await this.c('groups').deleteOne({ _id: e.data.groupId });
+        for (const personId of e.data.members) await guarded(this.c('people'), personId, p, { $pull: { groups: e.data.groupId } });
+        break;
+      case 'ScimRequestLogged':
+        await this.logEntry(r, {
+          listId: e.data.listId, operation: e.data.operation, status: e.data.status, resourceType: e.data.resourceType,
+          resourceId: e.data.resourceId ?? null, error: e.data.error ?? null, changes: [],
+        });
+        return;
+      case 'ValueReserved':
+      case 'ValueReleased':
+        return;
+      default: {
+        const never: never = e;
+        void never;
+        return;
+      }
+    }
+    // successful IdP changes are provisioning-log entries, from the same events auditors replay
+    if (m.source?.kind === 'scim' && 'listId' in e.data) {
+      const data = e.data as { listId: string; personId?: string; groupId?: string; fieldChanges?: FieldChange[]; scimChanges?: unknown[] };
+      await this.logEntry(r, {
+        listId: data.listId, operation: operationOf(e, m), status: 'SUCCESS',
+        resourceType: data.groupId ? 'Group' : 'User', resourceId: data.personId ?? data.groupId ?? null, error: null,
+        changes: data.fieldChanges ?? [], scimChanges: data.scimChanges ?? [],
+      });
+      await this.c('lists').updateOne({ _id: data.listId }, { $max: { lastSyncAt: at } });
+    }
+  }
+
+  private async logEntry(r: RecordedEvent, entry: Record<string, unknown>) {
+    const m = r.metadata as unknown as EventMetadata;
+    const doc: Doc = {
+      _id: r.eventId, position: r.position, at: m.occurredAt, ...entry,
+      method: m.source.method ?? null, path: m.source.path ?? null, idp: m.source.idp ?? null, userAgent: m.source.userAgent ?? null,
+      requestId: m.source.requestId ?? null, eventType: r.type, lastPosition: r.position,
+    };
+    try {
+      await this.c('provisioning_log').insertOne(doc);
+    } catch (err) {
+      if (!(err instanceof DuplicateKeyError)) throw err; // already applied
+    }
+  }
+}

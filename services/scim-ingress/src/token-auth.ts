@@ -1,0 +1,67 @@
+import { streamPrefixes } from '@muster/contracts';
+import type { EventStore } from '@muster/event-store';
+import { StreamStateCache, hashToken, hashesEqual, tokenIsUsable, tokensDecider, type TokensState } from '@muster/domain';
+import type { ReadStore } from '@muster/read-store';
+
+export interface TokenPrincipal { tokenId: string; listId: string }
+
+/**
+ * SCIM bearer tokens: per list, stored as SHA-256 hashes (scimtokens-* streams), compared in
+ * constant time, and valid only on their own list's base URL.
+ */
+export class ScimTokenAuth {
+  private readonly cache: StreamStateCache<TokensState>;
+  /** hash -> (listId, tokenId); rebuilt lazily from the cache */
+  private lastUsed = new Map<string, number>();
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(store: EventStore, private readonly readStore: ReadStore, private readonly now: () => Date) {
+    this.cache = new StreamStateCache(store, streamPrefixes.scimTokens, tokensDecider.evolve, tokensDecider.initialState);
+  }
+
+  async start(): Promise<void> {
+    this.cache.start();
+    await this.cache.catchUp(30_000);
+    this.flushTimer = setInterval(() => { void this.flushUsage(); }, 5_000);
+    this.flushTimer.unref();
+  }
+
+  private lookup(listId: string, hash: string) {
+    const state = this.cache.get(`${streamPrefixes.scimTokens}${listId}`);
+    if (!state) return undefined;
+    for (const t of Object.values(state.tokens)) if (hashesEqual(t.hash, hash)) return t;
+    return undefined;
+  }
+
+  /** The token's principal if it is valid for `listId`, else null (wrong list, revoked, expired, unknown). */
+  async authenticate(listId: string, token: string): Promise<TokenPrincipal | null> {
+    if (!token.startsWith('sct_') || token.length > 200) return null;
+    const hash = hashToken(token);
+    let t = this.lookup(listId, hash);
+    if (!t) {
+      // a token issued a moment ago may not have reached this cache yet
+      await this.cache.catchUp();
+      t = this.lookup(listId, hash);
+    }
+    if (!t || !tokenIsUsable(t, this.now())) return null;
+    this.lastUsed.set(t.tokenId, this.now().getTime());
+    return { tokenId: t.tokenId, listId };
+  }
+
+  /** "last used" is operational data, not an event: written to its own collection, at most every few seconds. */
+  async flushUsage(): Promise<void> {
+    if (!this.lastUsed.size) return;
+    const batch = [...this.lastUsed];
+    this.lastUsed.clear();
+    const coll = this.readStore.collection('token_usage');
+    for (const [tokenId, at] of batch) {
+      await coll.updateOne({ _id: tokenId }, { $max: { lastUsedAt: new Date(at).toISOString() } }, { upsert: true });
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.flushUsage();
+    await this.cache.stop();
+  }
+}

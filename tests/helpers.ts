@@ -1,0 +1,72 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@muster/config';
+import { runServices, type RunningServices } from '@muster/runtime';
+import { ALL_SERVICES } from '../services/launcher/src/services.ts';
+
+export const ADMIN = 'test-admin-token-0123456789';
+
+export interface Stack {
+  url: string;
+  running: RunningServices;
+  dataDir: string;
+  admin: (method: string, path: string, body?: unknown, token?: string) => Promise<{ status: number; body: any; headers: Headers }>;
+  scim: (token: string, method: string, url: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
+  stop: (opts?: { keepData?: boolean }) => Promise<void>;
+}
+
+async function call(url: string, method: string, token: string | undefined, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json') {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, body: parsed as any, headers: res.headers };
+}
+
+/** Start the one-process runtime (every service, embedded adapters) on a random port. */
+export async function startStack(env: Record<string, string> = {}, dataDir?: string): Promise<Stack> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'muster-test-')));
+  const port = String(await freePort());
+  const config = loadConfig({ PORT: port, HOST: '127.0.0.1', MUSTER_DATA_DIR: dir, MUSTER_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'silent', ...env });
+  const running = await runServices(ALL_SERVICES, config, { handleSignals: false, announce: () => {} });
+  const url = running.url;
+  return {
+    url, running, dataDir: dir,
+    admin: (method, path, body, token = ADMIN) => call(`${url}/api/v1${path}`, method, token, body),
+    scim: (token, method, u, body, headers) => call(u.startsWith('http') ? u : `${url}${u}`, method, token, body, headers, 'application/scim+json'),
+    stop: async (opts) => {
+      await running.close();
+      if (!opts?.keepData) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function natsAvailable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    import('node:net').then(({ createConnection }) => {
+      const s = createConnection({ host: '127.0.0.1', port: 4222 });
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+      setTimeout(() => { s.destroy(); resolve(false); }, 1000);
+    });
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (so public URLs carry the real port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    import('node:net').then(({ createServer }) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => resolve(port));
+      });
+    });
+  });
+}
