@@ -33,6 +33,46 @@ export class BusNoRespondersError extends Error {
   }
 }
 
+/**
+ * A request handler failed on the responding side. The responder answered with
+ * `{ error: { message, code } }` and the header `muster-error: 1`; `request()`
+ * turns that answer into this error.
+ */
+export class BusRemoteError extends Error {
+  readonly code = 'BUS_REMOTE_ERROR';
+  constructor(
+    readonly subject: string,
+    /** the message of the error thrown by the remote handler */
+    readonly remoteMessage: string,
+    /** the remote error's `code` if it had a string one, else 'HANDLER_ERROR' */
+    readonly remoteCode: string,
+  ) {
+    super(`request on ${subject} failed remotely: ${remoteMessage} (${remoteCode})`);
+    this.name = 'BusRemoteError';
+  }
+}
+
+/** The bus was closed; no more publishing, subscribing or requesting. */
+export class BusClosedError extends Error {
+  readonly code = 'BUS_CLOSED';
+  constructor(readonly operation: string) {
+    super(`bus is closed (${operation})`);
+    this.name = 'BusClosedError';
+  }
+}
+
+/** Header set on error answers produced by a throwing request handler. */
+export const MUSTER_ERROR_HEADER = 'muster-error';
+
+/**
+ * Minimal logger the adapters report handler failures to. A pino logger fits
+ * (`logger.error({ err, subject }, 'msg')`).
+ */
+export interface BusLogger {
+  error(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
 export interface Bus {
   publish(subject: string, data: unknown, options?: { headers?: Headers }): Promise<void>;
   /**

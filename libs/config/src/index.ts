@@ -1,0 +1,298 @@
+/**
+ * Environment configuration. `loadConfig(env)` validates the variables every
+ * Muster process understands and returns a typed, structured object; anything
+ * wrong is reported at once in one ConfigError listing every bad variable.
+ * Services with variables of their own use `defineServiceConfig(shape)`.
+ *
+ * Empty variables (`FOO=` in a compose file) count as unset.
+ */
+import { z } from 'zod';
+
+// ------------------------------------------------------------------ errors
+
+export interface ConfigProblem {
+  /** the environment variable at fault */
+  variable: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    const lines = problems.map((p) => `  - ${p.variable}: ${p.message}`);
+    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+    super(`Invalid configuration (${count}):\n${lines.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// ------------------------------------------------------------- var helpers
+
+const WHOLE = /^\d+$/;
+
+/**
+ * Schemas for single environment variables (all take the raw string). Use them
+ * in per-service shapes so messages read the same everywhere.
+ */
+export const envVar = {
+  /** a TCP port, 0–65535 */
+  port: () =>
+    z
+      .string()
+      .trim()
+      .refine((v) => WHOLE.test(v) && Number(v) <= 65_535, { error: 'must be a whole number from 0 to 65535' })
+      .transform(Number),
+
+  /** a whole number within bounds */
+  int: (opts: { min?: number; max?: number } = {}) => {
+    const min = opts.min ?? 0;
+    const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+    return z
+      .string()
+      .trim()
+      .refine((v) => WHOLE.test(v) && Number(v) >= min && Number(v) <= max, {
+        error: `must be a whole number from ${min} to ${max}`,
+      })
+      .transform(Number);
+  },
+
+  /** true/false, 1/0, yes/no, on/off (any case) */
+  bool: () =>
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), {
+        error: 'must be true or false',
+      })
+      .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+
+  /** one of a fixed set of values (any case) */
+  oneOf: <const T extends readonly [string, ...string[]]>(values: T) =>
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(values, { error: `must be one of: ${values.join(', ')}` })),
+
+  /** an http(s) URL; trailing slashes are removed */
+  httpUrl: () =>
+    z
+      .string()
+      .trim()
+      .refine(
+        (v) => {
+          try {
+            const u = new URL(v);
+            return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
+          } catch {
+            return false;
+          }
+        },
+        { error: 'must be an http:// or https:// URL' },
+      )
+      .transform((v) => v.replace(/\/+$/, '')),
+
+  /**
+   * a connection string starting with one of the schemes (checked loosely:
+   * multi-host strings such as `mongodb://a,b/?replicaSet=rs` are not WHATWG URLs)
+   */
+  connectionString: (schemes: readonly string[]) =>
+    z
+      .string()
+      .trim()
+      .refine((v) => schemes.some((s) => v.startsWith(`${s}://`) && v.length > s.length + 3 && !/\s/.test(v)), {
+        error: `must be a connection string starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+      }),
+
+  /** a non-empty string */
+  text: () => z.string().trim().min(1, { error: 'must not be empty' }),
+};
+
+/** [scheme://][user[:pass]@]host[:port] with host a name, IPv4 or [IPv6] */
+const NATS_SERVER = /^((nats|tls|ws|wss):\/\/)?([^\s/:@,]+(:[^\s/@,]*)?@)?([^\s/:@,[\]]+|\[[0-9a-fA-F:.]+\])(:\d{1,5})?\/?$/;
+
+function natsServers(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+// -------------------------------------------------------------- base shape
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The variables every Muster process reads (raw env names → schema). */
+export const baseEnvShape = {
+  PORT: envVar.port().default(8080),
+  HOST: envVar.text().default('0.0.0.0'),
+  MUSTER_DATA_DIR: envVar.text().default('./data'),
+  MUSTER_ADMIN_TOKEN: envVar.text().optional(),
+  MUSTER_EVENT_STORE: envVar.oneOf(['embedded', 'eventstoredb']).default('embedded'),
+  EVENTSTORE_URL: envVar.connectionString(['esdb', 'esdb+discover']).optional(),
+  MUSTER_READ_STORE: envVar.oneOf(['memory', 'mongodb']).default('memory'),
+  MONGODB_URL: envVar.connectionString(['mongodb', 'mongodb+srv']).optional(),
+  MONGODB_DB: z
+    .string()
+    .trim()
+    .regex(/^[^/\\. "$*<>:|?]{1,63}$/, { error: 'must be a MongoDB database name (1–63 chars, no /\\. "$*<>:|?)' })
+    .default('muster'),
+  /** default: 'nats' when NATS_URL is set, else 'memory' (decided in loadConfig) */
+  MUSTER_BUS: envVar.oneOf(['memory', 'nats']).optional(),
+  NATS_URL: z
+    .string()
+    .trim()
+    .refine((v) => natsServers(v).length > 0 && natsServers(v).every((s) => NATS_SERVER.test(s)), {
+      error: 'must be a NATS server URL (nats://host:4222) or a comma-separated list of them',
+    })
+    .optional(),
+  MUSTER_PUBLIC_URL: envVar.httpUrl().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: envVar.httpUrl().optional(),
+  OTEL_SERVICE_NAME: envVar.text().optional(),
+  LOG_LEVEL: envVar.oneOf(LOG_LEVELS).default('info'),
+};
+
+export const baseEnvSchema = z.object(baseEnvShape);
+export type BaseEnv = z.output<typeof baseEnvSchema>;
+
+export interface MusterConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  adminToken: string | undefined;
+  /** base URL clients reach this process at, without trailing slash (SCIM base URLs build on it) */
+  publicUrl: string;
+  eventStore: { kind: 'embedded' } | { kind: 'eventstoredb'; url: string };
+  readStore: { kind: 'memory' } | { kind: 'mongodb'; url: string; db: string };
+  bus: { kind: 'memory' } | { kind: 'nats'; url: string; servers: string[] };
+  telemetry: { otlpEndpoint: string | undefined; serviceName: string | undefined };
+  logLevel: LogLevel;
+  /** the parsed variables themselves */
+  env: BaseEnv;
+}
+
+// ---------------------------------------------------------------- loading
+
+type Env = Record<string, string | undefined>;
+
+const HIDDEN = /TOKEN|SECRET|PASSWORD|PASSWD|KEY/i;
+
+function shown(variable: string, raw: string | undefined): string {
+  if (raw === undefined) return '';
+  if (HIDDEN.test(variable)) return ' (value hidden)';
+  const masked = raw.replace(/\/\/([^/@:\s]*):[^/@\s]*@/g, '//$1:***@');
+  const short = masked.length > 80 ? `${masked.slice(0, 77)}...` : masked;
+  return ` (got ${JSON.stringify(short)})`;
+}
+
+function withoutBlanks(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v.trim() !== '') out[k] = v;
+  return out;
+}
+
+function problemsOf(error: z.ZodError, env: Record<string, string>): ConfigProblem[] {
+  return error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? '(environment)');
+    const message = issue.code === 'invalid_type' && env[variable] === undefined ? 'is required' : issue.message;
+    return { variable, message: `${message}${shown(variable, env[variable])}` };
+  });
+}
+
+function crossFieldProblems(env: Record<string, string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const value = (k: string) => env[k]?.trim().toLowerCase();
+  if (value('MUSTER_EVENT_STORE') === 'eventstoredb' && !env.EVENTSTORE_URL) {
+    problems.push({ variable: 'EVENTSTORE_URL', message: 'is required when MUSTER_EVENT_STORE=eventstoredb' });
+  }
+  if (value('MUSTER_READ_STORE') === 'mongodb' && !env.MONGODB_URL) {
+    problems.push({ variable: 'MONGODB_URL', message: 'is required when MUSTER_READ_STORE=mongodb' });
+  }
+  if (value('MUSTER_BUS') === 'nats' && !env.NATS_URL) {
+    problems.push({ variable: 'NATS_URL', message: 'is required when MUSTER_BUS=nats' });
+  }
+  return problems;
+}
+
+function toConfig(e: BaseEnv): MusterConfig {
+  const busKind = e.MUSTER_BUS ?? (e.NATS_URL ? 'nats' : 'memory');
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.MUSTER_DATA_DIR,
+    adminToken: e.MUSTER_ADMIN_TOKEN,
+    publicUrl: e.MUSTER_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    eventStore:
+      e.MUSTER_EVENT_STORE === 'eventstoredb'
+        ? { kind: 'eventstoredb', url: e.EVENTSTORE_URL as string }
+        : { kind: 'embedded' },
+    readStore:
+      e.MUSTER_READ_STORE === 'mongodb'
+        ? { kind: 'mongodb', url: e.MONGODB_URL as string, db: e.MONGODB_DB }
+        : { kind: 'memory' },
+    bus:
+      busKind === 'nats'
+        ? { kind: 'nats', url: e.NATS_URL as string, servers: natsServers(e.NATS_URL as string) }
+        : { kind: 'memory' },
+    telemetry: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
+    logLevel: e.LOG_LEVEL,
+    env: e,
+  };
+}
+
+function parse<S extends z.ZodRawShape>(
+  rawEnv: Env,
+  serviceSchema: z.ZodObject<S>,
+  rules: ((env: Record<string, string>) => ConfigProblem[]) | undefined,
+): { config: MusterConfig; service: z.output<z.ZodObject<S>> } {
+  const env = withoutBlanks(rawEnv);
+  const base = baseEnvSchema.safeParse(env);
+  const service = serviceSchema.safeParse(env);
+  const problems = [
+    ...(base.success ? [] : problemsOf(base.error, env)),
+    ...(service.success ? [] : problemsOf(service.error, env)),
+    ...crossFieldProblems(env),
+    ...(rules?.(env) ?? []),
+  ];
+  if (problems.length > 0 || !base.success || !service.success) throw new ConfigError(problems);
+  return { config: toConfig(base.data), service: service.data };
+}
+
+/** Parses and validates the environment (default: process.env); throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): MusterConfig {
+  return parse(env, z.object({}), undefined).config;
+}
+
+export interface ServiceConfigOptions {
+  /** cross-variable checks for the service's own variables (given the env without blank values) */
+  rules?: (env: Record<string, string>) => ConfigProblem[];
+}
+
+export type ServiceConfig<S extends z.ZodRawShape> = MusterConfig & { service: z.output<z.ZodObject<S>> };
+
+/**
+ * Loader for a service with variables of its own. The base variables are
+ * validated too, and all problems come back in one ConfigError.
+ *
+ * ```ts
+ * const loadScimConfig = defineServiceConfig({
+ *   SCIM_PAGE_SIZE: envVar.int({ min: 1, max: 1000 }).default(100),
+ * });
+ * const config = loadScimConfig(); // config.port, config.service.SCIM_PAGE_SIZE
+ * ```
+ */
+export function defineServiceConfig<S extends z.ZodRawShape>(
+  shape: S,
+  options: ServiceConfigOptions = {},
+): ((env?: Env) => ServiceConfig<S>) & { schema: z.ZodObject<S> } {
+  for (const key of Object.keys(shape)) {
+    if (key in baseEnvShape) throw new Error(`defineServiceConfig: ${key} is already a base variable`);
+  }
+  const serviceSchema = z.object(shape);
+  const load = (env: Env = process.env): ServiceConfig<S> => {
+    const { config, service } = parse(env, serviceSchema, options.rules);
+    return { ...config, service };
+  };
+  return Object.assign(load, { schema: serviceSchema });
+}

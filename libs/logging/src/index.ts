@@ -1,0 +1,75 @@
+/**
+ * Structured JSON logging with pino, set up the way Fastify uses it.
+ *
+ * - `createLogger({ name, level })` for workers, the CLI and libraries;
+ * - `loggerOptions({ name, level })` for `Fastify({ logger: loggerOptions(...) })`
+ *   (Fastify builds the pino instance and adds its req/res serializers).
+ *
+ * Both redact `authorization` headers and every field named `token`, at the
+ * top level and up to REDACT_DEPTH objects deep (e.g. `req.headers.authorization`,
+ * `body.user.token`). Pino redaction works on fixed paths, so deeper fields are
+ * not covered: do not log whole credential-bearing objects deeper than that.
+ */
+import { pino, type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+export type LogLevel = Level | 'silent';
+
+/** Field names whose values never reach the log. */
+export const REDACTED_KEYS = ['authorization', 'Authorization', 'token'] as const;
+
+/** How many levels of nesting below the log object redaction reaches. */
+export const REDACT_DEPTH = 3;
+
+export const REDACTED = '[Redacted]';
+
+/** Pino redact paths for `keys` at depth 0..REDACT_DEPTH (`token`, `*.token`, `*.*.token`, ...). */
+export function redactPaths(keys: readonly string[] = REDACTED_KEYS): string[] {
+  const paths: string[] = [];
+  for (const key of keys) {
+    const segment = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key.replace(/["\\]/g, '\\$&')}"]`;
+    for (let depth = 0; depth <= REDACT_DEPTH; depth++) {
+      const prefix = '*.'.repeat(depth);
+      paths.push(segment.startsWith('[') ? `${prefix.slice(0, -1)}${segment}` : `${prefix}${segment}`);
+    }
+  }
+  return paths;
+}
+
+export interface LoggerSettings {
+  /** becomes the `name` field of every line (service or component name) */
+  name: string;
+  /** default 'info' */
+  level?: LogLevel;
+  /** field names to redact in addition to REDACTED_KEYS */
+  redactKeys?: string[];
+}
+
+/** pino options for a Muster process; pass to `Fastify({ logger })` or to `pino()`. */
+export function loggerOptions(settings: LoggerSettings): LoggerOptions {
+  return {
+    name: settings.name,
+    level: settings.level ?? 'info',
+    redact: {
+      paths: redactPaths([...REDACTED_KEYS, ...(settings.redactKeys ?? [])]),
+      censor: REDACTED,
+    },
+    // `err` keeps type/message/stack/cause; pino's default would only apply to `err`
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: {
+      // "level":"info" instead of "level":30 — readable in any log viewer
+      level: (label) => ({ level: label }),
+    },
+  };
+}
+
+/**
+ * A pino logger. Lines go to stdout unless a destination is given (tests pass
+ * a stream to capture them).
+ */
+export function createLogger(settings: LoggerSettings & { destination?: DestinationStream }): Logger {
+  const options = loggerOptions(settings);
+  return settings.destination ? pino(options, settings.destination) : pino(options);
+}
