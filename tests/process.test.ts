@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+interface Proc { child: ChildProcess; out: () => string; exited: Promise<number | null> }
+
+function startProcess(env: Record<string, string>): Proc {
+  // exactly what `npm start` runs, without npm in between so signals reach the service
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/launcher/src/main.ts'], {
+    cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', MUSTER_ADMIN_TOKEN: '', NATS_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, out: () => out, exited };
+}
+
+async function waitHealthy(url: string, p: Proc, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (p.child.exitCode !== null) throw new Error(`process exited early:\n${p.out()}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.status === 200) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not healthy in time:\n${p.out()}`);
+}
+
+const json = async (r: Response) => ({ status: r.status, body: (await r.json()) as any });
+
+describe('the one-process runtime as a real process (npm start)', () => {
+  const dirs: string[] = [];
+  afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+
+  it('prints a generated admin token once, drains on SIGTERM, and keeps everything across a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'muster-proc-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = { PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir };
+
+    const first = startProcess(env);
+    await waitHealthy(url, first);
+    const token = /\b(mat_[A-Za-z0-9_-]{40,})\b/.exec(first.out())?.[1];
+    expect(token, first.out()).toBeDefined();
+    const A = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+    const list = await json(await fetch(`${url}/api/v1/lists`, { method: 'POST', headers: A, body: JSON.stringify({ name: 'Students' }) }));
+    expect(list.status).toBe(201);
+    expect((await fetch(`${url}/api/v1/lists/${list.body.id}/sync/scim`, { method: 'POST', headers: A, body: JSON.stringify({ uniqueIdentifier: 'userName' }) })).status).toBe(201);
+    const tok = await json(await fetch(`${url}/api/v1/lists/${list.body.id}/sync/scim/tokens`, { method: 'POST', headers: A, body: '{}' }));
+    const S = { authorization: `Bearer ${tok.body.token}`, 'content-type': 'application/scim+json' };
+    const user = await json(await fetch(`${tok.body.scimBaseUrl.replace('localhost', '127.0.0.1')}/Users`, {
+      method: 'POST', headers: S, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'grace', name: { givenName: 'Grace', familyName: 'Hopper' } }),
+    }));
+    expect(user.status).toBe(201);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = startProcess(env);
+    await waitHealthy(url, second);
+    expect(second.out()).not.toMatch(/mat_[A-Za-z0-9_-]{40,}/); // shown once only
+    const lists = await json(await fetch(`${url}/api/v1/lists`, { headers: A }));
+    expect(lists.body.items.map((l: { name: string }) => l.name)).toEqual(['Students']);
+    const people = await json(await fetch(`${url}/api/v1/lists/${list.body.id}/people`, { headers: A }));
+    expect(people.body.items).toHaveLength(1);
+    expect(people.body.items[0].fields).toMatchObject({ firstName: 'Grace', lastName: 'Hopper' });
+    const again = await fetch(`${tok.body.scimBaseUrl.replace('localhost', '127.0.0.1')}/Users/${user.body.id}`, { headers: S });
+    expect(again.status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 90_000);
+
+  it('a bad configuration is a clear error, not a crash', async () => {
+    const p = startProcess({ PORT: 'eighty', MUSTER_EVENT_STORE: 'eventstoredb' });
+    expect(await p.exited).toBe(2);
+    expect(p.out()).toMatch(/PORT: must be a whole number/);
+    expect(p.out()).toMatch(/EVENTSTORE_URL/);
+  }, 30_000);
+});
