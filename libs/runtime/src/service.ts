@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { MusterConfig } from '@muster/config';
 import { loggerOptions } from '@muster/logging';
-import { startTelemetry } from '@muster/telemetry';
+import { SpanKind, extractTraceContext, startTelemetry, tracer, type Span } from '@muster/telemetry';
 import { openAdapters, type Adapters } from './adapters.ts';
 
 export interface ServiceDeps {
@@ -57,6 +57,7 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
     await adapters.close().catch(() => {});
     throw err;
   }
+  installRequestTracing(app, telemetry.enabled);
   app.get('/healthz', async (_req, reply) => {
     const details = Object.fromEntries(services.map((s) => [s.name, { ready: s.ready(), ...(s.health?.() ?? {}) }]));
     const ok = services.every((s) => s.ready());
@@ -89,4 +90,28 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
     process.once('SIGINT', onSignal);
   }
   return { app, adapters, services, url, close };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** W3C traceparent of this request's span, copied into the metadata of the events it causes */
+    traceparent?: string;
+    otelSpan?: Span;
+  }
+}
+
+/** A server span per request, continuing the caller's trace (traceparent header) when there is one. */
+function installRequestTracing(app: FastifyInstance, enabled: boolean): void {
+  if (!enabled) return;
+  app.addHook('onRequest', async (req) => {
+    const parent = extractTraceContext(req.headers as Record<string, string | undefined>);
+    const span = tracer('muster.http').startSpan(`${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`, { kind: SpanKind.SERVER }, parent);
+    const sc = span.spanContext();
+    req.otelSpan = span;
+    req.traceparent = `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.otelSpan?.setAttribute('http.response.status_code', reply.statusCode);
+    req.otelSpan?.end();
+  });
 }

@@ -111,7 +111,7 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
         kind: 'scim', idp: recogniseIdp(req.headers['user-agent']), userAgent: req.headers['user-agent']?.slice(0, 200), requestId: String(req.id),
         method: req.method, path: req.url.split('?')[0], ...(operation ? { operation } : {}),
       },
-      correlationId: String(req.id), now: now(), newId: randomUUID,
+      correlationId: String(req.id), now: now(), newId: randomUUID, traceparent: req.traceparent,
     });
 
     /** FAILED and SKIPPED requests are logged through their own event, so the provisioning log comes from the event log. */
