@@ -44,6 +44,7 @@ export interface ReadStreamOptions {
   maxCount?: number;
 }
 
+/** An event matches when both lists match (AND); a missing or empty list does not constrain. */
 export interface EventFilter {
   /** keep events whose stream id starts with one of these */
   streamPrefixes?: string[];
@@ -67,7 +68,11 @@ export interface SubscribeOptions {
 export interface Subscription {
   /** stops delivery; resolves when no handler call is in flight */
   stop(): Promise<void>;
-  /** resolves when the subscription fails (handler threw or the store closed with an error) */
+  /**
+   * Settles when the subscription ends. Resolves after stop() or the store's close(); rejects with
+   * the error when the handler threw (or the connection/store failed). Adapters pre-handle the
+   * rejection, so a caller that never looks at `done` does not crash the process.
+   */
   readonly done: Promise<void>;
 }
 

@@ -1,0 +1,196 @@
+/**
+ * Embedded event store benchmark.
+ *
+ *   npx tsx bench/event-store.ts            (or: benchEventStore() from another script)
+ *
+ * Measures durable appends/s (each append = 1 small event, acknowledged after fdatasync) at
+ * concurrency 1 and 64, then writes 1,000,000 small events in big batches and times catch-up
+ * reads over all of them (readAll pages and subscribeToAll), plus reopen time and RSS.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { openEmbeddedEventStore, type EmbeddedEventStore, type NewEvent } from '@muster/event-store';
+
+export interface EventStoreBenchOptions {
+  /** seconds per append phase (default 3) */
+  appendSeconds?: number;
+  /** events written for the catch-up phase (default 1,000,000) */
+  catchUpEvents?: number;
+  /** events per append in the bulk write (default 1000) */
+  bulkBatch?: number;
+  /** where to print; defaults to console.log */
+  log?: (line: string) => void;
+}
+
+export interface EventStoreBenchResult {
+  appendsPerSecC1: number;
+  appendsPerSecC64: number;
+  appendsPerFsyncC64: number;
+  bulkEventsPerSec: number;
+  reopenMs: number;
+  catchUpReadAllPerSec: number;
+  catchUpSubscribePerSec: number;
+  rssMb: number;
+  pass: boolean;
+}
+
+const TARGET_C64 = 30_000;
+const TARGET_CATCH_UP = 200_000;
+const TARGET_RSS_MB = 1024;
+
+let counter = 0;
+function smallEvent(): NewEvent {
+  const n = counter++;
+  return {
+    eventId: randomUUID(),
+    type: 'MemberUpdated',
+    data: { userId: `u-${n}`, email: `user${n}@example.com`, active: n % 7 !== 0 },
+    metadata: { source: 'bench' },
+  };
+}
+
+async function durableAppends(store: EmbeddedEventStore, concurrency: number, seconds: number) {
+  const deadline = performance.now() + seconds * 1000;
+  const before = store.stats();
+  let appends = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      while (performance.now() < deadline) {
+        // concurrency 1: its own stream; otherwise a random one of 10,000
+        const stream = concurrency === 1 ? `own-${w}` : `random-${Math.floor(Math.random() * 10_000)}`;
+        await store.appendToStream(stream, [smallEvent()]);
+        appends++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  const syncs = store.stats().syncs - before.syncs;
+  return { perSec: appends / elapsed, perFsync: appends / Math.max(1, syncs) };
+}
+
+async function bulkWrite(store: EmbeddedEventStore, total: number, batch: number) {
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (;;) {
+        const first = next;
+        if (first >= total) return;
+        const n = Math.min(batch, total - first);
+        next += n;
+        await store.appendToStream(`bulk-${(first / batch) % 1000}`, Array.from({ length: n }, smallEvent));
+      }
+    }),
+  );
+  return total / ((performance.now() - start) / 1000);
+}
+
+async function catchUpReadAll(store: EmbeddedEventStore, expected: number) {
+  const start = performance.now();
+  let from = -1;
+  let count = 0;
+  for (;;) {
+    const page = await store.readAll({ fromPosition: from, maxCount: 10_000 });
+    if (page.length === 0) break;
+    count += page.length;
+    from = page[page.length - 1].position;
+  }
+  if (count !== expected) throw new Error(`readAll saw ${count} events, expected ${expected}`);
+  return count / ((performance.now() - start) / 1000);
+}
+
+async function catchUpSubscribe(store: EmbeddedEventStore, expected: number) {
+  const start = performance.now();
+  let count = 0;
+  let finish!: () => void;
+  const caughtUp = new Promise<void>((r) => (finish = r));
+  const sub = store.subscribeToAll({}, () => {
+    if (++count === expected) finish();
+  });
+  await Promise.race([caughtUp, sub.done]);
+  const perSec = count / ((performance.now() - start) / 1000);
+  await sub.stop();
+  if (count !== expected) throw new Error(`subscription saw ${count} events, expected ${expected}`);
+  return perSec;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+/** one aligned result line: label, value + unit, and the target with PASS/MISS when there is one */
+function row(label: string, value: number, unit: string, target?: { text: string; ok: boolean }, note = ''): string {
+  const main = `${label.padEnd(38)}${fmt(value).padStart(10)} ${unit.padEnd(10)}`;
+  const goal = target ? `target ${target.text.padEnd(12)} ${verdict(target.ok)}` : ''.padEnd(24);
+  return `${main}${goal}${note ? `  ${note}` : ''}`.trimEnd();
+}
+
+export async function benchEventStore(options: EventStoreBenchOptions = {}): Promise<EventStoreBenchResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const seconds = options.appendSeconds ?? 3;
+  const total = options.catchUpEvents ?? 1_000_000;
+  const batch = options.bulkBatch ?? 1000;
+  const root = await mkdtemp(join(tmpdir(), 'muster-bench-es-'));
+  try {
+    log(`embedded event store bench: node ${process.version}, ${availableParallelism()} cpus, ${root}`);
+
+    const appendStore = await openEmbeddedEventStore({ dir: join(root, 'appends') });
+    const c1 = await durableAppends(appendStore, 1, seconds);
+    log(row('durable appends, concurrency 1', c1.perSec, 'appends/s', undefined, 'one fsync per append'));
+    const c64 = await durableAppends(appendStore, 64, seconds);
+    log(
+      row('durable appends, concurrency 64', c64.perSec, 'appends/s', { text: `>= ${fmt(TARGET_C64)}`, ok: c64.perSec >= TARGET_C64 },
+        `${c64.perFsync.toFixed(1)} appends per fsync`),
+    );
+    await appendStore.close();
+
+    const dir = join(root, 'catch-up');
+    const writer = await openEmbeddedEventStore({ dir });
+    const bulk = await bulkWrite(writer, total, batch);
+    log(row(`bulk write of ${fmt(total)} events`, bulk, 'events/s', undefined, `batches of ${batch}`));
+    await writer.close();
+
+    const reopenStart = performance.now();
+    const store = await openEmbeddedEventStore({ dir });
+    const reopenMs = performance.now() - reopenStart;
+    log(row(`reopen (recover + index ${fmt(total)})`, reopenMs, 'ms'));
+
+    const readAllRate = await catchUpReadAll(store, total);
+    const catchUpTarget = `>= ${fmt(TARGET_CATCH_UP)}`;
+    log(row('catch-up readAll, pages of 10,000', readAllRate, 'events/s', { text: catchUpTarget, ok: readAllRate >= TARGET_CATCH_UP }));
+    const subscribeRate = await catchUpSubscribe(store, total);
+    log(row('catch-up subscribeToAll', subscribeRate, 'events/s', { text: catchUpTarget, ok: subscribeRate >= TARGET_CATCH_UP }));
+    const rssMb = process.memoryUsage().rss / 1024 / 1024;
+    log(row(`RSS with ${fmt(total)} events indexed`, rssMb, 'MB', { text: `< ${fmt(TARGET_RSS_MB)} MB`, ok: rssMb < TARGET_RSS_MB }));
+    await store.close();
+
+    const pass =
+      c64.perSec >= TARGET_C64 && readAllRate >= TARGET_CATCH_UP && subscribeRate >= TARGET_CATCH_UP && rssMb < TARGET_RSS_MB;
+    log(pass ? 'overall: PASS' : 'overall: MISS');
+    return {
+      appendsPerSecC1: c1.perSec,
+      appendsPerSecC64: c64.perSec,
+      appendsPerFsyncC64: c64.perFsync,
+      bulkEventsPerSec: bulk,
+      reopenMs,
+      catchUpReadAllPerSec: readAllRate,
+      catchUpSubscribePerSec: subscribeRate,
+      rssMb,
+      pass,
+    };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  benchEventStore().then(
+    (r) => process.exit(r.pass ? 0 : 1),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(2);
+    },
+  );
+}

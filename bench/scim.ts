@@ -1,0 +1,151 @@
+/**
+ * SCIM over real HTTP on the embedded stack: the server runs in its own process (the launcher,
+ * as `npm start` runs it), the load tool (autocannon) here in a second process. A bare Fastify
+ * echo route, measured the same way, is the ceiling each SCIM figure is compared with.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ADMIN = 'bench-admin-token-0123456789abcdef';
+
+interface Figure { scenario: string; connections: number; rps: number; p50: number; p99: number; errors: number; non2xx: number; rssMb: number; ratio?: number }
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => { const s = createServer(); s.once('error', rej); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
+}
+
+async function rssMb(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return Math.round(kb / 1024);
+  } catch { return 0; }
+}
+
+async function waitFor(url: string, child: ChildProcess, out: () => string) {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited:\n${out()}`);
+    try { if ((await fetch(url)).ok) return; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not come up:\n${out()}`);
+}
+
+function spawnNode(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; if (out.length > 20_000) out = out.slice(-10_000); });
+  child.stderr!.on('data', (d) => { out += d; if (out.length > 20_000) out = out.slice(-10_000); });
+  return { child, out: () => out };
+}
+
+async function load(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((res, rej) => { autocannon(opts, (err, result) => (err ? rej(err) : res(result))); });
+}
+
+function figure(scenario: string, connections: number, r: autocannon.Result, rss: number): Figure {
+  return { scenario, connections, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, rssMb: rss };
+}
+
+export async function benchScim(opts: { durationS?: number; people?: number } = {}): Promise<Figure[]> {
+  const duration = opts.durationS ?? Number(process.env.BENCH_DURATION_S ?? 8);
+  const target = opts.people ?? Number(process.env.BENCH_PEOPLE ?? 100_000);
+  const figures: Figure[] = [];
+  let seq = 0;
+
+  // ---- ceiling: a bare Fastify echo route ----
+  const echoPort = await freePort();
+  const echo = spawnNode(['--input-type=module', '-e', `
+    import Fastify from 'fastify';
+    const app = Fastify({ logger: false });
+    app.post('/echo', async (req) => req.body);
+    app.get('/echo', async () => ({ ok: true }));
+    await app.listen({ port: ${echoPort}, host: '127.0.0.1' });
+  `], {});
+  await waitFor(`http://127.0.0.1:${echoPort}/echo`, echo.child, echo.out);
+  const echoFig: Record<number, Figure> = {};
+  for (const c of [1, 64]) {
+    const r = await load({ url: `http://127.0.0.1:${echoPort}/echo`, connections: c, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userName: 'x', active: true }) });
+    echoFig[c] = figure('echo (ceiling)', c, r, await rssMb(echo.child.pid!));
+    figures.push(echoFig[c]);
+  }
+  echo.child.kill('SIGTERM');
+
+  // ---- Muster, embedded stack ----
+  const dataDir = await mkdtemp(join(tmpdir(), 'muster-bench-scim-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const srv = spawnNode(['--import', 'tsx', 'services/launcher/src/main.ts'], {
+    PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', NATS_URL: '',
+    MUSTER_PUBLIC_URL: base, MUSTER_SCIM_RATE_LIMIT: '1000000',
+  });
+  try {
+    await waitFor(`${base}/healthz`, srv.child, srv.out);
+    const A = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const list = (await (await fetch(`${base}/api/v1/lists`, { method: 'POST', headers: A, body: JSON.stringify({ name: 'Bench' }) })).json()) as { id: string };
+    await fetch(`${base}/api/v1/lists/${list.id}/sync/scim`, { method: 'POST', headers: A, body: JSON.stringify({ uniqueIdentifier: 'userName' }) });
+    const tok = (await (await fetch(`${base}/api/v1/lists/${list.id}/sync/scim/tokens`, { method: 'POST', headers: A, body: '{}' })).json()) as { token: string };
+    const scimPath = `/scim/v2/lists/${list.id}`;
+    const S = { authorization: `Bearer ${tok.token}`, 'content-type': 'application/scim+json' };
+    const userBody = () => {
+      const n = seq++;
+      return JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `user${n}@bench.example`, externalId: `ext-${n}`, name: { givenName: `Given${n}`, familyName: `Family${n}` }, emails: [{ value: `user${n}@bench.example`, type: 'work', primary: true }], active: true });
+    };
+    const ids: string[] = [];
+    const post = (c: number, d: number, amount?: number) => load({
+      url: base, connections: c, ...(amount ? { amount } : { duration: d }),
+      requests: [{ method: 'POST', path: `${scimPath}/Users`, headers: S, setupRequest: (req) => ({ ...req, body: userBody() }), onResponse: (status, body) => { if (status === 201) { try { ids.push(JSON.parse(body).id); } catch { /* ignore */ } } } }],
+    });
+    const patch = (c: number) => load({
+      url: base, connections: c, duration,
+      requests: [{ method: 'PATCH', path: `${scimPath}/Users/x`, headers: S, setupRequest: (req) => {
+        const id = ids[Math.floor(Math.random() * ids.length)];
+        return { ...req, path: `${scimPath}/Users/${id}`, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: `Title ${Math.random().toString(36).slice(2, 8)}` }] }) };
+      } }],
+    });
+    const getByUserName = (c: number, label: string) => load({
+      url: base, connections: c, duration,
+      requests: [{ method: 'GET', path: `${scimPath}/Users`, headers: { authorization: S.authorization }, setupRequest: (req) => ({ ...req, path: `${scimPath}/Users?filter=${encodeURIComponent(`userName eq "user${Math.floor(Math.random() * seq)}@bench.example"`)}` }) }],
+    }).then((r) => figures.push({ ...figure(`GET filter userName (${label})`, c, r, 0), ratio: 0 }));
+
+    for (const c of [1, 64]) {
+      const r = await post(c, duration);
+      figures.push(figure('POST /Users (unique, durable)', c, r, await rssMb(srv.child.pid!)));
+    }
+    if (seq < 1000) await post(64, 0, 1000 - seq);
+    for (const c of [1, 64]) { await getByUserName(c, `${seq} people`); figures[figures.length - 1].rssMb = await rssMb(srv.child.pid!); }
+    for (const c of [1, 64]) {
+      const r = await patch(c);
+      figures.push(figure('PATCH /Users/{id}', c, r, await rssMb(srv.child.pid!)));
+    }
+    if (seq < target) {
+      const t0 = Date.now();
+      await post(64, 0, target - seq);
+      console.log(`loaded ${seq} people in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    for (const c of [1, 64]) { await getByUserName(c, `${seq} people`); figures[figures.length - 1].rssMb = await rssMb(srv.child.pid!); }
+  } finally {
+    srv.child.kill('SIGTERM');
+    await new Promise((r) => srv.child.once('exit', r));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  for (const f of figures) if (!f.scenario.startsWith('echo')) f.ratio = Math.round((f.rps / echoFig[f.connections].rps) * 100) / 100;
+  console.log('scenario                                   conns    req/s   p50 ms   p99 ms  errors  non2xx  RSS MB  ratio');
+  for (const f of figures) {
+    console.log(`${f.scenario.padEnd(42)} ${String(f.connections).padStart(5)} ${String(f.rps).padStart(8)} ${String(f.p50).padStart(8)} ${String(f.p99).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.non2xx).padStart(7)} ${String(f.rssMb).padStart(7)}  ${f.ratio ?? ''}`);
+  }
+  const at64 = (s: string) => figures.filter((f) => f.scenario.startsWith(s) && f.connections === 64);
+  const postF = at64('POST')[0];
+  const getF = at64('GET filter').at(-1)!;
+  console.log(`targets: durable POST ≥ 0.30 of echo with p99 < 40 ms → ${postF.ratio} / ${postF.p99} ms: ${postF.ratio! >= 0.3 && postF.p99 < 40 ? 'PASS' : 'MISS'}`);
+  console.log(`         filter GET ≥ 0.70 of echo with p99 < 15 ms (at ${seq} people) → ${getF.ratio} / ${getF.p99} ms: ${getF.ratio! >= 0.7 && getF.p99 < 15 ? 'PASS' : 'MISS'}`);
+  return figures;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchScim();

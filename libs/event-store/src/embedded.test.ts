@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventStoreContract, waitUntil } from './contract.ts';
+import {
+  CorruptLogError,
+  EventStoreFailedError,
+  EventStoreLockedError,
+  LOG_FILE_NAME,
+  openEmbeddedEventStore,
+  type EmbeddedEventStore,
+} from './embedded.ts';
+import { encodeEvent, encodeRecord } from './embedded/format.ts';
+import { WrongExpectedRevisionError, type NewEvent, type RecordedEvent } from './port.ts';
+
+const dirs: string[] = [];
+const opened: EmbeddedEventStore[] = [];
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'muster-es-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function openStore(dir: string, options: Partial<Parameters<typeof openEmbeddedEventStore>[0]> = {}) {
+  const store = await openEmbeddedEventStore({ dir, ...options });
+  opened.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close().catch(() => undefined)));
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+const ev = (type: string, data: Record<string, unknown> = {}): NewEvent => ({
+  eventId: randomUUID(),
+  type,
+  data,
+  metadata: {},
+});
+
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open };
+}
+
+eventStoreContract('embedded', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'muster-es-contract-'));
+  const store = await openEmbeddedEventStore({ dir });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('embedded event store', () => {
+  describe('group commit', () => {
+    it('writes 64 concurrent appends with far fewer than 64 fsyncs', async () => {
+      const store = await openStore(await tempDir());
+      const results = await Promise.all(Array.from({ length: 64 }, (_, i) => store.appendToStream(`s-${i}`, [ev('T', { i })])));
+      expect(results.map((r) => r.position).sort((a, b) => a - b)).toEqual(Array.from({ length: 64 }, (_, i) => i));
+      const stats = store.stats();
+      expect(stats.appends).toBe(64);
+      expect(stats.syncs).toBeGreaterThanOrEqual(1);
+      expect(stats.syncs).toBeLessThanOrEqual(2);
+    });
+
+    it('batches appends queued while an fsync is in flight into one write and one fsync', async () => {
+      const first = gate();
+      let syncCalls = 0;
+      const store = await openStore(await tempDir(), {
+        hooks: { beforeSync: () => (++syncCalls === 1 ? first.opened : undefined) },
+      });
+      const acked: number[] = [];
+      const pending = [store.appendToStream('first', [ev('T')]).then((r) => acked.push(r.position))];
+      await waitUntil(() => syncCalls === 1, 'the first fsync to start');
+      for (let i = 0; i < 63; i++) {
+        pending.push(store.appendToStream(`later-${i % 7}`, [ev('T', { i })]).then((r) => acked.push(r.position)));
+        if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+      }
+      expect(acked).toEqual([]); // nothing is acknowledged before its fsync
+      expect(await store.readAll()).toEqual([]); // and readers see nothing either
+      first.open();
+      await Promise.all(pending);
+      expect(acked).toHaveLength(64);
+      expect(store.stats()).toMatchObject({ appends: 64, writes: 2, syncs: 2 });
+    });
+
+    it('checks expected revisions in call order against queued, unflushed batches', async () => {
+      const store = await openStore(await tempDir());
+      const [a, b, c, d] = await Promise.allSettled([
+        store.appendToStream('s', [ev('A')], { expectedRevision: 'no_stream' }),
+        store.appendToStream('s', [ev('B'), ev('B2')], { expectedRevision: 0 }),
+        store.appendToStream('s', [ev('C')], { expectedRevision: 0 }),
+        store.appendToStream('s', [ev('D')], { expectedRevision: 2 }),
+      ]);
+      expect(a).toMatchObject({ status: 'fulfilled', value: { nextExpectedRevision: 0 } });
+      expect(b).toMatchObject({ status: 'fulfilled', value: { nextExpectedRevision: 2 } });
+      expect(c.status).toBe('rejected');
+      expect((c as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
+      expect((c as PromiseRejectedResult).reason).toMatchObject({ expected: 0, actual: 2 });
+      expect(d).toMatchObject({ status: 'fulfilled', value: { nextExpectedRevision: 3 } });
+      expect((await store.readStream('s')).map((e) => e.type)).toEqual(['A', 'B', 'B2', 'D']);
+      expect((await store.readAll()).map((e) => e.position)).toEqual([0, 1, 2, 3]);
+      expect(store.stats().syncs).toBe(1);
+    });
+
+    it('rejects bad input without consuming a position', async () => {
+      const store = await openStore(await tempDir());
+      await expect(store.appendToStream('s', [{ ...ev('T'), data: { n: 10n } }])).rejects.toThrow(TypeError);
+      await expect(store.appendToStream('s', [{ ...ev('T'), type: '' }])).rejects.toThrow(TypeError);
+      await expect(store.appendToStream('', [ev('T')])).rejects.toThrow(TypeError);
+      const r = await store.appendToStream('s', [ev('T')], { expectedRevision: 'no_stream' });
+      expect(r).toEqual({ nextExpectedRevision: 0, position: 0 });
+    });
+  });
+
+  describe('durability and recovery', () => {
+    it('keeps everything across close and reopen, and continues positions and revisions', async () => {
+      const dir = await tempDir();
+      const store = await openStore(dir);
+      for (let i = 0; i < 20; i++) await store.appendToStream(`s-${i % 3}`, [ev('T', { i }), ev('U', { i })]);
+      const before = await store.readAll();
+      const pending = store.appendToStream('s-0', [ev('Last')]); // close must flush it
+      await store.close();
+      await expect(pending).resolves.toMatchObject({ position: 40 });
+
+      const reopened = await openStore(dir);
+      expect(reopened.recovery).toMatchObject({ events: 41, tailBytes: 0 });
+      const after = await reopened.readAll();
+      expect(after.slice(0, 40)).toEqual(before);
+      expect(after[40]).toMatchObject({ type: 'Last', streamId: 's-0', revision: 14, position: 40 });
+      const next = await reopened.appendToStream('s-1', [ev('More')], { expectedRevision: 13 });
+      expect(next).toEqual({ nextExpectedRevision: 14, position: 41 });
+      expect(await reopened.headPosition()).toBe(41);
+    });
+
+    for (const [label, tail] of [
+      ['random garbage', () => Buffer.from('this is not a record at all, just junk \u0000\u0001\u0002')],
+      ['a partial record', () => partialRecord(0.6)],
+      ['a record header only', () => partialRecord(0.05)],
+      ['a complete record with a bad crc', () => badCrcRecord()],
+    ] as const) {
+      it(`truncates a torn tail (${label}) on a writable open`, async () => {
+        const dir = await tempDir();
+        const store = await openStore(dir);
+        for (let i = 0; i < 5; i++) await store.appendToStream('s', [ev('T', { i })]);
+        const expected = await store.readAll();
+        await store.close();
+        const logPath = join(dir, LOG_FILE_NAME);
+        const goodSize = (await stat(logPath)).size;
+        const junk = tail();
+        await appendFile(logPath, junk);
+
+        const reopened = await openStore(dir);
+        expect(reopened.recovery).toMatchObject({ events: 5, validBytes: goodSize, tailBytes: junk.length });
+        expect((await stat(logPath)).size).toBe(goodSize);
+        expect(await reopened.readAll()).toEqual(expected);
+        await reopened.appendToStream('s', [ev('After')], { expectedRevision: 4 });
+        await reopened.close();
+        const third = await openStore(dir);
+        expect(third.recovery.tailBytes).toBe(0);
+        expect((await third.readStream('s')).map((e) => e.type)).toEqual(['T', 'T', 'T', 'T', 'T', 'After']);
+      });
+    }
+
+    it('refuses to open (rather than truncate) when damage is followed by far-away valid records', async () => {
+      const dir = await tempDir();
+      const store = await openStore(dir);
+      await store.appendToStream('small', [ev('T', { x: 'first' })]);
+      const big = 'x'.repeat(1024 * 1024);
+      for (let i = 0; i < 10; i++) await store.appendToStream('big', [ev('Big', { big, i })]);
+      await store.close();
+      const logPath = join(dir, LOG_FILE_NAME);
+      const bytes = await readFile(logPath);
+      const at = bytes.indexOf('first');
+      bytes[at] ^= 0xff; // flip a byte inside the first record
+      await writeFile(logPath, bytes);
+      await expect(openEmbeddedEventStore({ dir })).rejects.toBeInstanceOf(CorruptLogError);
+      expect((await stat(logPath)).size).toBe(bytes.length); // nothing was truncated
+    });
+
+    it('stops accepting appends after a failed fsync', async () => {
+      let fail = true;
+      const store = await openStore(await tempDir(), {
+        hooks: {
+          beforeSync: () => {
+            if (fail) throw new Error('EIO simulated');
+          },
+        },
+      });
+      await expect(store.appendToStream('s', [ev('T')])).rejects.toBeInstanceOf(EventStoreFailedError);
+      fail = false;
+      await expect(store.appendToStream('s', [ev('T')])).rejects.toBeInstanceOf(EventStoreFailedError);
+      expect(await store.readAll()).toEqual([]);
+    });
+  });
+
+  describe('subscriptions', () => {
+    it('end (done resolves) when the store closes', async () => {
+      const store = await openStore(await tempDir());
+      await store.appendToStream('s', [ev('A')]);
+      const seen: RecordedEvent[] = [];
+      const sub = store.subscribeToAll({}, (e) => {
+        seen.push(e);
+      });
+      await waitUntil(() => seen.length === 1, 'the first event');
+      await store.close();
+      await expect(sub.done).resolves.toBeUndefined();
+    });
+
+    it('deliver in batches past the page size without gaps or repeats', async () => {
+      const store = await openStore(await tempDir());
+      for (let i = 0; i < 25; i++) {
+        await store.appendToStream(`s-${i % 5}`, Array.from({ length: 100 }, (_, k) => ev(i % 2 ? 'Odd' : 'Even', { n: i * 100 + k })));
+      }
+      const seen: number[] = [];
+      const sub = store.subscribeToAll({ fromPosition: 99, filter: { eventTypes: ['Odd'] } }, (e) => {
+        seen.push(e.data.n as number);
+      });
+      await waitUntil(() => seen.length === 1200, '1200 odd events');
+      await sub.stop();
+      const expected = Array.from({ length: 2500 }, (_, n) => n).filter((n) => Math.floor(n / 100) % 2 === 1);
+      expect(seen).toEqual(expected);
+    });
+  });
+
+  describe('locking', () => {
+    it('refuses a second writable open of the same directory, also when both race', async () => {
+      const dir = await tempDir();
+      const outcomes = await Promise.allSettled([openEmbeddedEventStore({ dir }), openEmbeddedEventStore({ dir })]);
+      for (const o of outcomes) if (o.status === 'fulfilled') opened.push(o.value);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect(outcomes.find((o) => o.status === 'rejected')?.reason).toBeInstanceOf(EventStoreLockedError);
+      await expect(openEmbeddedEventStore({ dir })).rejects.toBeInstanceOf(EventStoreLockedError);
+      expect((await readdir(dir)).sort()).toEqual(['LOCK', LOG_FILE_NAME]); // no staging files left behind
+    });
+
+    it('refuses a directory locked by another live process, naming its pid', async () => {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'LOCK'), `${process.ppid}\n`);
+      const err = await openEmbeddedEventStore({ dir }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EventStoreLockedError);
+      expect((err as Error).message).toContain(String(process.ppid));
+    });
+
+    it('takes over the lock of a dead process', async () => {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'LOCK'), '999999999\n');
+      const store = await openStore(dir);
+      expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).toBe(String(process.pid));
+      await store.close();
+      await expect(stat(join(dir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+  });
+
+  describe('readOnly mode', () => {
+    it('sees appends from a writer through refresh() and live subscriptions, and never writes', async () => {
+      const dir = await tempDir();
+      const writer = await openStore(dir);
+      await writer.appendToStream('s', [ev('Early')]);
+      const reader = await openStore(dir, { readOnly: true, pollIntervalMs: 10 });
+      expect((await reader.readAll()).map((e) => e.type)).toEqual(['Early']);
+
+      const seen: RecordedEvent[] = [];
+      const sub = reader.subscribeToAll({}, (e) => {
+        seen.push(e);
+      });
+      await writer.appendToStream('s', [ev('Live1'), ev('Live2')]);
+      await waitUntil(() => seen.length === 3, 'the reader subscription to see the writer appends');
+      expect(seen.map((e) => [e.type, e.revision, e.position])).toEqual([
+        ['Early', 0, 0],
+        ['Live1', 1, 1],
+        ['Live2', 2, 2],
+      ]);
+      await sub.stop();
+
+      await writer.appendToStream('t', [ev('More')]);
+      expect(await reader.refresh()).toBe(1);
+      expect(await reader.readStream('t')).toMatchObject([{ type: 'More', position: 3 }]);
+      await expect(reader.appendToStream('s', [ev('Nope')])).rejects.toThrow(/readOnly/);
+    });
+
+    it('treats an incomplete tail as not yet written, without truncating it', async () => {
+      const dir = await tempDir();
+      const writer = await openStore(dir);
+      await writer.appendToStream('s', [ev('A')]);
+      await writer.close();
+      const logPath = join(dir, LOG_FILE_NAME);
+      const { bytes } = encodeRecord({ streamId: 's', firstPosition: 1, firstRevision: 1, created: Date.now() }, [
+        encodeEvent(ev('B')),
+      ]);
+      const cut = Math.floor(bytes.length / 2);
+      await appendFile(logPath, bytes.subarray(0, cut));
+      const sizeWithTail = (await stat(logPath)).size;
+
+      const reader = await openStore(dir, { readOnly: true });
+      expect(reader.recovery.tailBytes).toBe(cut);
+      expect(await reader.refresh()).toBe(0);
+      expect((await stat(logPath)).size).toBe(sizeWithTail);
+      await appendFile(logPath, bytes.subarray(cut));
+      expect(await reader.refresh()).toBe(1);
+      expect((await reader.readStream('s')).map((e) => e.type)).toEqual(['A', 'B']);
+      await expect(stat(join(dir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
+    it('fails clearly when there is no log to read', async () => {
+      await expect(openEmbeddedEventStore({ dir: await tempDir(), readOnly: true })).rejects.toThrow(/no event log/);
+    });
+  });
+});
+
+function partialRecord(fraction: number): Buffer {
+  const { bytes } = encodeRecord({ streamId: 's', firstPosition: 5, firstRevision: 5, created: Date.now() }, [
+    encodeEvent(ev('Torn', { pad: 'p'.repeat(200) })),
+  ]);
+  return bytes.subarray(0, Math.max(1, Math.floor(bytes.length * fraction)));
+}
+
+function badCrcRecord(): Buffer {
+  const { bytes } = encodeRecord({ streamId: 's', firstPosition: 5, firstRevision: 5, created: Date.now() }, [
+    encodeEvent(ev('Torn')),
+  ]);
+  bytes.writeUInt32LE((bytes.readUInt32LE(8) + 1) >>> 0, 8);
+  return bytes;
+}

@@ -1,0 +1,534 @@
+/**
+ * Embedded event store: a durable append-only log file in one directory, indexed in memory.
+ *
+ * - Appends are acknowledged only after write + fdatasync. Appends that arrive while a write is in
+ *   flight are queued and flushed together (group commit: one write, one fdatasync per group).
+ * - Expected revisions are checked synchronously when appendToStream is called, against the state
+ *   that includes queued batches, so checks follow call order and a failing batch affects no other.
+ * - Readers only see durable events. Recovery keeps every valid record and truncates a torn tail
+ *   (writable mode) or ignores it as "not yet written" (readOnly mode).
+ * - After a failed write or fsync the store refuses further appends (EventStoreFailedError): the
+ *   state of the file is then unknown, reopening it recovers the truth.
+ * - Subscriptions: `done` resolves after stop()/close(), and rejects with the handler's error when
+ *   the handler throws (the rejection is pre-handled, so it never crashes the process).
+ */
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventHandler,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type Subscription,
+} from './port.ts';
+import { CorruptLogError, EventStoreFailedError } from './embedded/errors.ts';
+import { encodeEvent, encodeRecord, MAX_GROUP_BYTES, parsePayload, type DecodedRecord } from './embedded/format.ts';
+import { hasValidRecordBeyond, readRange, scanRecords, writeFully } from './embedded/log-file.ts';
+import { LogIndex, type StreamEntry } from './embedded/log-index.ts';
+import { acquireWriterLock, type WriterLock } from './embedded/lock.ts';
+import { PagedSubscription, type Page } from './embedded/subscriber.ts';
+
+export { CorruptLogError, EventStoreFailedError, EventStoreLockedError } from './embedded/errors.ts';
+
+export const LOG_FILE_NAME = 'events.log';
+
+export interface EmbeddedEventStoreOptions {
+  dir: string;
+  /** open a log another process writes: never writes, locks or truncates */
+  readOnly?: boolean;
+  /** readOnly mode: how often caught-up subscriptions look for new records (ms, default 100) */
+  pollIntervalMs?: number;
+  hooks?: EmbeddedHooks;
+}
+
+export interface EmbeddedHooks {
+  /** awaited before every fdatasync (tests use it to slow the disk down) */
+  beforeSync?: () => void | Promise<void>;
+}
+
+export interface EmbeddedStats {
+  /** appendToStream calls acknowledged */
+  appends: number;
+  eventsWritten: number;
+  /** group writes issued (one per group commit) */
+  writes: number;
+  /** fdatasync calls completed */
+  syncs: number;
+}
+
+export interface RecoveryInfo {
+  /** events found in the log when it was opened */
+  events: number;
+  /** bytes of valid records */
+  validBytes: number;
+  /** bytes past the last valid record: truncated (writable) or ignored for now (readOnly) */
+  tailBytes: number;
+  tailReason?: string;
+}
+
+export interface EmbeddedEventStore extends EventStore {
+  readonly dir: string;
+  readonly logPath: string;
+  readonly readOnly: boolean;
+  readonly recovery: RecoveryInfo;
+  stats(): EmbeddedStats;
+  /** picks up records appended by another process (readOnly); returns how many events were added */
+  refresh(): Promise<number>;
+}
+
+interface QueuedBatch {
+  stream: StreamEntry;
+  bytes: Buffer;
+  payloadOffsets: number[];
+  payloadLengths: number[];
+  typeIdx: number[];
+  firstRevision: number;
+  created: number;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+const READ_CHUNK = 1024 * 1024;
+const SUBSCRIPTION_PAGE = 1000;
+const SUBSCRIPTION_SCAN_LIMIT = 100_000;
+
+export async function openEmbeddedEventStore(options: EmbeddedEventStoreOptions): Promise<EmbeddedEventStore> {
+  const dir = resolve(options.dir);
+  const readOnly = options.readOnly ?? false;
+  const logPath = join(dir, LOG_FILE_NAME);
+  let lock: WriterLock | undefined;
+  let fh: FileHandle | undefined;
+  try {
+    if (readOnly) {
+      fh = await open(logPath, 'r').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') throw new Error(`no event log at ${logPath} (readOnly open needs an existing log)`);
+        throw err;
+      });
+    } else {
+      await mkdir(dir, { recursive: true });
+      lock = await acquireWriterLock(dir);
+      fh = await openForWriting(dir, logPath);
+    }
+    const store = new EmbeddedStore(dir, logPath, fh, readOnly, lock, options);
+    await store.recover();
+    return store;
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await lock?.release().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function openForWriting(dir: string, logPath: string): Promise<FileHandle> {
+  try {
+    return await open(logPath, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const fh = await open(logPath, 'wx+');
+  // make the new directory entry durable too
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+  return fh;
+}
+
+function validateExpected(expected: ExpectedRevision): void {
+  const ok =
+    expected === 'any' ||
+    expected === 'no_stream' ||
+    expected === 'stream_exists' ||
+    (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0);
+  if (!ok) throw new TypeError(`invalid expectedRevision ${String(expected)}`);
+}
+
+function checkExpected(streamId: string, expected: ExpectedRevision, current: number): void {
+  const ok =
+    expected === 'any' ||
+    (expected === 'no_stream' && current < 0) ||
+    (expected === 'stream_exists' && current >= 0) ||
+    expected === current;
+  if (!ok) throw new WrongExpectedRevisionError(streamId, expected, current < 0 ? 'no_stream' : current);
+}
+
+function startPosition(value: number | undefined): number {
+  if (value === undefined) return -1;
+  if (!Number.isSafeInteger(value)) throw new RangeError('fromPosition must be an integer');
+  return Math.max(-1, value);
+}
+
+function nonNegativeInt(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value === Infinity) return value;
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
+  return value;
+}
+
+class EmbeddedStore implements EmbeddedEventStore {
+  readonly recovery: RecoveryInfo = { events: 0, validBytes: 0, tailBytes: 0 };
+  private readonly index = new LogIndex();
+  /** end of the durable, indexed records */
+  private fileEnd = 0;
+  private nextPosition = 0;
+  private queue: QueuedBatch[] = [];
+  private flushing: Promise<void> | undefined;
+  private failed: EventStoreFailedError | undefined;
+  private closing: Promise<void> | undefined;
+  private closed = false;
+  private refreshing: Promise<number> | undefined;
+  private readonly subscriptions = new Set<PagedSubscription>();
+  private readonly reads = new Set<Promise<unknown>>();
+  private seq = 0;
+  private readonly waiters = new Set<() => void>();
+  private readonly counters: EmbeddedStats = { appends: 0, eventsWritten: 0, writes: 0, syncs: 0 };
+  private readonly pollIntervalMs: number;
+
+  constructor(
+    readonly dir: string,
+    readonly logPath: string,
+    private readonly fh: FileHandle,
+    readonly readOnly: boolean,
+    private readonly lock: WriterLock | undefined,
+    private readonly options: EmbeddedEventStoreOptions,
+  ) {
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  async recover(): Promise<void> {
+    const { size } = await this.fh.stat();
+    const outcome = await scanRecords(this.fh, 0, size, (rec, _buf, base) => this.applyRecord(rec, base));
+    this.fileEnd = outcome.end;
+    this.nextPosition = this.index.length;
+    this.recovery.events = this.index.length;
+    this.recovery.validBytes = outcome.end;
+    this.recovery.tailBytes = size - outcome.end;
+    this.recovery.tailReason = outcome.stop?.reason;
+    if (this.readOnly || outcome.end === size) return;
+    // A crash tears at most the last group write; a valid record further away means in-place damage.
+    if (await hasValidRecordBeyond(this.fh, outcome.end + MAX_GROUP_BYTES, size)) {
+      throw new CorruptLogError(this.logPath, outcome.end, `${outcome.stop?.reason ?? 'damage'} before later valid records`);
+    }
+    await this.fh.truncate(outcome.end);
+    await this.fh.datasync();
+  }
+
+  /** Indexes a durable record; `base` is the file offset the record's payload offsets are relative to. */
+  private applyRecord(rec: DecodedRecord, base: number): void {
+    const stream = this.index.ensureStream(rec.streamId);
+    if (rec.firstPosition !== this.index.length || rec.firstRevision !== stream.count) {
+      throw new CorruptLogError(
+        this.logPath,
+        base + rec.events[0].payloadOffset,
+        `record of ${rec.streamId} claims position ${rec.firstPosition}/revision ${rec.firstRevision}, ` +
+          `expected ${this.index.length}/${stream.count}`,
+      );
+    }
+    for (let i = 0; i < rec.events.length; i++) {
+      const e = rec.events[i];
+      this.index.add(stream, rec.firstRevision + i, {
+        fileOffset: base + e.payloadOffset,
+        payloadLength: e.payloadLength,
+        typeIdx: this.index.typeId(e.type),
+        created: rec.created,
+      });
+    }
+    stream.pendingCount = stream.count;
+  }
+
+  refresh(): Promise<number> {
+    if (!this.readOnly || this.closed) return Promise.resolve(0);
+    this.refreshing ??= this.track(this.doRefresh()).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<number> {
+    const before = this.index.length;
+    const { size } = await this.fh.stat();
+    if (size <= this.fileEnd) return 0;
+    const outcome = await scanRecords(this.fh, this.fileEnd, size, (rec, _buf, base) => this.applyRecord(rec, base));
+    this.fileEnd = outcome.end;
+    this.nextPosition = this.index.length;
+    const added = this.index.length - before;
+    if (added > 0) this.notify();
+    return added;
+  }
+
+  // ---------------------------------------------------------------- appends
+
+  async appendToStream(
+    streamId: string,
+    events: NewEvent[],
+    options?: { expectedRevision?: ExpectedRevision },
+  ): Promise<AppendResult> {
+    this.assertWritable();
+    if (typeof streamId !== 'string' || streamId.length === 0) throw new TypeError('streamId must be a non-empty string');
+    if (!Array.isArray(events)) throw new TypeError('events must be an array');
+    const expected = options?.expectedRevision ?? 'any';
+    validateExpected(expected);
+    // Serialise before touching any state, so bad input cannot leave a hole in positions.
+    const encoded = events.map(encodeEvent);
+
+    const existing = this.index.getStream(streamId);
+    const current = (existing?.pendingCount ?? 0) - 1;
+    checkExpected(streamId, expected, current);
+    if (encoded.length === 0) return { nextExpectedRevision: current, position: this.nextPosition - 1 };
+
+    const created = Date.now();
+    const firstPosition = this.nextPosition;
+    const { bytes, payloadOffsets } = encodeRecord(
+      { streamId, firstPosition, firstRevision: current + 1, created },
+      encoded,
+    );
+    const stream = existing ?? this.index.ensureStream(streamId);
+    stream.pendingCount += encoded.length;
+    this.nextPosition += encoded.length;
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({
+        stream,
+        bytes,
+        payloadOffsets,
+        payloadLengths: encoded.map((e) => e.jsonBytes),
+        typeIdx: encoded.map((e) => this.index.typeId(e.type)),
+        firstRevision: current + 1,
+        created,
+        resolve,
+        reject,
+      });
+      this.flushing ??= this.flushLoop();
+    });
+  }
+
+  private assertWritable(): void {
+    if (this.readOnly) throw new Error(`event store ${this.dir} is open readOnly`);
+    if (this.closing || this.closed) throw new Error(`event store ${this.dir} is closed`);
+    if (this.failed) throw this.failed;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      for (;;) {
+        // Yield one macrotask so callers woken by the previous group can queue their next appends.
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.queue.length === 0) return;
+        await this.flushGroup(this.takeGroup());
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private takeGroup(): QueuedBatch[] {
+    let bytes = this.queue[0].bytes.length;
+    let n = 1;
+    while (n < this.queue.length && bytes + this.queue[n].bytes.length <= MAX_GROUP_BYTES) {
+      bytes += this.queue[n].bytes.length;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private async flushGroup(group: QueuedBatch[]): Promise<void> {
+    const buf = group.length === 1 ? group[0].bytes : Buffer.concat(group.map((b) => b.bytes));
+    const base = this.fileEnd;
+    try {
+      await writeFully(this.fh, buf, base);
+      this.counters.writes++;
+      await this.options.hooks?.beforeSync?.();
+      await this.fh.datasync();
+      this.counters.syncs++;
+    } catch (err) {
+      this.failed = new EventStoreFailedError(err);
+      for (const b of [...group, ...this.queue.splice(0)]) b.reject(this.failed);
+      return;
+    }
+    let offset = base;
+    for (const b of group) {
+      let position = -1;
+      for (let i = 0; i < b.payloadOffsets.length; i++) {
+        position = this.index.add(b.stream, b.firstRevision + i, {
+          fileOffset: offset + b.payloadOffsets[i],
+          payloadLength: b.payloadLengths[i],
+          typeIdx: b.typeIdx[i],
+          created: b.created,
+        });
+      }
+      offset += b.bytes.length;
+      this.counters.appends++;
+      this.counters.eventsWritten += b.payloadOffsets.length;
+      b.resolve({ nextExpectedRevision: b.firstRevision + b.payloadOffsets.length - 1, position });
+    }
+    this.fileEnd = offset;
+    this.notify();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const stream = this.index.getStream(streamId);
+    const maxCount = nonNegativeInt(options.maxCount, 'maxCount', Infinity);
+    if (!stream || stream.count === 0 || maxCount === 0) return [];
+    const last = stream.count - 1;
+    if (options.direction === 'backwards') {
+      const from = Math.min(nonNegativeInt(options.fromRevision, 'fromRevision', last), last);
+      const to = Math.max(0, from - maxCount + 1);
+      return (await this.load(stream.slice(to, from + 1))).reverse();
+    }
+    const from = nonNegativeInt(options.fromRevision, 'fromRevision', 0);
+    if (from > last) return [];
+    return this.load(stream.slice(from, Math.min(stream.count, from + maxCount)));
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const maxCount = nonNegativeInt(options.maxCount, 'maxCount', Infinity);
+    const { positions } = this.index.scan(startPosition(options.fromPosition), maxCount, options.filter);
+    return this.load(positions);
+  }
+
+  async headPosition(): Promise<number> {
+    this.assertOpen();
+    return this.index.length - 1;
+  }
+
+  stats(): EmbeddedStats {
+    return { ...this.counters };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`event store ${this.dir} is closed`);
+  }
+
+  /** Loads events by ascending positions, reading adjacent payloads in shared chunks. */
+  private load(positions: number[]): Promise<RecordedEvent[]> {
+    return this.track(this.loadChunks(positions));
+  }
+
+  private async loadChunks(positions: number[]): Promise<RecordedEvent[]> {
+    const { index } = this;
+    const out: RecordedEvent[] = new Array(positions.length);
+    let i = 0;
+    while (i < positions.length) {
+      // extend the chunk while the next payload is close and the chunk stays small
+      const start = index.fileOffset[positions[i]];
+      let j = i + 1;
+      let end = start + index.payloadLength[positions[i]];
+      while (j < positions.length) {
+        const off = index.fileOffset[positions[j]];
+        const next = off + index.payloadLength[positions[j]];
+        if (off < end || off - end > 64 * 1024 || next - start > READ_CHUNK) break;
+        end = next;
+        j++;
+      }
+      const buf = await readRange(this.fh, start, end - start);
+      if (buf.length !== end - start) throw new Error(`event log ${this.logPath} is shorter than its index`);
+      for (let k = i; k < j; k++) {
+        const p = positions[k];
+        const rel = index.fileOffset[p] - start;
+        const { eventId, data, metadata } = parsePayload(buf, rel, rel + index.payloadLength[p]);
+        out[k] = {
+          eventId,
+          streamId: index.streamList[index.streamIdx[p]].name,
+          revision: index.revision[p],
+          position: p,
+          type: index.typeNames[index.typeIdx[p]],
+          data,
+          metadata,
+          created: index.created[p],
+        };
+      }
+      i = j;
+    }
+    return out;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.reads.add(p);
+    void p.then(
+      () => this.reads.delete(p),
+      () => this.reads.delete(p),
+    );
+    return p;
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription {
+    this.assertOpen();
+    const filter = options.filter;
+    const sub = new PagedSubscription(
+      {
+        fetch: async (after): Promise<Page> => {
+          const seq = this.seq;
+          const { positions, scannedTo } = this.index.scan(after, SUBSCRIPTION_PAGE, filter, SUBSCRIPTION_SCAN_LIMIT);
+          const caughtUp = scannedTo >= this.index.length - 1;
+          return { events: await this.load(positions), scannedTo, caughtUp, seq };
+        },
+        wait: (seq, signal) => this.waitForChange(seq, signal),
+      },
+      handler,
+      startPosition(options.fromPosition),
+    );
+    this.subscriptions.add(sub);
+    void sub.done.then(
+      () => this.subscriptions.delete(sub),
+      () => this.subscriptions.delete(sub),
+    );
+    return sub;
+  }
+
+  private notify(): void {
+    this.seq++;
+    for (const w of this.waiters) w();
+    this.waiters.clear();
+  }
+
+  private async waitForChange(seq: number, signal: AbortSignal): Promise<void> {
+    if (this.seq !== seq || signal.aborted || this.closed) return;
+    const timedOut = await new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (polled: boolean) => {
+        this.waiters.delete(wake);
+        signal.removeEventListener('abort', wake);
+        if (timer) clearTimeout(timer);
+        resolve(polled);
+      };
+      const wake = () => finish(false);
+      this.waiters.add(wake);
+      signal.addEventListener('abort', wake);
+      // readOnly: nobody in this process writes, so poll the file
+      if (this.readOnly) timer = setTimeout(() => finish(true), this.pollIntervalMs);
+    });
+    if (timedOut && !signal.aborted) await this.refresh();
+  }
+
+  // ---------------------------------------------------------------- close
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await Promise.allSettled([...this.reads]);
+    this.closed = true;
+    this.notify();
+    await this.fh.close();
+    await this.lock?.release();
+  }
+}

@@ -1,0 +1,93 @@
+/** Low-level file I/O for the embedded log: positional reads/writes and the recovery scan. */
+import type { FileHandle } from 'node:fs/promises';
+import { decodeRecordAt, HEADER_BYTES, MAX_RECORD_BYTES, type DecodedRecord } from './format.ts';
+
+const SCAN_CHUNK = 4 * 1024 * 1024;
+
+/** Reads up to `length` bytes at `position`; the result is shorter only at end of file. */
+export async function readRange(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+export async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+export interface ScanOutcome {
+  /** offset just past the last valid record */
+  end: number;
+  /** why the scan stopped before `size`, if it did */
+  stop?: { kind: 'incomplete' | 'invalid'; reason: string };
+}
+
+/**
+ * Visits the valid records in [from, size). `onRecord` gets each record and the file offset that
+ * `buf` starts at (payload offsets in the record are relative to `buf`).
+ */
+export async function scanRecords(
+  fh: FileHandle,
+  from: number,
+  size: number,
+  onRecord: (record: DecodedRecord, buf: Buffer, bufFileOffset: number) => void,
+): Promise<ScanOutcome> {
+  let pos = from;
+  let buf: Buffer = Buffer.alloc(0);
+  let base = from;
+  while (pos < size) {
+    const r = decodeRecordAt(buf, pos - base);
+    if (r.kind === 'ok') {
+      onRecord(r.record, buf, base);
+      pos += r.record.size;
+      continue;
+    }
+    if (r.kind === 'invalid') return { end: pos, stop: { kind: 'invalid', reason: r.reason } };
+    if (pos + r.needBytes > size) {
+      return { end: pos, stop: { kind: 'incomplete', reason: `record needs ${r.needBytes} bytes, file ends first` } };
+    }
+    buf = await readRange(fh, pos, Math.min(size - pos, Math.max(SCAN_CHUNK, r.needBytes)));
+    base = pos;
+    if (buf.length < r.needBytes) {
+      return { end: pos, stop: { kind: 'incomplete', reason: 'file shrank during the scan' } };
+    }
+  }
+  return { end: pos };
+}
+
+/**
+ * True when a valid record starts at or after `limit` (and before `size`): evidence that bytes
+ * before it were damaged in place rather than torn by a crash.
+ */
+export async function hasValidRecordBeyond(fh: FileHandle, limit: number, size: number): Promise<boolean> {
+  const magic = Buffer.from([0x4d, 0x55, 0x53, 0x54]); // "MUST"
+  let pos = limit;
+  while (pos < size) {
+    const chunk = await readRange(fh, pos, Math.min(SCAN_CHUNK, size - pos));
+    let i = chunk.indexOf(magic);
+    while (i !== -1) {
+      const at = pos + i;
+      const head = await readRange(fh, at, HEADER_BYTES);
+      if (head.length === HEADER_BYTES) {
+        const len = HEADER_BYTES + head.readUInt32LE(4);
+        if (len <= MAX_RECORD_BYTES && at + len <= size) {
+          const rec = decodeRecordAt(await readRange(fh, at, Math.min(len, size - at)), 0);
+          if (rec.kind === 'ok') return true;
+        }
+      }
+      i = chunk.indexOf(magic, i + 1);
+    }
+    if (chunk.length < 4) break;
+    pos += chunk.length - 3; // overlap so a magic split across chunks is still seen
+  }
+  return false;
+}

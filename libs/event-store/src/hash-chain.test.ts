@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LOG_FILE_NAME, openEmbeddedEventStore, type EmbeddedEventStore } from './embedded.ts';
+import { decodeLog, encodeLog } from './embedded/format.ts';
+import {
+  canonicalJson,
+  eventHash,
+  GENESIS_HASH,
+  HashChainError,
+  logDigest,
+  verifyLog,
+  withHashChain,
+} from './hash-chain.ts';
+import { WrongExpectedRevisionError, type EventStore, type NewEvent } from './port.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function freshDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'muster-es-chain-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function open(dir: string): Promise<EmbeddedEventStore> {
+  const store = await openEmbeddedEventStore({ dir });
+  cleanups.push(() => store.close());
+  return store;
+}
+
+const ev = (type: string, data: Record<string, unknown>, metadata: Record<string, unknown> = {}): NewEvent => ({
+  eventId: randomUUID(),
+  type,
+  data,
+  metadata,
+});
+
+/** Writes a small history across three streams through the chain. */
+async function writeHistory(chained: EventStore): Promise<void> {
+  await chained.appendToStream('user-1', [ev('UserCreated', { name: 'Ada' }, { actor: 'scim' })], { expectedRevision: 'no_stream' });
+  await chained.appendToStream('user-2', [ev('UserCreated', { name: 'Grace' })]);
+  await chained.appendToStream('user-1', [ev('UserRenamed', { name: 'Ada L.' }), ev('UserTagged', { tag: 'ops' })], {
+    expectedRevision: 0,
+  });
+  await chained.appendToStream('group-1', [ev('GroupCreated', { members: ['user-1', 'user-2'] })]);
+  await chained.appendToStream('user-2', [ev('UserRenamed', { name: 'Grace H.' })], { expectedRevision: 'stream_exists' });
+  await chained.appendToStream('user-1', [ev('UserDeactivated', { reason: 'left' })]);
+}
+
+/** Rewrites the log file like an attacker with write access would: valid records, fresh crcs. */
+async function tamper(dir: string, position: number, edit: (e: NewEvent, streamId: string, revision: number) => void) {
+  const path = join(dir, LOG_FILE_NAME);
+  const { records } = decodeLog(await readFile(path));
+  const record = records.find((r) => position >= r.firstPosition && position < r.firstPosition + r.events.length);
+  if (!record) throw new Error(`no record holds position ${position}`);
+  const i = position - record.firstPosition;
+  edit(record.events[i], record.streamId, record.firstRevision + i);
+  await writeFile(path, encodeLog(records));
+}
+
+describe('canonical JSON and event hashes', () => {
+  it('sorts keys recursively and matches JSON.stringify otherwise', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } })).toBe('{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ u: undefined, n: null, s: 'é"\n', arr: [undefined, 1] })).toBe('{"arr":[null,1],"n":null,"s":"é\\"\\n"}');
+  });
+
+  it('does not depend on key order but on every hashed field', () => {
+    const base = { streamId: 's', revision: 1, type: 'T', data: { a: 1, b: 2 }, metadata: { x: 1 }, prevHash: GENESIS_HASH };
+    const h = eventHash(base);
+    expect(h).toMatch(/^[0-9a-f]{64}$/);
+    expect(eventHash({ ...base, data: { b: 2, a: 1 } })).toBe(h);
+    expect(eventHash({ ...base, metadata: { x: 1, hash: 'ignored' } })).toBe(h);
+    for (const changed of [
+      { streamId: 't' },
+      { revision: 2 },
+      { type: 'U' },
+      { data: { a: 1, b: 3 } },
+      { metadata: { x: 2 } },
+      { prevHash: 'f'.repeat(64) },
+    ]) {
+      expect(eventHash({ ...base, ...changed }), JSON.stringify(changed)).not.toBe(h);
+    }
+  });
+});
+
+describe('withHashChain', () => {
+  it('links every event to the previous one in its stream and verifies', async () => {
+    const store = await open(await freshDir());
+    const chained = withHashChain(store);
+    await writeHistory(chained);
+
+    const user1 = await store.readStream('user-1');
+    expect(user1).toHaveLength(4);
+    expect(user1[0].metadata).toMatchObject({ actor: 'scim', prevHash: GENESIS_HASH });
+    for (let i = 1; i < user1.length; i++) expect(user1[i].metadata.prevHash).toBe(user1[i - 1].metadata.hash);
+    for (const e of user1) {
+      expect(e.metadata.hash).toBe(
+        eventHash({ streamId: e.streamId, revision: e.revision, type: e.type, data: e.data, metadata: e.metadata, prevHash: e.metadata.prevHash as string }),
+      );
+    }
+    expect(await verifyLog(store, { batchSize: 2 })).toEqual({ ok: true, eventsChecked: 7 });
+  });
+
+  it('keeps the expected-revision semantics of the store', async () => {
+    const chained = withHashChain(await open(await freshDir()));
+    await chained.appendToStream('s', [ev('A', {})]);
+    await expect(chained.appendToStream('s', [ev('B', {})], { expectedRevision: 'no_stream' })).rejects.toMatchObject({
+      name: 'WrongExpectedRevisionError',
+      expected: 'no_stream',
+      actual: 0,
+    });
+    await expect(chained.appendToStream('s', [ev('B', {})], { expectedRevision: 3 })).rejects.toBeInstanceOf(
+      WrongExpectedRevisionError,
+    );
+    await expect(chained.appendToStream('t', [ev('B', {})], { expectedRevision: 'stream_exists' })).rejects.toMatchObject({
+      actual: 'no_stream',
+    });
+    expect(await chained.appendToStream('s', [ev('B', {})], { expectedRevision: 0 })).toMatchObject({ nextExpectedRevision: 1 });
+  });
+
+  it("retries 'any' appends that race on the same stream, and the chain stays valid", async () => {
+    const store = await open(await freshDir());
+    const chained = withHashChain(store);
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => chained.appendToStream('hot', [ev('Hit', { i })])));
+    expect(results.map((r) => r.nextExpectedRevision).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await verifyLog(store)).toEqual({ ok: true, eventsChecked: 10 });
+  });
+
+  it('gives up on an exact revision conflict instead of retrying', async () => {
+    const store = await open(await freshDir());
+    const chained = withHashChain(store);
+    await chained.appendToStream('s', [ev('A', {})]);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, () => chained.appendToStream('s', [ev('B', {})], { expectedRevision: 0 })),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(await store.readStream('s')).toHaveLength(2);
+  });
+
+  it('refuses to extend a stream whose last event has no hash', async () => {
+    const store = await open(await freshDir());
+    await store.appendToStream('plain', [ev('A', {})]);
+    await expect(withHashChain(store).appendToStream('plain', [ev('B', {})])).rejects.toBeInstanceOf(HashChainError);
+  });
+});
+
+describe('verifyLog and logDigest on a tampered embedded log', () => {
+  it('detects an event whose data was edited on disk (with a recomputed crc) at its position', async () => {
+    const dir = await freshDir();
+    const store = await openEmbeddedEventStore({ dir });
+    await writeHistory(withHashChain(store));
+    const before = await logDigest(store);
+    const prefixBefore = await logDigest(store, 2);
+    await store.close();
+
+    await tamper(dir, 3, (e) => {
+      e.data = { ...e.data, tag: 'root' };
+    });
+
+    const reopened = await open(dir);
+    const [victim] = await reopened.readAll({ fromPosition: 2, maxCount: 1 });
+    expect(victim.data).toEqual({ tag: 'root' }); // the store itself accepted the rewritten record
+    expect(await verifyLog(reopened)).toEqual({
+      ok: false,
+      eventsChecked: 4,
+      firstBreak: { position: 3, streamId: 'user-1', revision: 2, reason: 'hash does not match the event content' },
+    });
+    expect(await logDigest(reopened, 2)).toEqual(prefixBefore);
+    expect(before.position).toBe(6);
+    // the hashes are untouched, so the digest alone cannot see a pure data edit: verifyLog does.
+    expect((await logDigest(reopened)).digest).toBe(before.digest);
+  });
+
+  it('detects an edit whose hash was recomputed at the next event of the stream, and the digest changes', async () => {
+    const dir = await freshDir();
+    const store = await openEmbeddedEventStore({ dir });
+    await writeHistory(withHashChain(store));
+    const anchor = await logDigest(store);
+    await store.close();
+
+    await tamper(dir, 1, (e, streamId, revision) => {
+      e.data = { name: 'Mallory' };
+      e.metadata = {
+        ...e.metadata,
+        hash: eventHash({ streamId, revision, type: e.type, data: e.data, metadata: e.metadata, prevHash: e.metadata.prevHash as string }),
+      };
+    });
+
+    const reopened = await open(dir);
+    const result = await verifyLog(reopened);
+    expect(result.ok).toBe(false);
+    expect(result.firstBreak).toEqual({
+      position: 5,
+      streamId: 'user-2',
+      revision: 1,
+      reason: "prevHash does not match the previous event's hash",
+    });
+    expect((await logDigest(reopened)).digest).not.toBe(anchor.digest);
+  });
+
+  it('continues a digest incrementally to the same value as a full walk', async () => {
+    const store = await open(await freshDir());
+    await writeHistory(withHashChain(store));
+    const full = await logDigest(store, undefined, { batchSize: 3 });
+    const part = await logDigest(store, 3);
+    expect(part.position).toBe(3);
+    expect(await logDigest(store, undefined, { from: part })).toEqual(full);
+    expect(part.digest).not.toBe(full.digest);
+  });
+});

@@ -1,0 +1,240 @@
+/**
+ * Tamper evidence for any EventStore: a per-stream hash chain kept in event metadata.
+ *
+ * Each event written through withHashChain() gets
+ *   metadata.prevHash  the previous event's hash in the same stream (GENESIS_HASH for revision 0)
+ *   metadata.hash      sha256(canonicalJson({ streamId, revision, type, data, metadata without `hash`, prevHash }))
+ *
+ * verifyLog() walks $all and recomputes every link; logDigest() folds every event's hash, in
+ * position order, into one digest that can be recorded elsewhere (an anchor) and compared later:
+ * the chain alone cannot detect an attacker who rewrites a stream's whole tail, an anchor can.
+ * Not covered by the hash: eventId, position and created.
+ */
+import { createHash } from 'node:crypto';
+import {
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventFilter,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type RecordedEvent,
+} from './port.ts';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export class HashChainError extends Error {
+  readonly code = 'HASH_CHAIN';
+  constructor(message: string) {
+    super(message);
+    this.name = 'HashChainError';
+  }
+}
+
+/** JSON with object keys sorted (recursively); otherwise what JSON.stringify would produce. */
+export function canonicalJson(value: unknown): string {
+  const out = canonical(value);
+  if (out === undefined) throw new TypeError('value has no JSON representation');
+  return out;
+}
+
+function canonical(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'bigint':
+      throw new TypeError('BigInt has no JSON representation');
+    case 'object': {
+      const withToJson = value as { toJSON?: () => unknown };
+      if (typeof withToJson.toJSON === 'function') return canonical(withToJson.toJSON());
+      if (Array.isArray(value)) return `[${value.map((v) => canonical(v) ?? 'null').join(',')}]`;
+      const record = value as Record<string, unknown>;
+      const parts: string[] = [];
+      for (const key of Object.keys(record).sort()) {
+        const v = canonical(record[key]);
+        if (v !== undefined) parts.push(`${JSON.stringify(key)}:${v}`);
+      }
+      return `{${parts.join(',')}}`;
+    }
+    default:
+      return undefined; // undefined, functions, symbols: dropped like JSON.stringify does
+  }
+}
+
+export interface HashInput {
+  streamId: string;
+  revision: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  prevHash: string;
+}
+
+/** The hash of one event; `metadata.hash`, if present, is left out. */
+export function eventHash(input: HashInput): string {
+  const { hash: _ignored, ...metadata } = input.metadata;
+  const body = canonicalJson({
+    streamId: input.streamId,
+    revision: input.revision,
+    type: input.type,
+    data: input.data,
+    metadata,
+    prevHash: input.prevHash,
+  });
+  return createHash('sha256').update(body, 'utf8').digest('hex');
+}
+
+function storedHash(event: RecordedEvent): string {
+  const hash = event.metadata.hash;
+  if (typeof hash !== 'string') {
+    throw new HashChainError(
+      `event ${event.streamId}@${event.revision} (position ${event.position}) has no hash: it was not written through withHashChain`,
+    );
+  }
+  return hash;
+}
+
+function chain(streamId: string, firstRevision: number, prevHash: string, events: NewEvent[]): NewEvent[] {
+  let prev = prevHash;
+  return events.map((e, i) => {
+    const metadata: Record<string, unknown> = { ...e.metadata, prevHash: prev };
+    delete metadata.hash;
+    const hash = eventHash({ streamId, revision: firstRevision + i, type: e.type, data: e.data, metadata, prevHash: prev });
+    prev = hash;
+    return { ...e, metadata: { ...metadata, hash } };
+  });
+}
+
+export interface HashChainOptions {
+  /** retries after a conflict when the caller asked for 'any' or 'stream_exists' (default 25) */
+  maxRetries?: number;
+}
+
+/**
+ * Wraps a store so that every append extends its stream's hash chain. The wrapper reads the stream's
+ * last event and appends with that exact revision: 'any' and 'stream_exists' appends retry on a
+ * conflict (bounded), 'no_stream' and exact revisions fail like the store would.
+ */
+export function withHashChain(store: EventStore, options: HashChainOptions = {}): EventStore {
+  const maxRetries = options.maxRetries ?? 25;
+
+  async function appendToStream(
+    streamId: string,
+    events: NewEvent[],
+    appendOptions?: { expectedRevision?: ExpectedRevision },
+  ): Promise<AppendResult> {
+    const expected = appendOptions?.expectedRevision ?? 'any';
+    const retryable = expected === 'any' || expected === 'stream_exists';
+    for (let attempt = 0; ; attempt++) {
+      const [last] = await store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+      const actual = last ? last.revision : 'no_stream';
+      const mismatch =
+        (expected === 'no_stream' && last) ||
+        (expected === 'stream_exists' && !last) ||
+        (typeof expected === 'number' && actual !== expected);
+      if (mismatch) throw new WrongExpectedRevisionError(streamId, expected, actual);
+      const chained = chain(streamId, last ? last.revision + 1 : 0, last ? storedHash(last) : GENESIS_HASH, events);
+      try {
+        return await store.appendToStream(streamId, chained, { expectedRevision: actual });
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError)) throw err;
+        if (!retryable || attempt >= maxRetries) throw new WrongExpectedRevisionError(streamId, expected, err.actual);
+        if (attempt >= 2) await new Promise((r) => setTimeout(r, Math.random() * attempt));
+      }
+    }
+  }
+
+  return {
+    appendToStream,
+    readStream: (streamId, o) => store.readStream(streamId, o),
+    readAll: (o) => store.readAll(o),
+    subscribeToAll: (o, handler) => store.subscribeToAll(o, handler),
+    headPosition: () => store.headPosition(),
+    close: () => store.close(),
+  };
+}
+
+export interface WalkOptions {
+  /** events per readAll call (default 1000) */
+  batchSize?: number;
+  /** only look at these events, e.g. the streams one application writes through the chain */
+  filter?: EventFilter;
+}
+
+export interface ChainBreak {
+  position: number;
+  streamId: string;
+  revision: number;
+  reason: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** events examined, the breaking one included */
+  eventsChecked: number;
+  firstBreak?: ChainBreak;
+}
+
+async function* walk(store: EventStore, batchSize: number, filter: EventFilter | undefined, from = -1) {
+  for (;;) {
+    const page = await store.readAll({ fromPosition: from, maxCount: batchSize, filter });
+    for (const e of page) yield e;
+    if (page.length < batchSize) return;
+    from = page[page.length - 1].position;
+  }
+}
+
+function findBreak(e: RecordedEvent, prev: { revision: number; hash: string } | undefined): string | undefined {
+  const { hash, prevHash } = e.metadata;
+  if (typeof hash !== 'string' || typeof prevHash !== 'string') return 'metadata.hash or metadata.prevHash is missing';
+  const expectedRevision = prev ? prev.revision + 1 : 0;
+  if (e.revision !== expectedRevision) return `revision ${e.revision} where ${expectedRevision} was expected`;
+  if (prevHash !== (prev ? prev.hash : GENESIS_HASH)) return "prevHash does not match the previous event's hash";
+  const recomputed = eventHash({ streamId: e.streamId, revision: e.revision, type: e.type, data: e.data, metadata: e.metadata, prevHash });
+  if (recomputed !== hash) return 'hash does not match the event content';
+  return undefined;
+}
+
+/** Walks the whole log in position order and checks every event's link; stops at the first break. */
+export async function verifyLog(store: EventStore, options: WalkOptions = {}): Promise<VerifyResult> {
+  const heads = new Map<string, { revision: number; hash: string }>();
+  let eventsChecked = 0;
+  for await (const e of walk(store, options.batchSize ?? 1000, options.filter)) {
+    eventsChecked++;
+    const reason = findBreak(e, heads.get(e.streamId));
+    if (reason) {
+      return { ok: false, eventsChecked, firstBreak: { position: e.position, streamId: e.streamId, revision: e.revision, reason } };
+    }
+    heads.set(e.streamId, { revision: e.revision, hash: e.metadata.hash as string });
+  }
+  return { ok: true, eventsChecked };
+}
+
+export interface LogDigest {
+  /** position of the last event folded in (-1 when none) */
+  position: number;
+  /** hex sha256 chain: d = sha256(d_prev + event.hash), starting from GENESIS_HASH */
+  digest: string;
+}
+
+/**
+ * Digest of every event's hash in position order, up to and including `upToPosition` (default: the
+ * end). `options.from` continues from an earlier result instead of starting over.
+ */
+export async function logDigest(
+  store: EventStore,
+  upToPosition?: number,
+  options: WalkOptions & { from?: LogDigest } = {},
+): Promise<LogDigest> {
+  let { position, digest } = options.from ?? { position: -1, digest: GENESIS_HASH };
+  for await (const e of walk(store, options.batchSize ?? 1000, options.filter, position)) {
+    if (upToPosition !== undefined && e.position > upToPosition) break;
+    digest = createHash('sha256').update(digest).update(storedHash(e)).digest('hex');
+    position = e.position;
+  }
+  return { position, digest };
+}
