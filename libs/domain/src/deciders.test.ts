@@ -4,6 +4,7 @@ import { listDecider, syncedFieldKeys } from './list.ts';
 import { personDecider } from './person.ts';
 import { tokensDecider } from './tokens.ts';
 import { DEFAULT_FIELDS, defaultMappings } from './defaults.ts';
+import { FEATURE_PLAN, planAllows } from './organisation.ts';
 import type { DomainEvent } from '@muster/contracts';
 
 const listCreated: DomainEvent = { type: 'ListCreated', data: { listId: 'l1', orgId: 'o1', name: 'Staff' } };
@@ -29,6 +30,29 @@ describe('list decider', () => {
         if (e.type !== 'ScimConnected') throw new Error('wrong event');
         expect(e.data.fieldsAdded.map((f) => f.key)).not.toContain('firstName');
         expect(e.data.fieldsAdded).toHaveLength(8);
+      });
+  });
+  it('mappings configured before connecting are kept, and the new default fields get their default mappings', () => {
+    const custom = { source: 'nickName', field: 'firstName', enabled: true, transform: 'direct' as const };
+    given([listCreated, { type: 'FieldAdded', data: { listId: 'l1', field: { key: 'firstName', label: 'First', type: 'text', required: false, multiValued: false } } },
+      { type: 'MappingsChanged', data: { listId: 'l1', mappings: [custom], groupRules: [] } }])
+      .when({ type: 'ConnectScim', uniqueIdentifier: 'email', now: 0 })
+      .thenMatches((events) => {
+        const e = events[0];
+        if (e.type !== 'ScimConnected') throw new Error('wrong event');
+        expect(e.data.mappings[0]).toEqual(custom);
+        expect(e.data.mappings.map((m) => m.field)).toEqual(['firstName', 'lastName', 'email', 'displayName', 'employeeNumber', 'primaryEmail', 'phone', 'jobTitle', 'department']);
+      });
+  });
+  it('reconnecting keeps the mappings of the earlier connection as they were', () => {
+    const edited = defaultMappings().map((m) => (m.field === 'email' ? { ...m, transform: 'lowercase' as const } : m));
+    given([listCreated, scimConnected, { type: 'MappingsChanged', data: { listId: 'l1', mappings: edited, groupRules: [] } }, { type: 'ScimDisconnected', data: { listId: 'l1' } }])
+      .when({ type: 'ConnectScim', uniqueIdentifier: 'email', now: 0 })
+      .thenMatches((events) => {
+        const e = events[0];
+        if (e.type !== 'ScimConnected') throw new Error('wrong event');
+        expect(e.data.fieldsAdded).toEqual([]);
+        expect(e.data.mappings).toEqual(edited);
       });
   });
   it('refuses a second SCIM connection', () => {
@@ -106,5 +130,62 @@ describe('token decider', () => {
   });
   it('issuing needs SCIM connected', () => {
     given([]).when({ type: 'IssueToken', listId: 'l1', tokenId: 't', hash: 'h', prefix: 'p', expiresAt: null, scimConnected: false }).thenThrows('conflict');
+  });
+});
+
+describe('one sync provider per list', () => {
+  it('connecting SCIM on a list synced by Entra is a conflict naming the provider', () => {
+    const base = [listCreated].reduce((st, e) => listDecider.evolve(st, e), listDecider.initialState());
+    const entra = { ...base, sync: { provider: 'entra' as const, connectedAt: 0 } };
+    expect(() => listDecider.decide({ type: 'ConnectScim', uniqueIdentifier: 'email', now: 0 }, entra)).toThrow(/synced by entra; one sync provider per list/);
+  });
+});
+
+describe('plans', () => {
+  it('SCIM needs business or above, Entra sync pro or above', () => {
+    expect(FEATURE_PLAN).toEqual({ scim: 'business', entra: 'pro' });
+    expect([planAllows('pro', 'scim'), planAllows('business', 'scim'), planAllows('enterprise', 'scim')]).toEqual([false, true, true]);
+    expect([planAllows('pro', 'entra'), planAllows('business', 'entra'), planAllows('enterprise', 'entra')]).toEqual([true, true, true]);
+  });
+});
+
+describe('group rules in the list decider', () => {
+  const withFields = [listCreated, scimConnected,
+    { type: 'FieldAdded', data: { listId: 'l1', field: { key: 'cohort', label: 'Cohort', type: 'text', required: false, multiValued: false } } },
+    { type: 'FieldAdded', data: { listId: 'l1', field: { key: 'stage', label: 'Stage', type: 'enum', enumValues: ['KS3'], required: false, multiValued: false } } },
+    { type: 'FieldAdded', data: { listId: 'l1', field: { key: 'age', label: 'Age', type: 'number', required: false, multiValued: false } } },
+  ] as DomainEvent[];
+  const given = spec(listDecider);
+  it('accepts rules into text and enum fields, in order', () => {
+    given(withFields).when({ type: 'SetMappings', mappings: defaultMappings(), knownSources: known, groupRules: [{ group: 'Year 7', field: 'cohort' }, { group: 'Year 8', field: 'cohort' }, { group: 'Lower', field: 'stage', value: 'KS3' }] })
+      .thenMatches((ev) => expect(ev[0]).toMatchObject({ type: 'MappingsChanged', data: { groupRules: [{ group: 'Year 7' }, { group: 'Year 8' }, { group: 'Lower' }] } }));
+  });
+  it('refuses a value outside an enum, a non-text field, and a field an attribute already feeds', () => {
+    given(withFields).when({ type: 'SetMappings', mappings: defaultMappings(), knownSources: known, groupRules: [{ group: 'Upper', field: 'stage', value: 'KS5' }, { group: 'Y7', field: 'age' }, { group: 'Staff', field: 'jobTitle' }] })
+      .thenThrows('invalid', /"KS5" is not one of the values of enum field "stage".*field "age" is number.*"jobTitle" already receives attribute "title"/);
+  });
+  it('group-rule fields are owned by the sync while it is connected', () => {
+    const s = [...withFields, { type: 'MappingsChanged', data: { listId: 'l1', mappings: defaultMappings(), groupRules: [{ group: 'Year 7', field: 'cohort' }] } } as DomainEvent]
+      .reduce((st, e) => listDecider.evolve(st, e), listDecider.initialState());
+    expect(syncedFieldKeys(s).has('cohort')).toBe(true);
+    expect(syncedFieldKeys(s).has('age')).toBe(false);
+  });
+});
+
+describe('remap in the person decider', () => {
+  const given = spec(personDecider);
+  const provisioned: DomainEvent = { type: 'PersonProvisioned', data: { personId: 'p1', listId: 'l1', scim: { userName: 'a' }, fields: { firstName: 'Ann', nickname: 'local' }, status: 'active', fieldChanges: [] } };
+  it('changes only the fields it is given, marked with its cause', () => {
+    given([provisioned]).when({ type: 'Remap', fields: { cohort: 'Year 7' }, cause: 'group-rule' })
+      .then([{ type: 'AttributesChanged', data: { personId: 'p1', listId: 'l1', scimChanges: [], fields: { firstName: 'Ann', nickname: 'local', cohort: 'Year 7' }, fieldChanges: [{ field: 'cohort', old: null, new: 'Year 7' }], cause: 'group-rule' } }]);
+  });
+  it('clears a field given null, and appends nothing when nothing changes', () => {
+    const withCohort: DomainEvent = { type: 'AttributesChanged', data: { personId: 'p1', listId: 'l1', scimChanges: [], fields: { firstName: 'Ann', nickname: 'local', cohort: 'Year 7' }, fieldChanges: [], cause: 'group-rule' } };
+    given([provisioned, withCohort]).when({ type: 'Remap', fields: { cohort: null }, cause: 'group-rule' })
+      .thenMatches((ev) => expect(ev[0]).toMatchObject({ data: { fields: { firstName: 'Ann', nickname: 'local' }, fieldChanges: [{ field: 'cohort', old: 'Year 7', new: null }] } }));
+    given([provisioned]).when({ type: 'Remap', fields: { firstName: 'Ann' }, cause: 'remap' }).then([]);
+  });
+  it('a person that does not exist is not found', () => {
+    given([]).when({ type: 'Remap', fields: { cohort: 'x' }, cause: 'group-rule' }).thenThrows('not_found');
   });
 });

@@ -53,8 +53,12 @@ export function validateMappings(
       else targets.set(m.field, m.source);
     }
   });
+  const byKey = new Map(fields.map((f) => [f.key, f]));
   groupRules.forEach((r, i) => {
-    if (!fieldKeys.has(r.field)) errors.push(`groupRules[${i}]: unknown field "${r.field}"`);
+    const f = byKey.get(r.field);
+    if (!f) errors.push(`groupRules[${i}]: unknown field "${r.field}"`);
+    else if (f.type === 'enum' && !(f.enumValues ?? []).includes(r.value ?? r.group)) errors.push(`groupRules[${i}]: "${r.value ?? r.group}" is not one of the values of enum field "${r.field}"`);
+    else if (!['text', 'enum'].includes(f.type)) errors.push(`groupRules[${i}]: field "${r.field}" is ${f.type}; group rules write text into text or enum fields`);
     const src = targets.get(r.field);
     if (src !== undefined) errors.push(`groupRules[${i}]: field "${r.field}" already receives attribute "${src}"`);
   });
@@ -83,8 +87,13 @@ export const listDecider: Decider<ListCommand, ListState> = {
         if (s.sync) throw conflict(`this list is synced by ${s.sync.provider}; one sync provider per list — disconnect it first`);
         const existing = new Set(s.fields.map((f) => f.key));
         const fieldsAdded = DEFAULT_FIELDS.filter((f) => !existing.has(f.key));
-        // keep mappings an admin configured before a disconnect; otherwise defaults
-        const mappings = s.mappings.length > 0 ? s.mappings : defaultMappings();
+        // keep mappings an admin configured (before a disconnect, or before connecting); the default
+        // mappings are added for the default fields this connection creates, unless something feeds them already
+        const taken = new Set([...s.mappings.filter((m) => m.enabled).map((m) => m.field), ...s.groupRules.map((r) => r.field)]);
+        const added = new Set(fieldsAdded.map((f) => f.key));
+        const mappings = s.mappings.length > 0
+          ? [...s.mappings, ...defaultMappings().filter((m) => added.has(m.field) && !taken.has(m.field))]
+          : defaultMappings();
         return [{ type: 'ScimConnected', data: { listId: s.listId, uniqueIdentifier: cmd.uniqueIdentifier, fieldsAdded, mappings } }];
       }
       case 'DisconnectScim':

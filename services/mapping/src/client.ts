@@ -9,8 +9,8 @@ import type { Reply } from './service.ts';
 export class MappingClient {
   constructor(private readonly bus: Bus, private readonly timeoutMs = 5_000) {}
 
-  private async call<T>(subject: string, data: unknown): Promise<T> {
-    const msg = await this.bus.request<Reply<T>>(subject, data, { timeoutMs: this.timeoutMs });
+  private async call<T>(subject: string, data: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    const msg = await this.bus.request<Reply<T>>(subject, data, { timeoutMs });
     const reply = msg.data;
     if (!reply.ok) throw new DomainError(reply.error.code as DomainError['code'], reply.error.message, reply.error.details);
     return reply.result;
@@ -20,12 +20,16 @@ export class MappingClient {
     return this.call<{ fields: Record<string, unknown> }>(subjects.mappingMap, { listId, resource, groups });
   }
   catalogue() {
-    return this.call<{ attributes: CatalogueEntry[] }>(subjects.mappingCatalogue, {});
+    return this.call<{ count: number; attributes: CatalogueEntry[]; groups: Array<{ name: string; attributes: CatalogueEntry[] }>; custom: string }>(subjects.mappingCatalogue, {});
   }
   get(listId: string) {
-    return this.call<{ mappings: FieldMapping[]; groupRules: GroupRule[] }>(subjects.mappingGet, { listId });
+    return this.call<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[] }>(subjects.mappingGet, { listId });
   }
-  set(req: { listId: string; mappings: unknown; groupRules?: unknown; actor: { kind: string; id: string }; correlationId: string }) {
-    return this.call<{ changed: boolean; position: number | null; remapped: number }>(subjects.mappingSet, req);
+  /** saving re-applies the mappings to everyone on the list before answering, hence the longer timeout */
+  set(req: {
+    listId: string; mappings: unknown; groupRules?: unknown; actor: { kind: string; id: string }; correlationId: string;
+    source?: { requestId?: string; method?: string; path?: string }; traceparent?: string;
+  }, timeoutMs = Math.max(this.timeoutMs, 60_000)) {
+    return this.call<{ changed: boolean; position: number | null; remapped: number }>(subjects.mappingSet, req, timeoutMs);
   }
 }

@@ -6,6 +6,9 @@ export const mappingModule: ServiceModule = {
   async start({ adapters }) {
     const svc = new MappingService({ store: adapters.store, readStore: adapters.readStore, bus: adapters.bus });
     await svc.start();
-    return { name: 'mapping', ready: () => svc.ready, stop: () => svc.stop() };
+    return {
+      name: 'mapping', ready: () => svc.ready, stop: () => svc.stop(),
+      health: () => ({ groupRuleFailures: svc.groups.failures, lastGroupRuleError: svc.groups.lastError }),
+    };
   },
 };

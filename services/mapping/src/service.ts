@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus, BusSubscription } from '@muster/bus';
 import { subjects } from '@muster/bus';
-import type { Actor, FieldMapping, GroupRule } from '@muster/contracts';
+import type { CommandContext, EventMetadata, FieldMapping, GroupRule } from '@muster/contracts';
 import { FieldMapping as FieldMappingSchema, GroupRule as GroupRuleSchema, streams, streamPrefixes } from '@muster/contracts';
-import type { EventStore } from '@muster/event-store';
+import type { EventStore, RecordedEvent } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
 import {
   DomainError, StreamStateCache, handleCommand, listDecider, personDecider, type ListState, type PersonCommand,
 } from '@muster/domain';
 import { z } from 'zod';
-import { catalogue, isKnownSource } from './catalogue.ts';
+import { catalogue, customSourcesOf, isCustomSource, isKnownSource, type AttributeGroup } from './catalogue.ts';
+import { GroupFeed } from './groups.ts';
 import { applyGroupRules, mapResource } from './map.ts';
 
 /** Replies on the bus are envelopes so domain errors keep their code across the wire. */
@@ -26,6 +27,9 @@ export const SetMappingsRequest = z.object({
   groupRules: z.array(GroupRuleSchema).default([]),
   actor: z.object({ kind: z.enum(['admin', 'scim-token', 'system', 'cli']), id: z.string() }),
   correlationId: z.string(),
+  /** where the change was requested (stamped on the MappingsChanged event) */
+  source: z.object({ requestId: z.string().optional(), method: z.string().optional(), path: z.string().optional() }).optional(),
+  traceparent: z.string().optional(),
 });
 
 export interface MappingServiceOptions {
@@ -33,20 +37,34 @@ export interface MappingServiceOptions {
   readStore: ReadStore;
   bus: Bus;
   now?: () => Date;
+  /** how long a remap run waits for the read models to list everyone on the list (ms) */
+  consistencyTimeoutMs?: number;
 }
+
+/** checkpoint (in the read store) of the last group event whose group rules were applied */
+export const GROUP_RULES_CHECKPOINT = 'mapping-group-rules';
+const PROJECTION = 'main';
 
 /**
  * The mapping service: owns mapping configuration (list streams' MappingsChanged) and answers
  * map requests for every source (SCIM ingress, Entra sync, CSV import) over the bus.
+ *
+ * It also applies group rules: it follows the group-* streams the SCIM ingress appends, keeps
+ * who is in which group, and when membership (or a group's name) changes it re-derives the
+ * rule-driven fields of each affected person (AttributesChanged, cause 'group-rule', stamped with
+ * the IdP request that changed the group so it shows in the provisioning log like any change).
  */
 export class MappingService {
   private lists: StreamStateCache<ListState>;
+  readonly groups: GroupFeed;
   private subs: BusSubscription[] = [];
   private readonly now: () => Date;
   ready = false;
 
   constructor(private readonly opts: MappingServiceOptions) {
     this.lists = new StreamStateCache(opts.store, streamPrefixes.list, listDecider.evolve, listDecider.initialState);
+    this.groups = new GroupFeed(opts.store, (listId, personId, cause) => this.applyGroupRulesTo(listId, personId, cause),
+      (position) => opts.readStore.setCheckpoint(GROUP_RULES_CHECKPOINT, position));
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -55,10 +73,11 @@ export class MappingService {
     const { bus } = this.opts;
     const q = { queue: 'mapping' };
     this.subs.push(await bus.subscribe(subjects.mappingMap, async (m) => m.respond?.(await this.safe(() => this.map(MapRequest.parse(m.data)))), q));
-    this.subs.push(await bus.subscribe(subjects.mappingCatalogue, (m) => m.respond?.({ ok: true, result: { attributes: catalogue } }), q));
+    this.subs.push(await bus.subscribe(subjects.mappingCatalogue, (m) => m.respond?.({ ok: true, result: catalogueView() }), q));
     this.subs.push(await bus.subscribe(subjects.mappingGet, async (m) => m.respond?.(await this.safe(() => this.get(z.object({ listId: z.string() }).parse(m.data).listId))), q));
     this.subs.push(await bus.subscribe(subjects.mappingSet, async (m) => m.respond?.(await this.safe(() => this.set(SetMappingsRequest.parse(m.data)))), q));
     await this.lists.catchUp(30_000);
+    await this.groups.start((await this.opts.readStore.getCheckpoint(GROUP_RULES_CHECKPOINT)) ?? -1);
     this.ready = true;
   }
 
@@ -86,34 +105,63 @@ export class MappingService {
     return { fields };
   }
 
-  async get(listId: string): Promise<{ mappings: FieldMapping[]; groupRules: GroupRule[] }> {
+  /** The list's mappings and group rules, plus the custom extension attributes its people carry (mappable). */
+  async get(listId: string): Promise<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[] }> {
     const list = await this.list(listId);
-    return { mappings: list.mappings, groupRules: list.groupRules };
+    const docs = await this.opts.readStore.collection('people').find({ listId, linked: true }, { projection: { _id: 1, scimResource: 1 } });
+    const custom = new Set<string>();
+    for (const d of docs) if (d.scimResource) for (const s of customSourcesOf(d.scimResource as Record<string, unknown>)) custom.add(s);
+    for (const m of list.mappings) if (isCustomSource(m.source)) custom.add(m.source);
+    return { mappings: list.mappings, groupRules: list.groupRules, customAttributes: [...custom].sort() };
   }
 
   /** Save mappings, then re-apply them to everyone already on the list (a remap run). */
   async set(req: z.infer<typeof SetMappingsRequest>) {
     const { store } = this.opts;
     const correlationId = req.correlationId;
-    const ctx = (actor: Actor) => ({
-      actor, source: { kind: 'admin-api' as const }, correlationId, now: this.now(), newId: randomUUID,
-    });
     const res = await handleCommand(store, streams.list(req.listId), listDecider, {
       type: 'SetMappings', mappings: req.mappings, groupRules: req.groupRules, knownSources: isKnownSource,
-    }, ctx(req.actor));
+    }, {
+      actor: req.actor, source: { kind: 'admin-api', ...(req.source ?? {}) }, correlationId, now: this.now(), newId: randomUUID,
+      ...(req.traceparent ? { traceparent: req.traceparent } : {}),
+    });
     if (res.events.length === 0) return { changed: false, position: null as number | null, remapped: 0 };
-    const remap = await this.remapList(req.listId, res.state, { ...ctx({ kind: 'system', id: 'mapping' }), source: { kind: 'remap' as const }, causationId: res.eventIds[0] });
+    const remap = await this.remapList(req.listId, res.state, {
+      actor: { kind: 'system', id: 'mapping' }, source: { kind: 'remap' }, correlationId, causationId: res.eventIds[0], now: this.now(), newId: randomUUID,
+      ...(req.traceparent ? { traceparent: req.traceparent } : {}),
+    });
     return { changed: true, position: remap.position ?? res.position, remapped: remap.changed };
   }
 
-  private async remapList(listId: string, list: ListState, ctx: Parameters<typeof handleCommand>[4]) {
+  /** Wait (bounded) until the projection has applied everything stored so far, so the people list is complete. */
+  private async readModelsCurrent(): Promise<void> {
+    const target = await this.opts.store.headPosition();
+    const deadline = Date.now() + (this.opts.consistencyTimeoutMs ?? 10_000);
+    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      const cp = await this.opts.readStore.getCheckpoint(PROJECTION);
+      if ((cp ?? -1) >= target) return;
+      if (Date.now() >= deadline) throw new Error(`read models did not reach position ${target}; remap not run`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  /** Mapped fields plus group-rule fields for one person under the list's current configuration. */
+  private derivedFields(list: ListState, personId: string, scim: Record<string, unknown> | null): Record<string, unknown> {
+    const fields = scim ? mapResource(scim, list.mappings) : {};
+    if (list.groupRules.length) Object.assign(fields, applyGroupRules(this.groups.membership.groupNamesOf(personId, list.listId), list.groupRules, list.fields));
+    return fields;
+  }
+
+  private async remapList(listId: string, list: ListState, ctx: CommandContext) {
     const { store, readStore } = this.opts;
+    await Promise.all([this.readModelsCurrent(), this.groups.catchUp()]);
     const people = await readStore.collection('people').find({ listId }, { projection: { _id: 1 } });
     let changed = 0;
     let position: number | null = null;
     for (const p of people) {
       const r = await handleCommand(store, streams.person(p._id), personDecider, (state): PersonCommand => {
-        const fields = state.scim ? mapResource(state.scim, list.mappings) : {};
+        // only people the sync feeds are remapped; people an admin created keep their values
+        const fields = state.scim ? this.derivedFields(list, p._id, state.scim) : {};
         return { type: 'Remap', fields, cause: 'remap' };
       }, { ...ctx, now: this.now() });
       if (r.events.length) { changed++; position = r.position; }
@@ -121,8 +169,45 @@ export class MappingService {
     return { changed, position };
   }
 
+  /** A group event touched this person: re-derive their group-rule fields (no event when nothing changes). */
+  private async applyGroupRulesTo(listId: string, personId: string, cause: RecordedEvent): Promise<void> {
+    await this.lists.catchUp();
+    const list = this.lists.get(streams.list(listId));
+    if (!list?.exists || !list.groupRules.length) return;
+    const fields = applyGroupRules(this.groups.membership.groupNamesOf(personId, listId), list.groupRules, list.fields);
+    const m = cause.metadata as unknown as EventMetadata;
+    const ctx: CommandContext = {
+      actor: m.actor ?? { kind: 'system', id: 'mapping' },
+      // same source as the IdP request that changed the group: logged like any other change of this person
+      source: { ...(m.source ?? {}), kind: 'scim', operation: 'UPDATE' },
+      correlationId: m.correlationId ?? cause.eventId, causationId: cause.eventId, now: this.now(), newId: randomUUID,
+      ...(m.traceparent ? { traceparent: m.traceparent } : {}),
+    };
+    try {
+      await handleCommand(this.opts.store, streams.person(personId), personDecider, (state): PersonCommand => {
+        if (state.exists && state.listId !== listId) throw new DomainError('not_found', 'person is on another list');
+        return { type: 'Remap', fields, cause: 'group-rule' };
+      }, ctx);
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'not_found') return; // member without a person on this list
+      throw err;
+    }
+  }
+
   async stop(): Promise<void> {
     for (const s of this.subs) await s.unsubscribe();
+    await this.groups.stop();
     await this.lists.stop();
   }
+}
+
+/** The attribute catalogue, flat and grouped (Name, Contact, Organisation, Account, Address, Custom). */
+export function catalogueView() {
+  const order: AttributeGroup[] = ['Name', 'Contact', 'Organisation', 'Account', 'Address', 'Custom'];
+  return {
+    count: catalogue.length,
+    attributes: catalogue,
+    groups: order.map((name) => ({ name, attributes: catalogue.filter((c) => c.group === name) })),
+    custom: 'custom extension attributes are addressed by their URN path, e.g. "urn:example:params:scim:schemas:extension:acme:2.0:User:badge"; those a list\'s people carry are listed by GET /lists/{id}/mappings (customAttributes)',
+  };
 }
