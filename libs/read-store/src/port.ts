@@ -26,6 +26,14 @@ export interface IndexSpec {
   unique?: boolean;
   /** only documents matching this equality filter are indexed (Mongo partialFilterExpression) */
   partialFilterExpression?: Filter;
+  /**
+   * In-memory adapter only (the MongoDB adapter does not send it): string fields kept as a
+   * per-block text summary beside this index, so that a literal "contains" search on them
+   * (`{ $regex: escapeRegex(text), $options: 'i' }`, alone or in an `$or` over these fields)
+   * combined with this index's range reads only the blocks holding the text. Results are the same
+   * with or without it. There is no case-insensitive/collation flag: see text.ts (foldCase).
+   */
+  searchFields?: string[];
 }
 
 export interface UpdateResult {
@@ -33,6 +41,9 @@ export interface UpdateResult {
   modifiedCount: number;
   upsertedId?: string;
 }
+
+/** collection holding one `{ _id: projection, position }` document per projection */
+export const CHECKPOINTS_COLLECTION = '_checkpoints';
 
 export class DuplicateKeyError extends Error {
   readonly code = 11000;

@@ -1,0 +1,500 @@
+/**
+ * Secondary indexes of the in-memory adapter: one sorted list of (key tuple, record) entries per
+ * declared index, ordered like a MongoDB B-tree index (BSON order per key, then _id), plus the
+ * query-analysis helpers that turn a filter into index ranges.
+ *
+ * Note on style: this code runs under tsx, whose transform keeps function names by wrapping every
+ * `const f = () => ...` in a helper call that costs about a microsecond per closure created. Hot
+ * paths therefore use module-level functions, class methods and inline callbacks only.
+ */
+import type { Doc, Filter, IndexSpec, Sort } from './port.ts';
+import type { CompiledFilter } from './matcher.ts';
+import { SortedList, type Pos } from './sorted-list.ts';
+import {
+  compareStrings,
+  compareValues,
+  extractKeyValues,
+  isIndexableScalar,
+  isOperatorObject,
+  isPlainObject,
+  type Plain,
+} from './values.ts';
+
+/** one stored document; shared by the _id map and every index entry, so updates swap `doc` in place */
+export interface Rec {
+  readonly id: string;
+  doc: Doc;
+}
+
+export interface Entry {
+  k: unknown[];
+  rec: Rec;
+}
+
+export interface KeySet {
+  keys: unknown[][];
+  multikey: boolean;
+}
+
+const NO_KEYS: KeySet = { keys: [], multikey: false };
+
+/** a literal contains-search: an entry can match only if one alternative's text occurs in its field */
+export interface SearchCond {
+  alternatives: Array<{ field: string; grams: number[] | null }>;
+}
+
+/** per-block Bloom bitmap of the case-folded character trigrams of the search fields */
+type Bloom = Uint32Array;
+const BLOOM_WORDS = 2048; // 65,536 bits (8 KiB) per block of 512-1024 entries
+const MAX_LOOKUP_COMBINATIONS = 1000;
+
+export class MemoryIndex {
+  readonly name: string;
+  readonly fields: string[];
+  readonly unique: boolean;
+  readonly list: SortedList<Entry, Bloom>;
+  /** ids of documents that put an array on one of the key paths (no index-ordered sorts then) */
+  readonly multikeyIds = new Set<string>();
+  private readonly parts: string[][];
+  readonly dirs: Array<1 | -1>;
+  /** fields summarised per block for contains-searches (IndexSpec.searchFields) */
+  readonly searchFields: readonly string[];
+
+  constructor(
+    readonly spec: IndexSpec,
+    private readonly partial: CompiledFilter | null,
+  ) {
+    this.name = spec.name;
+    this.fields = Object.keys(spec.key);
+    this.parts = this.fields.map((f) => f.split('.'));
+    this.dirs = this.fields.map((f) => spec.key[f]);
+    this.unique = spec.unique === true;
+    this.searchFields = spec.searchFields ?? [];
+    const searchParts = this.searchFields.map((f) => f.split('.'));
+    this.list = new SortedList<Entry, Bloom>(
+      (a, b) => compareEntries(this.dirs, a, b),
+      searchParts.length === 0
+        ? undefined
+        : {
+            build(entries) {
+              const bloom = new Uint32Array(BLOOM_WORDS);
+              for (const e of entries) addDocGrams(bloom, e.rec.doc, searchParts);
+              return bloom;
+            },
+            add(bloom, e) {
+              addDocGrams(bloom, e.rec.doc, searchParts);
+            },
+          },
+    );
+  }
+
+  /** the key tuples a document contributes (none when a partial filter leaves it out) */
+  keysFor(doc: Doc): KeySet {
+    if (this.partial && !this.partial.test(doc)) return NO_KEYS;
+    let combos: unknown[][] = [[]];
+    let multikey = false;
+    for (const parts of this.parts) {
+      const ex = extractKeyValues(doc, parts);
+      if (ex.multikey) multikey = true;
+      if (ex.values.length === 1) {
+        for (const c of combos) c.push(ex.values[0]);
+        continue;
+      }
+      const next: unknown[][] = [];
+      for (const c of combos) for (const v of ex.values) next.push([...c, v]);
+      combos = next;
+    }
+    return { keys: combos, multikey };
+  }
+
+  compareKeys(a: unknown[], b: unknown[]): number {
+    return compareKeyTuples(this.dirs, a, b);
+  }
+
+  /** id of another document holding `key`, if any */
+  findDuplicate(key: unknown[], selfId: string): string | null {
+    const dirs = this.dirs;
+    const pos = this.list.lowerBound((e) => compareKeyTuples(dirs, e.k, key) < 0);
+    let found: string | null = null;
+    this.list.scan(pos, this.list.end(), false, (e) => {
+      if (compareKeyTuples(dirs, e.k, key) !== 0) return true;
+      if (e.rec.id !== selfId) {
+        found = e.rec.id;
+        return true;
+      }
+      return false;
+    });
+    return found;
+  }
+
+  /** positions [from, to) of the entries equal to `combo` on the first keys and, if given, starting with `prefix` on the next */
+  rangeBounds(combo: unknown[], prefix: string | null): { from: Pos; to: Pos } {
+    const dirs = this.dirs;
+    const eqLen = combo.length;
+    const from = this.list.lowerBound((e) => {
+      const c = comparePrefix(dirs, e.k, combo);
+      if (c !== 0) return c < 0;
+      return prefix === null ? false : beforeStringPrefix(e.k[eqLen], prefix, dirs[eqLen]);
+    });
+    const to = this.list.lowerBound((e) => {
+      const c = comparePrefix(dirs, e.k, combo);
+      if (c !== 0) return c < 0;
+      if (prefix === null) return true;
+      const v = e.k[eqLen];
+      return beforeStringPrefix(v, prefix, dirs[eqLen]) || (typeof v === 'string' && v.startsWith(prefix));
+    });
+    return { from, to };
+  }
+
+  /**
+   * Index ranges serving the filter conditions (equality / $in on leading keys, then an anchored
+   * regex prefix), or null when the index cannot narrow the filter nor deliver the sort order.
+   */
+  planRanges(conds: Map<string, FieldCond>, sort: Sort | undefined, search: SearchCond | null): RangePlan | null {
+    let combos: unknown[][] = [[]];
+    let eqLen = 0;
+    for (const field of this.fields) {
+      const c = conds.get(field);
+      if (!c?.eq) break;
+      if (combos.length * c.eq.length > MAX_LOOKUP_COMBINATIONS) break;
+      const next: unknown[][] = [];
+      for (const combo of combos) for (const v of c.eq) next.push([...combo, v]);
+      combos = next;
+      eqLen++;
+    }
+    const rangeField = this.fields[eqLen];
+    const prefix = rangeField !== undefined ? (conds.get(rangeField)?.prefix ?? null) : null;
+    const order = sort && combos.length === 1 && this.multikeyIds.size === 0 ? this.sortOrder(eqLen, sort) : null;
+    if (eqLen === 0 && prefix === null && order === null && search === null) return null;
+    const bounds: Array<{ from: Pos; to: Pos }> = [];
+    let count = 0;
+    for (const combo of combos) {
+      const b = this.rangeBounds(combo, prefix);
+      bounds.push(b);
+      count += this.list.rank(b.to) - this.list.rank(b.from);
+    }
+    return { index: this, combos: combos.length, eqLen, prefix, count, bounds, order, search };
+  }
+
+  /** can this index (after `eqLen` single-valued equality keys) deliver documents in `sort` order? */
+  sortOrder(eqLen: number, sort: Sort): 'forward' | 'reverse' | null {
+    const constant = this.fields.slice(0, eqLen);
+    const keys = Object.entries(sort).filter((kv) => !constant.includes(kv[0]));
+    if (keys.length === 0) return 'forward';
+    let sign: 1 | -1 | 0 = 0;
+    let j = eqLen;
+    for (let i = 0; i < keys.length; i++) {
+      const [field, dir] = keys[i];
+      if (field === '_id' && i === keys.length - 1 && j === this.fields.length) {
+        // entries with equal keys are ordered by _id ascending
+        const s = dir === 1 ? 1 : -1;
+        if (sign === 0) sign = s;
+        return s === sign ? (sign === 1 ? 'forward' : 'reverse') : null;
+      }
+      if (j >= this.fields.length || this.fields[j] !== field) return null;
+      const s = dir === this.dirs[j] ? 1 : -1;
+      if (sign === 0) sign = s;
+      else if (s !== sign) return null;
+      j++;
+    }
+    return sign === -1 ? 'reverse' : 'forward';
+  }
+
+  /**
+   * Visits the entries of [from, to) in order (or reversed) until `visit` returns true, skipping
+   * the blocks whose trigram summary shows that no alternative of `cond` can occur in them.
+   */
+  searchScan(from: Pos, to: Pos, reverse: boolean, cond: SearchCond, visit: (e: Entry) => boolean): { blocks: number; kept: number } {
+    const alternatives = cond.alternatives;
+    return this.list.scanBlocks(
+      from,
+      to,
+      reverse,
+      (bloom) => {
+        for (const alt of alternatives) if (alt.grams === null || bloomHasAll(bloom, alt.grams)) return true;
+        return false;
+      },
+      visit,
+    );
+  }
+
+  /** a document's search fields changed while its keys did not: extend the summaries holding it */
+  changed(keys: unknown[][], rec: Rec): void {
+    for (const k of keys) this.list.changed({ k, rec });
+  }
+
+  /** a partial index may serve a query only when the query implies its filter */
+  usableFor(filter: Filter): boolean {
+    return !this.partial || impliesPartial(filter, this.spec.partialFilterExpression ?? {});
+  }
+}
+
+export interface RangePlan {
+  index: MemoryIndex;
+  combos: number;
+  eqLen: number;
+  prefix: string | null;
+  /** index entries in the ranges (exact, from ranks) */
+  count: number;
+  bounds: Array<{ from: Pos; to: Pos }>;
+  order: 'forward' | 'reverse' | null;
+  /** contains-search served by this index's block summaries */
+  search: SearchCond | null;
+}
+
+function addDocGrams(bloom: Bloom, doc: Doc, searchParts: string[][]): void {
+  for (const parts of searchParts) for (const v of stringValues(doc, parts)) addGrams(bloom, v);
+}
+
+/** the strings a regex condition on `parts` is tested against (array elements included) */
+function stringValues(doc: Doc, parts: string[]): string[] {
+  let cur: unknown = doc;
+  for (let i = 0; i < parts.length; i++) {
+    if (!isPlainObject(cur)) return [];
+    cur = Object.prototype.hasOwnProperty.call(cur, parts[i]) ? cur[parts[i]] : undefined;
+    if (Array.isArray(cur)) {
+      const out: string[] = [];
+      for (const v of extractKeyValues(doc, parts).values) if (typeof v === 'string') out.push(v);
+      return out;
+    }
+  }
+  return typeof cur === 'string' ? [cur] : [];
+}
+
+function addGrams(bloom: Bloom, s: string): void {
+  if (s.length < 3) return;
+  let a = fold(s.charCodeAt(0));
+  let b = fold(s.charCodeAt(1));
+  for (let i = 2; i < s.length; i++) {
+    const c = fold(s.charCodeAt(i));
+    const h = gramHash(a, b, c);
+    bloom[h >>> 5] |= 1 << (h & 31);
+    a = b;
+    b = c;
+  }
+}
+
+/** hashes of the folded trigrams of `text`; null when it is too short to rule anything out */
+export function textGrams(text: string): number[] | null {
+  if (text.length < 3) return null;
+  const out: number[] = [];
+  for (let i = 2; i < text.length; i++) {
+    out.push(gramHash(fold(text.charCodeAt(i - 2)), fold(text.charCodeAt(i - 1)), fold(text.charCodeAt(i))));
+  }
+  return out;
+}
+
+function bloomHasAll(bloom: Bloom, grams: number[]): boolean {
+  for (const h of grams) if ((bloom[h >>> 5] & (1 << (h & 31))) === 0) return false;
+  return true;
+}
+
+function gramHash(a: number, b: number, c: number): number {
+  let h = Math.imul(a + 1, 0x9e3779b1);
+  h = Math.imul(h ^ b, 0x85ebca77);
+  h = Math.imul(h ^ c, 0xc2b2ae3d);
+  return (h ^ (h >>> 15)) & 0xffff;
+}
+
+const foldTable = new Int32Array(0x10000).fill(-1);
+
+/**
+ * Case folding exactly as a non-unicode JavaScript RegExp with the `i` flag compares characters
+ * (ECMAScript Canonicalize): the upper-case code unit, except when that is not a single code unit
+ * or would map a non-ASCII character to ASCII. Two characters match under /i iff they fold equal,
+ * so a value containing the text (ignoring case) contains all of the text's folded trigrams.
+ */
+export function fold(code: number): number {
+  if (code < 128) return code >= 97 && code <= 122 ? code - 32 : code;
+  let f = foldTable[code];
+  if (f < 0) {
+    const upper = String.fromCharCode(code).toUpperCase();
+    f = upper.length === 1 && upper.charCodeAt(0) >= 128 ? upper.charCodeAt(0) : code;
+    foldTable[code] = f;
+  }
+  return f;
+}
+
+function compareKeyTuples(dirs: Array<1 | -1>, a: unknown[], b: unknown[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareValues(a[i], b[i]);
+    if (c !== 0) return c * dirs[i];
+  }
+  return 0;
+}
+
+function compareEntries(dirs: Array<1 | -1>, a: Entry, b: Entry): number {
+  const c = compareKeyTuples(dirs, a.k, b.k);
+  return c !== 0 ? c : compareStrings(a.rec.id, b.rec.id);
+}
+
+function comparePrefix(dirs: Array<1 | -1>, k: unknown[], combo: unknown[]): number {
+  for (let i = 0; i < combo.length; i++) {
+    const c = compareValues(k[i], combo[i]);
+    if (c !== 0) return c * dirs[i];
+  }
+  return 0;
+}
+
+/** is `v` ordered before every string starting with `prefix` (in direction `dir`)? */
+function beforeStringPrefix(v: unknown, prefix: string, dir: 1 | -1): boolean {
+  if (typeof v === 'string' && v.startsWith(prefix)) return false;
+  return dir * compareValues(v, prefix) < 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// filter analysis
+// ---------------------------------------------------------------------------------------------
+
+export interface FieldCond {
+  /** equality candidates (from a scalar, $eq or $in of scalars) */
+  eq?: unknown[];
+  /** string prefix from an anchored, case-sensitive regular expression */
+  prefix?: string;
+}
+
+/** top-level (and $and-nested) conditions that an index can serve */
+export function analyzeFilter(filter: Filter): Map<string, FieldCond> {
+  const out = new Map<string, FieldCond>();
+  visitConditions(filter, out);
+  return out;
+}
+
+function addCond(out: Map<string, FieldCond>, field: string, cond: FieldCond): void {
+  const prev = out.get(field) ?? {};
+  if (cond.eq && (!prev.eq || cond.eq.length < prev.eq.length)) prev.eq = cond.eq;
+  if (cond.prefix && (!prev.prefix || cond.prefix.length > prev.prefix.length)) prev.prefix = cond.prefix;
+  out.set(field, prev);
+}
+
+function visitConditions(f: Plain, out: Map<string, FieldCond>): void {
+  for (const key in f) {
+    const value = f[key];
+    if (key === '$and') {
+      if (Array.isArray(value)) for (const c of value) if (isPlainObject(c)) visitConditions(c, out);
+      continue;
+    }
+    if (key.startsWith('$')) continue;
+    if (isIndexableScalar(value)) addCond(out, key, { eq: [value] });
+    else if (value instanceof RegExp) {
+      const prefix = regexPrefix(value.source, value.flags);
+      if (prefix) addCond(out, key, { prefix });
+    } else if (isOperatorObject(value)) {
+      if ('$eq' in value && isIndexableScalar(value.$eq)) addCond(out, key, { eq: [value.$eq] });
+      const $in = value.$in;
+      if (Array.isArray($in) && $in.length > 0 && $in.every(isIndexableScalar)) addCond(out, key, { eq: $in });
+      if ('$regex' in value) {
+        const re = value.$regex;
+        const opts = typeof value.$options === 'string' ? value.$options : '';
+        const prefix =
+          re instanceof RegExp ? regexPrefix(re.source, re.flags + opts) : typeof re === 'string' ? regexPrefix(re, opts) : null;
+        if (prefix) addCond(out, key, { prefix });
+      }
+    }
+  }
+}
+
+/**
+ * A literal contains-search on `fields`: `{ f: <literal regex> }` or `$or` whose every branch is
+ * exactly `{ f_i: <literal regex> }`, at the top level or inside `$and`.
+ */
+export function findSearchCondition(filter: Plain, fields: readonly string[]): SearchCond | null {
+  for (const key in filter) {
+    const value = filter[key];
+    if (key === '$or' && Array.isArray(value) && value.length > 0) {
+      const alternatives: SearchCond['alternatives'] = [];
+      for (const branch of value) {
+        if (!isPlainObject(branch)) break;
+        const keys = Object.keys(branch);
+        if (keys.length !== 1 || !fields.includes(keys[0])) break;
+        const text = literalText(branch[keys[0]]);
+        if (text === null) break;
+        alternatives.push({ field: keys[0], grams: textGrams(text) });
+      }
+      if (alternatives.length === value.length) return { alternatives };
+    } else if (key === '$and' && Array.isArray(value)) {
+      for (const c of value) {
+        if (!isPlainObject(c)) continue;
+        const found = findSearchCondition(c, fields);
+        if (found) return found;
+      }
+    } else if (fields.includes(key)) {
+      const text = literalText(value);
+      if (text !== null) return { alternatives: [{ field: key, grams: textGrams(text) }] };
+    }
+  }
+  return null;
+}
+
+/** the text of a regex condition whose pattern is a plain literal (flags: none or i), else null */
+function literalText(cond: unknown): string | null {
+  let source: string;
+  let flags: string;
+  if (cond instanceof RegExp) {
+    source = cond.source;
+    flags = cond.flags;
+  } else if (isOperatorObject(cond) && Object.keys(cond).every((k) => k === '$regex' || k === '$options')) {
+    const re = cond.$regex;
+    const options = cond.$options;
+    if (typeof re === 'string' && (options === undefined || typeof options === 'string')) {
+      source = re;
+      flags = options ?? '';
+    } else if (re instanceof RegExp && options === undefined) {
+      source = re.source;
+      flags = re.flags;
+    } else return null;
+  } else return null;
+  if (flags !== '' && flags !== 'i') return null;
+  let text = '';
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      const n = source[i + 1];
+      if (n === undefined || /[A-Za-z0-9]/.test(n)) return null;
+      text += n;
+      i++;
+    } else if ('.[](){}*+?^$|'.includes(c)) {
+      return null;
+    } else {
+      text += c;
+    }
+  }
+  return text.length > 0 ? text : null;
+}
+
+/** literal prefix of an anchored regex (`^abc...`), or null when the regex can match elsewhere */
+export function regexPrefix(source: string, flags: string): string | null {
+  if (/[imx]/.test(flags) || !source.startsWith('^') || source.includes('|')) return null;
+  let out = '';
+  let i = 1;
+  while (i < source.length) {
+    const c = source[i];
+    let literal: string;
+    let width: number;
+    if (c === '\\') {
+      const n = source[i + 1];
+      if (n === undefined || /[A-Za-z0-9]/.test(n)) break;
+      literal = n;
+      width = 2;
+    } else if ('.[](){}*+?^$'.includes(c)) {
+      break;
+    } else {
+      literal = c;
+      width = 1;
+    }
+    const after = source[i + width];
+    if (after === '*' || after === '?' || after === '{') break; // optional: not part of the prefix
+    out += literal;
+    i += width;
+    if (after === '+') break;
+  }
+  return out.length > 0 ? out : null;
+}
+
+/** conservative: the filter repeats every top-level condition of the partial filter verbatim */
+function impliesPartial(filter: Filter, partial: Filter): boolean {
+  for (const k in partial) {
+    if (!(k in filter) || compareValues(filter[k], partial[k]) !== 0) return false;
+  }
+  return true;
+}

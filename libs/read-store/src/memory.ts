@@ -1,0 +1,678 @@
+/**
+ * In-memory read store. Executes the same Mongo filter/update documents as the MongoDB adapter
+ * (mingo is the reference evaluator, see ./matcher.ts), enforces unique indexes like the server
+ * and answers equality / prefix lookups on declared indexes from sorted index structures instead
+ * of scanning (./memory-index.ts). See ../README.md for the supported subset.
+ *
+ * Hot paths avoid `const f = () => ...` closures: see the note in ./memory-index.ts.
+ */
+import { find as mingoFind } from 'mingo';
+import { update as mingoUpdate } from 'mingo/updater';
+import { randomBytes } from 'node:crypto';
+import {
+  CHECKPOINTS_COLLECTION,
+  DuplicateKeyError,
+  type Collection,
+  type Doc,
+  type Filter,
+  type FindOptions,
+  type IndexSpec,
+  type ReadStore,
+  type Sort,
+  type Update,
+  type UpdateResult,
+} from './port.ts';
+import { compileFilter, type CompiledFilter } from './matcher.ts';
+import { analyzeFilter, findSearchCondition, MemoryIndex, type Entry, type KeySet, type RangePlan, type Rec } from './memory-index.ts';
+import { cloneDeep, compareValues, describeKey, isOperatorObject, isPlainObject, setPath, sortKey, type Plain } from './values.ts';
+
+export interface MemoryReadStoreOptions {
+  /**
+   * Use the compiled fast path for common filter shapes (default true). With false every
+   * document is tested by mingo; results are the same, only slower (used by the benchmark).
+   */
+  fastFilters?: boolean;
+}
+
+/** What one query did; like the interesting part of Mongo's explain('executionStats'). */
+export interface QueryPlan {
+  /** IDHACK: _id lookup; IXSCAN: declared index; COLLSCAN: every document */
+  stage: 'IDHACK' | 'IXSCAN' | 'COLLSCAN';
+  index?: string;
+  /** results came out in index order, no in-memory sort (and the scan stopped after skip+limit matches) */
+  sortedByIndex: boolean;
+  keysExamined: number;
+  docsExamined: number;
+  nReturned: number;
+  /**
+   * When the index's block summaries (IndexSpec.searchFields) served a contains-search: blocks
+   * reached by the scan, and those whose trigram summary could contain the text (only these
+   * were read).
+   */
+  textBlocks?: { scanned: number; withHits: number };
+}
+
+export interface MemoryCollection<T extends Doc = Doc> extends Collection<T> {
+  /** runs the query and reports the plan used and how much work it did */
+  explain(filter: Filter, options?: FindOptions): QueryPlan;
+}
+
+export interface MemoryReadStore extends ReadStore {
+  collection<T extends Doc = Doc>(name: string): MemoryCollection<T>;
+  /** names of existing collections (created by a write or ensureIndexes), sorted */
+  listCollections(): string[];
+}
+
+export function createMemoryReadStore(options: MemoryReadStoreOptions = {}): MemoryReadStore {
+  return new MemoryStore(options.fastFilters !== false);
+}
+
+const UPDATE_OPERATORS = new Set([
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$push',
+  '$pull',
+  '$pullAll',
+  '$addToSet',
+  '$pop',
+  '$rename',
+  '$currentDate',
+  '$bit',
+  '$setOnInsert',
+]);
+
+interface IndexChange {
+  index: MemoryIndex;
+  remove: unknown[][];
+  add: unknown[][];
+  /** unchanged keys of an index with block summaries (their blocks must be re-summarised) */
+  keep: unknown[][];
+  multikey: boolean;
+}
+
+type Plan = { stage: 'IDHACK'; ids: string[] } | { stage: 'IXSCAN'; range: RangePlan } | { stage: 'COLLSCAN' };
+
+interface Execution {
+  recs: Rec[];
+  plan: QueryPlan;
+}
+
+/** one collection's documents and indexes */
+class CollState {
+  readonly docs = new Map<string, Rec>();
+  readonly indexes = new Map<string, MemoryIndex>();
+
+  constructor(public name: string) {}
+
+  // --- writes --------------------------------------------------------------------------------
+
+  insert(doc: Doc): void {
+    if (this.docs.has(doc._id)) {
+      throw new DuplicateKeyError(
+        this.name,
+        '_id_',
+        `E11000 duplicate key error collection: ${this.name} index: _id_ dup key: ${describeKey(['_id'], [doc._id])}`,
+      );
+    }
+    const changes = this.planIndexChanges(null, doc);
+    const rec: Rec = { id: doc._id, doc };
+    applyIndexChanges(changes, rec, false);
+    this.docs.set(rec.id, rec);
+  }
+
+  /** replaces a record's document; indexes are checked first and nothing changes on error */
+  replace(rec: Rec, next: Doc): void {
+    const changes = this.planIndexChanges(rec.doc, next);
+    rec.doc = next; // before the index changes: block summaries read the new document
+    applyIndexChanges(changes, rec, false);
+  }
+
+  delete(rec: Rec): void {
+    const changes = this.planIndexChanges(rec.doc, null);
+    applyIndexChanges(changes, rec, true);
+    this.docs.delete(rec.id);
+  }
+
+  /** validates a write against every index; throws DuplicateKeyError before anything changes */
+  private planIndexChanges(prev: Doc | null, next: Doc | null): IndexChange[] {
+    const changes: IndexChange[] = [];
+    for (const index of this.indexes.values()) {
+      const before = prev ? index.keysFor(prev).keys : [];
+      const after: KeySet = next ? index.keysFor(next) : { keys: [], multikey: false };
+      const add = after.keys.filter((k) => !before.some((b) => index.compareKeys(b, k) === 0));
+      const remove = before.filter((b) => !after.keys.some((k) => index.compareKeys(b, k) === 0));
+      if (index.unique && next) {
+        for (const k of add) {
+          if (index.findDuplicate(k, next._id) !== null) {
+            throw new DuplicateKeyError(
+              this.name,
+              index.name,
+              `E11000 duplicate key error collection: ${this.name} index: ${index.name} dup key: ${describeKey(index.fields, k)}`,
+            );
+          }
+        }
+      }
+      const keep = index.searchFields.length > 0 && prev && next ? after.keys.filter((k) => !add.includes(k)) : [];
+      changes.push({ index, remove, add, keep, multikey: after.multikey });
+    }
+    return changes;
+  }
+
+  addIndex(spec: IndexSpec, partial: CompiledFilter | null): void {
+    const index = new MemoryIndex(cloneDeep(spec), partial);
+    // build, checking uniqueness; nothing is registered if the data violates it
+    for (const rec of this.docs.values()) {
+      const { keys, multikey } = index.keysFor(rec.doc);
+      for (const k of keys) {
+        if (index.unique && index.findDuplicate(k, rec.id) !== null) {
+          throw new DuplicateKeyError(
+            this.name,
+            index.name,
+            `E11000 duplicate key error collection: ${this.name} index: ${index.name} dup key: ${describeKey(index.fields, k)}`,
+          );
+        }
+        index.list.insert({ k, rec });
+      }
+      if (multikey) index.multikeyIds.add(rec.id);
+    }
+    this.indexes.set(spec.name, index);
+  }
+
+  // --- queries -------------------------------------------------------------------------------
+
+  choosePlan(filter: Filter, sort: Sort | undefined, limited: boolean): Plan {
+    const conds = analyzeFilter(filter);
+    const idCond = conds.get('_id');
+    if (idCond?.eq && idCond.eq.every((v) => typeof v === 'string')) {
+      return { stage: 'IDHACK', ids: [...new Set(idCond.eq as string[])] };
+    }
+    let best: RangePlan | null = null;
+    let bestSorted: RangePlan | null = null;
+    let bestSearch: RangePlan | null = null;
+    for (const index of this.indexes.values()) {
+      if (!index.usableFor(filter)) continue;
+      const search = index.searchFields.length > 0 ? findSearchCondition(filter, index.searchFields) : null;
+      const plan = index.planRanges(conds, sort, search);
+      if (!plan) continue;
+      const filtering = plan.eqLen > 0 || plan.prefix !== null;
+      if (filtering && (!best || plan.count < best.count || (plan.count === best.count && better(plan, best)))) best = plan;
+      if (plan.order && (!bestSorted || plan.count < bestSorted.count || (plan.count === bestSorted.count && plan.search))) {
+        bestSorted = plan;
+      }
+      if (plan.search && (!bestSearch || plan.count < bestSearch.count)) bestSearch = plan;
+    }
+    // an index that delivers the sort order wins unless it has many more candidates
+    if (bestSorted && (!best || bestSorted.count <= best.count * (limited ? 4 : 1))) {
+      return { stage: 'IXSCAN', range: bestSorted };
+    }
+    // block summaries skip most of a range for rare text: worth it unless equality narrows far more
+    if (bestSearch && (!best || bestSearch.count <= best.count * 4)) return { stage: 'IXSCAN', range: bestSearch };
+    if (best && best.count < this.docs.size) return { stage: 'IXSCAN', range: best };
+    return { stage: 'COLLSCAN' };
+  }
+}
+
+/** tie-break between plans with the same candidate count */
+function better(a: RangePlan, b: RangePlan): boolean {
+  return (a.search !== null && b.search === null) || (a.order !== null && b.order === null);
+}
+
+function applyIndexChanges(changes: IndexChange[], rec: Rec, deleted: boolean): void {
+  for (const { index, remove, add, keep, multikey } of changes) {
+    for (const k of remove) index.list.remove({ k, rec });
+    for (const k of add) index.list.insert({ k, rec });
+    if (keep.length > 0) index.changed(keep, rec);
+    if (multikey && !deleted) index.multikeyIds.add(rec.id);
+    else index.multikeyIds.delete(rec.id);
+  }
+}
+
+/** state of one query run: collects matching records until it has enough */
+class QueryRun {
+  readonly matched: Rec[] = [];
+  readonly stats: QueryPlan = { stage: 'COLLSCAN', sortedByIndex: false, keysExamined: 0, docsExamined: 0, nReturned: 0 };
+  done = false;
+  private readonly seen: Set<Rec> | null;
+
+  constructor(
+    private readonly matcher: CompiledFilter,
+    private readonly wanted: number,
+    dedupe: boolean,
+  ) {
+    this.seen = dedupe ? new Set() : null;
+  }
+
+  /** tests one record; true when enough results were collected */
+  consider(rec: Rec): boolean {
+    this.stats.docsExamined++;
+    if (!this.matcher.test(rec.doc)) return false;
+    this.matched.push(rec);
+    this.done = this.matched.length >= this.wanted;
+    return this.done;
+  }
+
+  visit(e: Entry): boolean {
+    this.stats.keysExamined++;
+    if (this.seen) {
+      if (this.seen.has(e.rec)) return false;
+      this.seen.add(e.rec);
+    }
+    return this.consider(e.rec);
+  }
+}
+
+class MemoryStore implements MemoryReadStore {
+  private readonly colls = new Map<string, CollState>();
+  private closed = false;
+
+  constructor(private readonly fastFilters: boolean) {}
+
+  // --- internals used by collection handles --------------------------------------------------
+
+  assertOpen(): void {
+    if (this.closed) throw new Error('read store is closed');
+  }
+
+  state(name: string): CollState | undefined {
+    return this.colls.get(name);
+  }
+
+  stateOrCreate(name: string): CollState {
+    let state = this.colls.get(name);
+    if (!state) {
+      validateCollectionName(name);
+      state = new CollState(name);
+      this.colls.set(name, state);
+    }
+    return state;
+  }
+
+  compile(filter: Filter): CompiledFilter {
+    return compileFilter(filter, { fastPath: this.fastFilters });
+  }
+
+  /** records matching the filter, sorted/skipped/limited (the stored documents, not copies) */
+  execute(state: CollState | undefined, filter: Filter, options: FindOptions = {}): Execution {
+    const skip = Math.max(0, options.skip ?? 0);
+    const limit = Math.abs(options.limit ?? 0);
+    const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
+    if (!state || state.docs.size === 0) {
+      return { recs: [], plan: { stage: 'COLLSCAN', sortedByIndex: false, keysExamined: 0, docsExamined: 0, nReturned: 0 } };
+    }
+    const plan = state.choosePlan(filter, sort, limit > 0);
+    const inOrder = !sort || (plan.stage === 'IXSCAN' && plan.range.order !== null);
+    const wanted = inOrder && limit > 0 ? skip + limit : Infinity;
+    const dedupe = plan.stage === 'IXSCAN' && (plan.range.combos > 1 || plan.range.index.multikeyIds.size > 0);
+    const run = new QueryRun(this.compile(filter), wanted, dedupe);
+    run.stats.stage = plan.stage;
+
+    if (plan.stage === 'IDHACK') {
+      for (const id of plan.ids) {
+        run.stats.keysExamined++;
+        const rec = state.docs.get(id);
+        if (rec && run.consider(rec)) break;
+      }
+    } else if (plan.stage === 'IXSCAN') {
+      const { range } = plan;
+      run.stats.index = range.index.name;
+      run.stats.sortedByIndex = range.order !== null && sort !== undefined;
+      const reverse = range.order === 'reverse';
+      const search = range.search;
+      const textBlocks = { scanned: 0, withHits: 0 };
+      for (const b of range.bounds) {
+        if (search) {
+          const r = range.index.searchScan(b.from, b.to, reverse, search, (e) => run.visit(e));
+          textBlocks.scanned += r.blocks;
+          textBlocks.withHits += r.kept;
+        } else {
+          range.index.list.scan(b.from, b.to, reverse, (e) => run.visit(e));
+        }
+        if (run.done) break;
+      }
+      if (search) run.stats.textBlocks = textBlocks;
+    } else {
+      for (const rec of state.docs.values()) if (run.consider(rec)) break;
+    }
+
+    let result = run.matched;
+    if (sort && !inOrder) result = sortRecs(result, sort, limit > 0 ? skip + limit : Infinity);
+    if (limit > 0) result = result.slice(skip, skip + limit);
+    else if (skip > 0) result = result.slice(skip);
+    run.stats.nReturned = result.length;
+    return { recs: result, plan: run.stats };
+  }
+
+  // --- ReadStore -------------------------------------------------------------------------------
+
+  async ensureIndexes(collection: string, specs: IndexSpec[]): Promise<void> {
+    this.assertOpen();
+    const state = this.stateOrCreate(collection);
+    for (const spec of specs) {
+      const existing = state.indexes.get(spec.name);
+      if (existing) {
+        if (!sameSpec(existing.spec, spec)) {
+          throw new Error(`An index named ${spec.name} already exists on ${collection} with different options`);
+        }
+        continue;
+      }
+      validateIndexSpec(spec);
+      for (const other of state.indexes.values()) {
+        if (sameKeyAndFilter(other.spec, spec)) throw new Error(`Index already exists with a different name: ${other.name}`);
+      }
+      state.addIndex(spec, spec.partialFilterExpression ? this.compile(spec.partialFilterExpression) : null);
+    }
+  }
+
+  collection<T extends Doc = Doc>(name: string): MemoryCollection<T> {
+    validateCollectionName(name);
+    return new MemoryCollectionHandle<T>(this, name);
+  }
+
+  listCollections(): string[] {
+    return [...this.colls.keys()].sort();
+  }
+
+  async dropCollection(name: string): Promise<void> {
+    this.assertOpen();
+    this.colls.delete(name);
+  }
+
+  async renameCollection(from: string, to: string): Promise<void> {
+    this.assertOpen();
+    validateCollectionName(to);
+    const state = this.colls.get(from);
+    if (!state) throw new Error(`source namespace ${from} does not exist`);
+    if (from === to) throw new Error("Can't rename a collection to itself");
+    // one synchronous step: no reader can observe the target missing or half-replaced
+    state.name = to;
+    this.colls.set(to, state);
+    this.colls.delete(from);
+  }
+
+  async getCheckpoint(projection: string): Promise<number | null> {
+    this.assertOpen();
+    const doc = this.colls.get(CHECKPOINTS_COLLECTION)?.docs.get(projection)?.doc;
+    return doc && typeof doc.position === 'number' ? doc.position : null;
+  }
+
+  async setCheckpoint(projection: string, position: number): Promise<void> {
+    await this.collection(CHECKPOINTS_COLLECTION).updateOne(
+      { _id: projection },
+      { $set: { position, updatedAt: new Date() } },
+      { upsert: true },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.colls.clear();
+  }
+}
+
+class MemoryCollectionHandle<T extends Doc> implements MemoryCollection<T> {
+  constructor(
+    private readonly store: MemoryStore,
+    readonly name: string,
+  ) {}
+
+  private current(): CollState | undefined {
+    this.store.assertOpen();
+    return this.store.state(this.name);
+  }
+
+  async findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {
+    const { recs } = this.store.execute(this.current(), filter, { ...options, limit: 1 });
+    return recs.length ? output<T>(recs, options.projection)[0] : null;
+  }
+
+  async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
+    return output<T>(this.store.execute(this.current(), filter, options).recs, options.projection);
+  }
+
+  async countDocuments(filter: Filter): Promise<number> {
+    return this.store.execute(this.current(), filter).recs.length;
+  }
+
+  explain(filter: Filter, options: FindOptions = {}): QueryPlan {
+    return this.store.execute(this.current(), filter, options).plan;
+  }
+
+  async insertOne(doc: T): Promise<void> {
+    this.store.assertOpen();
+    validateDoc(doc);
+    this.store.stateOrCreate(this.name).insert(cloneDeep(doc));
+  }
+
+  async replaceOne(filter: Filter, replacement: T, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+    if (!isPlainObject(replacement) || Object.keys(replacement).some((k) => k.startsWith('$'))) {
+      throw new Error('Replacement document must not contain atomic operators');
+    }
+    const state = this.current();
+    const [rec] = this.store.execute(state, filter, { limit: 1 }).recs;
+    if (rec) {
+      if (replacement._id !== undefined && replacement._id !== rec.id) {
+        throw new Error("After applying the update, the (immutable) field '_id' was found to have been altered");
+      }
+      const next = withId(rec.id, replacement);
+      if (compareValues(rec.doc, next) === 0) return { matchedCount: 1, modifiedCount: 0 };
+      state!.replace(rec, next);
+      return { matchedCount: 1, modifiedCount: 1 };
+    }
+    if (!options.upsert) return { matchedCount: 0, modifiedCount: 0 };
+    const seedId = upsertSeed(filter)._id;
+    const id = typeof replacement._id === 'string' ? replacement._id : typeof seedId === 'string' ? seedId : generateId();
+    this.store.stateOrCreate(this.name).insert(withId(id, replacement));
+    return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
+  }
+
+  async updateOne(filter: Filter, update: Update, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+    validateUpdate(update);
+    const state = this.current();
+    const [rec] = this.store.execute(state, filter, { limit: 1 }).recs;
+    if (rec) {
+      const next = applyUpdate(rec.doc, update, filter, false);
+      if (next) state!.replace(rec, next);
+      return { matchedCount: 1, modifiedCount: next ? 1 : 0 };
+    }
+    if (!options.upsert) return { matchedCount: 0, modifiedCount: 0 };
+    const seed = upsertSeed(filter);
+    if (seed._id !== undefined && typeof seed._id !== 'string') throw new TypeError('document _id must be a string');
+    const id = typeof seed._id === 'string' ? seed._id : generateId();
+    const created = applyUpdate({ _id: id, ...seed } as Doc, update, filter, true)!;
+    this.store.stateOrCreate(this.name).insert(created);
+    return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
+  }
+
+  async updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
+    validateUpdate(update);
+    const state = this.current();
+    const recs = this.store.execute(state, filter).recs;
+    let modifiedCount = 0;
+    // one document at a time, like the server: a duplicate key stops the run, earlier writes stay
+    for (const rec of recs) {
+      const next = applyUpdate(rec.doc, update, filter, false);
+      if (next) {
+        state!.replace(rec, next);
+        modifiedCount++;
+      }
+    }
+    return { matchedCount: recs.length, modifiedCount };
+  }
+
+  async deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
+    const state = this.current();
+    const [rec] = this.store.execute(state, filter, { limit: 1 }).recs;
+    if (!rec) return { deletedCount: 0 };
+    state!.delete(rec);
+    return { deletedCount: 1 };
+  }
+
+  async deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
+    const state = this.current();
+    const recs = this.store.execute(state, filter).recs;
+    for (const rec of recs) state!.delete(rec);
+    return { deletedCount: recs.length };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+
+function output<T extends Doc>(recs: Rec[], projection: FindOptions['projection']): T[] {
+  const docs = recs.map((r) => r.doc);
+  if (projection && Object.keys(projection).length > 0) {
+    const projected = mingoFind(docs, {}, projection).all() as Plain[];
+    return projected.map((d) => cloneDeep(d) as T);
+  }
+  return docs.map((d) => cloneDeep(d) as T);
+}
+
+function withId(id: string, replacement: Doc): Doc {
+  const copy = cloneDeep(replacement) as Plain;
+  delete copy._id;
+  return { _id: id, ...copy } as Doc;
+}
+
+/** applies update operators to a copy of `doc`; returns the new document, or null when nothing changed */
+function applyUpdate(doc: Doc, update: Update, filter: Filter, inserting: boolean): Doc | null {
+  const modifier: Plain = { ...update };
+  const onInsert = modifier.$setOnInsert;
+  delete modifier.$setOnInsert;
+  if (inserting && isPlainObject(onInsert)) {
+    const set: Plain = isPlainObject(modifier.$set) ? { ...modifier.$set } : {};
+    for (const path of Object.keys(onInsert)) {
+      if (path in set) throw new Error(`Updating the path '${path}' would create a conflict at '${path}'`);
+      set[path] = onInsert[path];
+    }
+    modifier.$set = set;
+  }
+  const next = cloneDeep(doc);
+  let changed = false;
+  if (Object.keys(modifier).length > 0) {
+    const condition = usesPositional(modifier) ? filter : undefined;
+    changed = mingoUpdate(next, modifier, undefined, condition, { cloneMode: 'deep' }).length > 0;
+  }
+  if (next._id !== doc._id) {
+    throw new Error("Performing an update on the path '_id' would modify the immutable field '_id'");
+  }
+  return changed || inserting ? next : null;
+}
+
+/** the document an upsert starts from: the filter's equality conditions (like the server) */
+function upsertSeed(filter: Filter): Plain {
+  const seed: Plain = {};
+  collectEqualities(filter, seed);
+  return seed;
+}
+
+function collectEqualities(f: Plain, seed: Plain): void {
+  for (const key of Object.keys(f)) {
+    const value = f[key];
+    if (key === '$and' && Array.isArray(value)) {
+      for (const c of value) if (isPlainObject(c)) collectEqualities(c, seed);
+    } else if (key.startsWith('$')) {
+      continue;
+    } else if (isOperatorObject(value)) {
+      if ('$eq' in value) setPath(seed, key, cloneDeep(value.$eq));
+    } else if (!(value instanceof RegExp)) {
+      setPath(seed, key, cloneDeep(value));
+    }
+  }
+}
+
+/**
+ * Sorts records by a Mongo sort spec (missing = null, arrays by min/max element). With a finite
+ * `keep`, only the first `keep` results are kept, in one pass (no full sort of every match).
+ * Ties keep scan order.
+ */
+function sortRecs(recs: Rec[], sort: Sort, keep: number): Rec[] {
+  const fields = Object.keys(sort).map((f) => ({ parts: f.split('.'), dir: sort[f] }));
+  const keyed: SortItem[] = recs.map((rec) => ({ rec, keys: fields.map((f) => sortKey(rec.doc, f.parts, f.dir)) }));
+  const dirs = fields.map((f) => f.dir);
+  if (keep >= keyed.length) return keyed.sort((a, b) => compareSortItems(dirs, a, b)).map((k) => k.rec);
+  const top: SortItem[] = [];
+  for (const item of keyed) {
+    if (top.length === keep && compareSortItems(dirs, item, top[keep - 1]) >= 0) continue;
+    // insert after equal elements to keep scan order among ties
+    let lo = 0;
+    let hi = top.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareSortItems(dirs, top[mid], item) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    top.splice(lo, 0, item);
+    if (top.length > keep) top.pop();
+  }
+  return top.map((k) => k.rec);
+}
+
+interface SortItem {
+  rec: Rec;
+  keys: unknown[];
+}
+
+function compareSortItems(dirs: Array<1 | -1>, a: SortItem, b: SortItem): number {
+  for (let i = 0; i < dirs.length; i++) {
+    const c = compareValues(a.keys[i], b.keys[i]);
+    if (c !== 0) return c * dirs[i];
+  }
+  return 0;
+}
+
+function usesPositional(modifier: Plain): boolean {
+  for (const op of Object.keys(modifier)) {
+    const expr = modifier[op];
+    if (!isPlainObject(expr)) continue;
+    for (const path of Object.keys(expr)) if (path === '$' || path.includes('.$.') || path.endsWith('.$')) return true;
+  }
+  return false;
+}
+
+function validateUpdate(update: Update): void {
+  if (!isPlainObject(update)) throw new Error('Update document must be an object');
+  const keys = Object.keys(update);
+  if (keys.length === 0 || keys.some((k) => !k.startsWith('$'))) throw new Error('Update document requires atomic operators');
+  for (const k of keys) if (!UPDATE_OPERATORS.has(k)) throw new Error(`Unknown modifier: ${k}`);
+}
+
+function validateDoc(doc: Doc): void {
+  if (!isPlainObject(doc)) throw new TypeError('document must be a plain object');
+  if (typeof doc._id !== 'string') throw new TypeError('document _id must be a string');
+}
+
+function validateCollectionName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0 || name.includes('$') || name.includes('\0')) {
+    throw new Error(`invalid collection name: ${JSON.stringify(name)}`);
+  }
+}
+
+function validateIndexSpec(spec: IndexSpec): void {
+  const fields = Object.keys(spec.key ?? {});
+  if (!spec.name) throw new Error('index name is required');
+  if (fields.length === 0) throw new Error(`index ${spec.name} has no keys`);
+  for (const f of fields) {
+    if (spec.key[f] !== 1 && spec.key[f] !== -1) throw new Error(`index ${spec.name}: key ${f} must be 1 or -1`);
+  }
+}
+
+function sameSpec(a: IndexSpec, b: IndexSpec): boolean {
+  return (
+    sameKeyAndFilter(a, b) &&
+    (a.unique === true) === (b.unique === true) &&
+    compareValues(a.searchFields ?? [], b.searchFields ?? []) === 0
+  );
+}
+
+function sameKeyAndFilter(a: IndexSpec, b: IndexSpec): boolean {
+  return compareValues(a.key, b.key) === 0 && compareValues(a.partialFilterExpression ?? null, b.partialFilterExpression ?? null) === 0;
+}
+
+function generateId(): string {
+  return randomBytes(12).toString('hex');
+}
