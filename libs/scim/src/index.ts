@@ -60,3 +60,4 @@ export type { AttributeChange } from './diff.ts';
 
 export { normalizeResourceInput, normalizeUserInput, projectAttributes, sortResources } from './resource.ts';
 export type { NormalizeOptions, ProjectionRequest, SortOrder } from './resource.ts';
+export { CustomExtensionCollector, inferCustomExtensions } from './custom.ts';

@@ -5,7 +5,7 @@ import {
   GROUP_RESOURCE_SCHEMA, GROUP_SCHEMA_ID, ScimError, applyPatch, evaluateFilter, filterToQuery, normalizeResourceInput,
   parseFilter, parsePatchRequest, sortResources, validateFilter, type ScimResource,
 } from '@muster/scim';
-import { etagMatches, etagOf, preconditionFailed, type IngressDeps, type WriteOutcome } from './people.ts';
+import { MAX_WRITE_ATTEMPTS, backoff, etagMatches, etagOf, preconditionFailed, type IngressDeps, type ListQuery, type WriteOutcome } from './people.ts';
 import { claim, ownerOf, release } from './reservations.ts';
 
 const notFound = (id: string) => new ScimError({ status: 404, detail: `Group ${id} not found` });
@@ -14,7 +14,7 @@ export class GroupService {
   constructor(private readonly d: IngressDeps) {}
 
   private async loadGroup(listId: string, id: string) {
-    const recorded = await this.d.store.readStream(streams.group(id));
+    const recorded = typeof id === 'string' && id.length <= 200 ? await this.d.store.readStream(streams.group(id)) : [];
     let state: GroupState = groupDecider.initialState();
     for (const r of recorded) state = groupDecider.evolve(state, { type: r.type, data: r.data } as DomainEvent);
     return { state, recorded, found: state.exists && !state.deleted && state.listId === listId, revision: recorded.length ? recorded[recorded.length - 1].revision : -1 };
@@ -22,10 +22,10 @@ export class GroupService {
 
   private async displayNames(ids: string[]): Promise<Map<string, string>> {
     if (!ids.length) return new Map();
-    const docs = await this.d.readStore.collection('people').find({ _id: { $in: ids } }, { projection: { scim: 1, fields: 1 } });
+    const docs = await this.d.readStore.collection('people').find({ _id: { $in: ids } }, { projection: { scim: 1, scimResource: 1 } });
     return new Map(docs.map((d) => {
-      const f = d.fields as Record<string, unknown> | undefined;
-      return [d._id, String(f?.displayName ?? (d.scim as { userName?: string } | null)?.userName ?? '')];
+      const r = d.scimResource as { displayName?: unknown } | null;
+      return [d._id, String(typeof r?.displayName === 'string' && r.displayName ? r.displayName : (d.scim as { userName?: string } | null)?.userName ?? '')];
     }));
   }
 
@@ -57,10 +57,11 @@ export class GroupService {
   private async checkMembers(listId: string, members: string[]): Promise<void> {
     const unique = [...new Set(members)];
     const missing: string[] = [];
-    for (const m of unique) {
-      const last = await this.d.store.readStream(streams.person(m), { maxCount: 1 });
-      if (!last.length || (last[0].data as { listId?: string }).listId !== listId) missing.push(m);
-    }
+    const firsts = await Promise.all(unique.map((m) => (m.length <= 200 ? this.d.store.readStream(streams.person(m), { maxCount: 1 }) : Promise.resolve([]))));
+    unique.forEach((m, i) => {
+      const first = firsts[i];
+      if (!first.length || (first[0].data as { listId?: string }).listId !== listId) missing.push(m);
+    });
     if (missing.length) throw ScimError.badRequest('invalidValue', `members not found on this list: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
   }
 
@@ -79,7 +80,7 @@ export class GroupService {
     const members = this.membersOf(input);
     await this.checkMembers(list.listId, members);
     const groupId = this.d.newId();
-    const owner = await claim(this.d.store, list.listId, 'groupName', displayName, groupId, ctx);
+    const owner = await claim(this.d.store, list.listId, 'groupName', displayName, groupId, ctx, this.staleOwner);
     if (owner !== null) throw new ScimError({ status: 409, scimType: 'uniqueness', detail: `a Group named "${displayName}" already exists` });
     try {
       const cmd: GroupCommand = { type: 'CreateGroup', groupId, listId: list.listId, displayName, externalId: typeof input.externalId === 'string' ? input.externalId : undefined, members };
@@ -93,7 +94,7 @@ export class GroupService {
   }
 
   private async update(list: ListState, id: string, ifMatch: string | undefined, ctx: CommandContext, next: (current: ScimResource) => ScimResource): Promise<WriteOutcome> {
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const g = await this.loadGroup(list.listId, id);
       if (!g.found) throw notFound(id);
       if (!etagMatches(ifMatch, g.revision)) throw preconditionFailed();
@@ -105,19 +106,19 @@ export class GroupService {
       const added = members.filter((m) => !g.state.members.includes(m));
       await this.checkMembers(list.listId, added);
       const renamed = displayName.toLowerCase() !== g.state.displayName.toLowerCase();
-      if (renamed) {
-        const owner = await claim(this.d.store, list.listId, 'groupName', displayName, id, ctx);
-        if (owner !== null) throw new ScimError({ status: 409, scimType: 'uniqueness', detail: `a Group named "${displayName}" already exists` });
-      }
       const events = groupDecider.decide({ type: 'UpdateGroup', displayName, externalId: typeof after.externalId === 'string' ? after.externalId : undefined, members }, g.state);
       if (!events.length) return { resource: (await this.get(list.listId, id)).resource, event: null, position: null };
+      if (renamed) {
+        const owner = await claim(this.d.store, list.listId, 'groupName', displayName, id, ctx, this.staleOwner);
+        if (owner !== null) throw new ScimError({ status: 409, scimType: 'uniqueness', detail: `a Group named "${displayName}" already exists` });
+      }
       try {
         const res = await this.append(id, events, g.revision, ctx);
         if (renamed) await release(this.d.store, list.listId, 'groupName', g.state.displayName, id, ctx);
         return { resource: (await this.get(list.listId, id)).resource, event: events[0], position: res.position };
       } catch (err) {
         if (renamed) await release(this.d.store, list.listId, 'groupName', displayName, id, ctx).catch(() => {});
-        if (err instanceof WrongExpectedRevisionError && attempt < 4 && !ifMatch) continue;
+        if (err instanceof WrongExpectedRevisionError && attempt < MAX_WRITE_ATTEMPTS && !ifMatch) { await backoff(attempt); continue; }
         if (err instanceof WrongExpectedRevisionError) throw preconditionFailed('the resource changed while this request was applied');
         throw err;
       }
@@ -134,19 +135,33 @@ export class GroupService {
   }
 
   async remove(list: ListState, id: string, ifMatch: string | undefined, ctx: CommandContext): Promise<WriteOutcome> {
-    const g = await this.loadGroup(list.listId, id);
-    if (!g.found) throw notFound(id);
-    if (!etagMatches(ifMatch, g.revision)) throw preconditionFailed();
-    const events = groupDecider.decide({ type: 'DeleteGroup' }, g.state);
-    const res = await this.append(id, events, g.revision, ctx);
-    await release(this.d.store, list.listId, 'groupName', g.state.displayName, id, ctx);
-    return { resource: null, event: events[0], position: res.position };
+    for (let attempt = 1; ; attempt++) {
+      const g = await this.loadGroup(list.listId, id);
+      if (!g.found) throw notFound(id);
+      if (!etagMatches(ifMatch, g.revision)) throw preconditionFailed();
+      const events = groupDecider.decide({ type: 'DeleteGroup' }, g.state);
+      try {
+        const res = await this.append(id, events, g.revision, ctx);
+        await release(this.d.store, list.listId, 'groupName', g.state.displayName, id, ctx);
+        return { resource: null, event: events[0], position: res.position };
+      } catch (err) {
+        if (err instanceof WrongExpectedRevisionError && attempt < MAX_WRITE_ATTEMPTS && !ifMatch) { await backoff(attempt); continue; }
+        if (err instanceof WrongExpectedRevisionError) throw preconditionFailed('the resource changed while this request was applied');
+        throw err;
+      }
+    }
   }
 
-  async query(listId: string, q: { filter?: string; startIndex?: number; count?: number; sortBy?: string; sortOrder?: string }) {
+  /** A name reservation whose group was never written (crash between the appends) may be taken over. */
+  private staleOwner = async (o: { owner: string | null; at: number }): Promise<boolean> => {
+    if (!o.owner || Date.now() - o.at < 30_000) return false;
+    return (await this.d.store.readStream(streams.group(o.owner), { maxCount: 1 })).length === 0;
+  };
+
+  async query(listId: string, q: ListQuery, opts: { members?: boolean } = {}) {
     let node = null;
     if (q.filter && q.filter.trim()) {
-      node = parseFilter(q.filter, { maxLength: this.d.maxFilterLength });
+      node = parseFilter(q.filter, { maxLength: this.d.maxFilterLength, maxDepth: this.d.maxFilterDepth });
       validateFilter(node, GROUP_RESOURCE_SCHEMA);
     }
     const startIndex = Math.max(1, q.startIndex ?? 1);
@@ -158,6 +173,7 @@ export class GroupService {
     let resources: ScimResource[] = [];
     for (const d of docs) {
       const state: GroupState = { exists: true, deleted: false, groupId: d._id, listId, displayName: String(d.displayName), externalId: (d.externalId as string | null) ?? undefined, members: (d.members as string[]) ?? [] };
+      if (opts.members === false) state.members = [];
       resources.push(await this.toResource(listId, state, { created: String(d.createdAt) }, { lastModified: String(d.updatedAt), revision: Number(d.revision ?? d.lastPosition ?? 0) }));
     }
     if (node) resources = resources.filter((r) => evaluateFilter(node!, r, GROUP_RESOURCE_SCHEMA));

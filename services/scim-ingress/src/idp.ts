@@ -4,7 +4,7 @@ export function recogniseIdp(userAgent: string | undefined): string {
   if (!ua) return 'unknown';
   const rules: Array<[RegExp, string]> = [
     [/okta/i, 'Okta'],
-    [/azure ?ad|microsoft|entra|aad ?scim/i, 'Microsoft Entra ID'],
+    [/azure ?ad|azure active directory|microsoft|entra|aad ?scim/i, 'Microsoft Entra ID'],
     [/ping ?(one|identity|federate)/i, 'PingOne'],
     [/onelogin/i, 'OneLogin'],
     [/jumpcloud/i, 'JumpCloud'],

@@ -1,13 +1,13 @@
 import { streams, toNewEvents, type CommandContext, type DomainEvent, type UniqueIdentifier } from '@muster/contracts';
 import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '@muster/event-store';
-import { DomainError, load, personDecider, type ListState, type PersonCommand, type PersonState } from '@muster/domain';
+import { DomainError, personDecider, type ListState, type PersonCommand, type PersonState } from '@muster/domain';
 import type { MappingClient } from '@muster/mapping';
 import type { ReadStore } from '@muster/read-store';
 import {
   ENTERPRISE_USER_SCHEMA_ID, ScimError, USER_SCHEMA_ID, applyPatch, diffResources, evaluateFilter, filterToQuery, normalizeUserInput,
   parseFilter, parsePatchRequest, sortResources, validateFilter, type FilterNode, type ResourceSchema, type ScimResource,
 } from '@muster/scim';
-import { claim, ownerOf, release, type ReservationKind } from './reservations.ts';
+import { claim, ownerOf, release, type Owner, type ReservationKind } from './reservations.ts';
 
 export interface IngressDeps {
   store: EventStore;
@@ -20,21 +20,30 @@ export interface IngressDeps {
   /** read-your-writes: wait until the projection has applied `position` */
   waitForProjection: (position: number) => Promise<void>;
   maxFilterLength: number;
+  maxFilterDepth: number;
   maxResults: number;
 }
 
 export interface WriteOutcome {
   resource: ScimResource | null;
-  /** the event appended, or null when the request changed nothing */
+  /** the domain event appended, or null when the request changed nothing */
   event: DomainEvent | null;
   position: number | null;
 }
 
+export interface ListQuery { filter?: string; startIndex?: number; count?: number; sortBy?: string; sortOrder?: string }
+
 type Meta = { created: string; lastModified: string; revision: number };
+
+/** Conflicting writes to one stream are retried (reload, re-apply, append): at most this many attempts. */
+export const MAX_WRITE_ATTEMPTS = 12;
+/** A reservation whose owner stream was never written (a crash between the two appends) is stale after this. */
+const STALE_RESERVATION_MS = 30_000;
 
 const conflictError = (detail: string) => new ScimError({ status: 409, scimType: 'uniqueness', detail });
 const notFoundError = (id: string) => new ScimError({ status: 404, detail: `User ${id} not found` });
 export const preconditionFailed = (detail = 'resource version does not match If-Match') => new ScimError({ status: 412, detail });
+export const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(2 + attempt * 3, 25)));
 
 export const etagOf = (revision: number) => `W/"${revision}"`;
 export function etagMatches(header: string | undefined, revision: number): boolean {
@@ -58,46 +67,89 @@ export function uniqueIdOf(resource: ScimResource, choice: UniqueIdentifier | un
   }
 }
 
+/**
+ * Identifiers that must be unique on a list: userName (RFC 7643 uniqueness=server) and the
+ * list's unique identifier. externalId is not unique (RFC 7643: uniqueness none); it is
+ * reserved only when a person is deprovisioned, as the anchor a later POST relinks to.
+ */
 function keysOf(resource: ScimResource, list: ListState): Array<[ReservationKind, string]> {
   const keys: Array<[ReservationKind, string]> = [];
   if (typeof resource.userName === 'string' && resource.userName) keys.push(['userName', resource.userName]);
   const uid = uniqueIdOf(resource, list.sync?.uniqueIdentifier);
   if (uid && list.sync?.uniqueIdentifier !== 'userName') keys.push(['uid', uid]);
-  if (typeof resource.externalId === 'string' && resource.externalId) keys.push(['externalId', resource.externalId]);
   return keys;
 }
+const externalIdOf = (r: ScimResource) => (typeof r.externalId === 'string' && r.externalId ? r.externalId : undefined);
 
 const KIND_LABEL: Record<ReservationKind, string> = { userName: 'userName', uid: 'unique identifier', externalId: 'externalId', groupName: 'displayName' };
 
-/** The SCIM User resource we return: stored attributes + id + meta. */
-export function toUserResource(personId: string, scim: ScimResource, meta: Meta, baseUrl: string, groups: Array<{ value: string; display?: string }> = []): ScimResource {
-  const { schemas: _s, id: _i, meta: _m, groups: _g, ...attrs } = scim as Record<string, unknown>;
-  const schemas = [USER_SCHEMA_ID, ...Object.keys(attrs).filter((k) => k.startsWith('urn:'))];
-  return {
-    schemas, id: personId, ...attrs,
-    ...(groups.length ? { groups: groups.map((g) => ({ value: g.value, display: g.display, $ref: `${baseUrl}/Groups/${g.value}`, type: 'direct' })) } : {}),
-    meta: { resourceType: 'User', created: meta.created, lastModified: meta.lastModified, location: `${baseUrl}/Users/${personId}`, version: etagOf(meta.revision) },
-  };
+/** `userName eq "…"` exactly (any case of the name and operator), with a JSON string value */
+const USERNAME_EQ = /^\s*(?:urn:ietf:params:scim:schemas:core:2\.0:User:)?userName\s+eq\s+"((?:[^"\\]|\\.){0,1024})"\s*$/i;
+
+export interface GroupRef { value: string; display?: string }
+
+/** The SCIM User resource we return: stored attributes + id + groups + meta. */
+export function toUserResource(personId: string, scim: ScimResource, meta: Meta, baseUrl: string, groups: GroupRef[] = []): ScimResource {
+  const { schemas: _s, id: _i, meta: _m, groups: _g, password: _p, ...attrs } = scim as Record<string, unknown>;
+  const schemas = [USER_SCHEMA_ID];
+  for (const k in attrs) if (k.charCodeAt(0) === 117 /* u */ && k.startsWith('urn:')) schemas.push(k);
+  const out: ScimResource = { schemas, id: personId, ...attrs };
+  if (groups.length) out.groups = groups.map((g) => ({ value: g.value, ...(g.display !== undefined ? { display: g.display } : {}), $ref: `${baseUrl}/Groups/${g.value}`, type: 'direct' }));
+  out.meta = { resourceType: 'User', created: meta.created, lastModified: meta.lastModified, location: `${baseUrl}/Users/${personId}`, version: etagOf(meta.revision) };
+  return out;
 }
 
-const metaOf = (first: RecordedEvent, last: RecordedEvent): Meta => ({
-  created: String((first.metadata as { occurredAt: string }).occurredAt),
-  lastModified: String((last.metadata as { occurredAt: string }).occurredAt),
-  revision: last.revision,
-});
+interface Snapshot { state: PersonState; revision: number; created: string; lastModified: string }
 
-export class UserService {
-  constructor(private readonly d: IngressDeps) {}
+const occurredAt = (r: RecordedEvent) => String((r.metadata as { occurredAt: string }).occurredAt);
 
-  private async loadPerson(listId: string, id: string) {
-    const recorded = await this.d.store.readStream(streams.person(id));
-    let state: PersonState = personDecider.initialState();
-    for (const r of recorded) state = personDecider.evolve(state, { type: r.type, data: r.data } as DomainEvent);
-    const found = state.exists && state.linked && state.listId === listId && state.scim;
-    return { state, recorded, found: !!found, revision: recorded.length ? recorded[recorded.length - 1].revision : -1 };
+/**
+ * Folded person streams, kept consistent: every load asks the store for events after the cached
+ * revision (an index lookup, no disk read when there are none), so writes by other services are
+ * picked up. Bounded; the least recently used entries go first.
+ */
+class PersonCache {
+  private readonly map = new Map<string, Snapshot>();
+  constructor(private readonly store: EventStore, private readonly max = 20_000) {}
+
+  async load(personId: string): Promise<Snapshot | null> {
+    const stream = streams.person(personId);
+    const cached = this.map.get(personId);
+    const recorded = await this.store.readStream(stream, cached ? { fromRevision: cached.revision + 1 } : {});
+    if (!cached && !recorded.length) return null;
+    let snap: Snapshot = cached ?? { state: personDecider.initialState(), revision: -1, created: occurredAt(recorded[0]), lastModified: '' };
+    if (recorded.length) {
+      let state = snap.state;
+      for (const r of recorded) state = personDecider.evolve(state, { type: r.type, data: r.data } as DomainEvent);
+      const last = recorded[recorded.length - 1];
+      snap = { state, revision: last.revision, created: snap.created, lastModified: occurredAt(last) };
+    }
+    this.put(personId, snap);
+    return snap;
   }
 
-  private async groupsOf(personId: string) {
+  put(personId: string, snap: Snapshot): void {
+    this.map.delete(personId);
+    this.map.set(personId, snap);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
+export class UserService {
+  private readonly cache: PersonCache;
+
+  constructor(private readonly d: IngressDeps) {
+    this.cache = new PersonCache(d.store);
+  }
+
+  private async loadPerson(listId: string, id: string) {
+    const snap = typeof id === 'string' && id.length <= 200 ? await this.cache.load(id) : null;
+    const found = !!snap && snap.state.exists && snap.state.linked && snap.state.listId === listId && !!snap.state.scim;
+    return { snap, found };
+  }
+
+  /** Group memberships from the read model (the groups stream is the source; the people doc lists them). */
+  async groupsOf(personId: string): Promise<GroupRef[]> {
     const doc = await this.d.readStore.collection('people').findOne({ _id: personId }, { projection: { groups: 1 } });
     const ids = (doc?.groups as string[] | undefined) ?? [];
     if (!ids.length) return [];
@@ -105,134 +157,191 @@ export class UserService {
     return groups.map((g) => ({ value: g._id, display: g.displayName as string }));
   }
 
+  private resourceOf(listId: string, personId: string, snap: Snapshot, groups: GroupRef[]): ScimResource {
+    return toUserResource(personId, snap.state.scim!, { created: snap.created, lastModified: snap.lastModified, revision: snap.revision }, this.d.baseUrl(listId), groups);
+  }
+
   async get(listId: string, id: string): Promise<{ resource: ScimResource; revision: number }> {
     const p = await this.loadPerson(listId, id);
     if (!p.found) throw notFoundError(id);
-    const resource = toUserResource(id, p.state.scim!, metaOf(p.recorded[0], p.recorded[p.recorded.length - 1]), this.d.baseUrl(listId), await this.groupsOf(id));
-    return { resource, revision: p.revision };
+    return { resource: this.resourceOf(listId, id, p.snap!, await this.groupsOf(id)), revision: p.snap!.revision };
   }
 
-  /** Append one person event with the expected revision; the caller retries on conflict. */
-  private async append(personId: string, events: DomainEvent[], revision: number, ctx: CommandContext) {
-    const res = await this.d.store.appendToStream(streams.person(personId), toNewEvents(events, ctx), { expectedRevision: revision < 0 ? 'no_stream' : revision });
-    return res;
-  }
-
-  private async decideAndAppend(personId: string, cmd: PersonCommand, state: PersonState, revision: number, ctx: CommandContext) {
+  /** Append the decided events with the expected revision; updates the cache. */
+  private async decideAndAppend(personId: string, cmd: PersonCommand, snap: Snapshot | null, ctx: CommandContext) {
+    const state = snap?.state ?? personDecider.initialState();
+    const revision = snap?.revision ?? -1;
     const events = personDecider.decide(cmd, state);
-    if (!events.length) return { event: null, position: null, revision };
-    const res = await this.append(personId, events, revision, ctx);
-    return { event: events[0], position: res.position, revision: res.nextExpectedRevision };
+    if (!events.length) return { event: null, position: null, snap };
+    const res = await this.d.store.appendToStream(streams.person(personId), toNewEvents(events, ctx), { expectedRevision: revision < 0 ? 'no_stream' : revision });
+    const at = ctx.now.toISOString();
+    const next: Snapshot = {
+      state: events.reduce((s, e) => personDecider.evolve(s, e), state), revision: res.nextExpectedRevision,
+      created: snap?.created ?? at, lastModified: at,
+    };
+    this.cache.put(personId, next);
+    return { event: events[0], position: res.position, snap: next };
   }
 
-  private async resourceAfter(listId: string, personId: string): Promise<ScimResource> {
-    return (await this.get(listId, personId)).resource;
+  /** The deprovisioned person of this list whose externalId anchor is `externalId`, if any. */
+  private async deprovisionedByExternalId(listId: string, externalId: string): Promise<string | null> {
+    const { owner } = await ownerOf(this.d.store, listId, 'externalId', externalId);
+    if (!owner) return null;
+    const p = await this.cache.load(owner);
+    return p && p.state.exists && !p.state.linked && p.state.listId === listId ? owner : null;
   }
+
+  /** A reservation whose person was never written (crash between the appends) may be taken over. */
+  private staleOwner = async (o: Owner): Promise<boolean> => {
+    if (!o.owner || Date.now() - o.at < STALE_RESERVATION_MS) return false;
+    const head = await this.d.store.readStream(streams.person(o.owner), { maxCount: 1 });
+    const groupHead = head.length ? head : await this.d.store.readStream(streams.group(o.owner), { maxCount: 1 });
+    return groupHead.length === 0;
+  };
 
   async create(list: ListState, body: unknown, ctx: CommandContext): Promise<WriteOutcome> {
     const input = normalizeUserInput(body, this.d.userSchema);
     const keys = keysOf(input, list);
-    // an earlier, unlinked person with the same identity is relinked instead of duplicated
-    let relink: string | null = null;
-    for (const [kind, value] of keys) {
-      const { owner } = await ownerOf(this.d.store, list.listId, kind, value);
-      if (!owner) continue;
-      const other = await this.loadPerson(list.listId, owner);
-      if (other.state.exists && other.state.linked) throw conflictError(`a User with this ${KIND_LABEL[kind]} already exists`);
-      if (relink && relink !== owner) throw conflictError(`this ${KIND_LABEL[kind]} belongs to a different deprovisioned person than the other identifiers`);
-      relink = owner;
-    }
-    const personId = relink ?? this.d.newId();
-    const claimed: Array<[ReservationKind, string]> = [];
-    for (const [kind, value] of keys) {
-      const owner = await claim(this.d.store, list.listId, kind, value, personId, ctx);
-      if (owner !== null) {
-        for (const [k, v] of claimed) await release(this.d.store, list.listId, k, v, personId, ctx);
-        throw conflictError(`a User with this ${KIND_LABEL[kind]} already exists`);
-      }
-      if (!relink) claimed.push([kind, value]);
+    const personId = this.d.newId();
+    // the mapping round trip runs while the identifiers are claimed
+    const mapping = this.d.mapping.map(list.listId, input);
+    mapping.catch(() => {});
+    const extId = externalIdOf(input);
+    const [owners, anchor] = await Promise.all([
+      Promise.all(keys.map(([kind, value]) => claim(this.d.store, list.listId, kind, value, personId, ctx, this.staleOwner))),
+      extId ? this.deprovisionedByExternalId(list.listId, extId) : null,
+    ]);
+    const taken = owners.flatMap((o, i) => (o ? [[keys[i], o] as const] : []));
+    if (anchor) taken.push([['externalId', extId!], { owner: anchor, revision: 0, at: 0 }]);
+    if (taken.length) {
+      const claimed = keys.filter((_, i) => owners[i] === null);
+      await Promise.all(claimed.map(([k, v]) => release(this.d.store, list.listId, k, v, personId, ctx).catch(() => {})));
+      return this.relink(list, input, keys, taken.map(([[kind], o]) => [kind, o.owner!] as [ReservationKind, string]), mapping, ctx);
     }
     try {
-      const { fields } = await this.d.mapping.map(list.listId, input);
-      for (let attempt = 0; ; attempt++) {
-        const p = await this.loadPerson(list.listId, personId);
-        try {
-          const r = await this.decideAndAppend(personId, { type: 'Provision', personId, listId: list.listId, scim: input, fields }, p.state, p.revision, ctx);
-          return { resource: await this.resourceAfter(list.listId, personId), event: r.event, position: r.position };
-        } catch (err) {
-          if (err instanceof WrongExpectedRevisionError && attempt < 4) continue;
-          throw err;
-        }
-      }
+      const { fields } = await mapping;
+      const r = await this.decideAndAppend(personId, { type: 'Provision', personId, listId: list.listId, scim: input, fields }, null, ctx);
+      return { resource: this.resourceOf(list.listId, personId, r.snap!, []), event: r.event, position: r.position };
     } catch (err) {
-      for (const [k, v] of claimed) await release(this.d.store, list.listId, k, v, personId, ctx).catch(() => {});
-      if (err instanceof DomainError && err.code === 'conflict') throw conflictError(err.message);
+      await Promise.all(keys.map(([k, v]) => release(this.d.store, list.listId, k, v, personId, ctx).catch(() => {})));
       throw err;
     }
   }
 
-  /** PUT and PATCH: compute the new resource from the current one, then decide; retried on conflict. */
+  /**
+   * POST of an identity that is already reserved: when every reserved identifier belongs to one
+   * person who was deprovisioned (SCIM DELETE), that person is relinked and reactivated instead
+   * of creating a duplicate; otherwise 409.
+   */
+  private async relink(list: ListState, input: ScimResource, keys: Array<[ReservationKind, string]>, taken: Array<[ReservationKind, string]>,
+    mapping: Promise<{ fields: Record<string, unknown> }>, ctx: CommandContext): Promise<WriteOutcome> {
+    let target: string | null = null;
+    for (const [kind, owner] of taken) {
+      const other = await this.cache.load(owner);
+      if (!other || !other.state.exists || other.state.listId !== list.listId || other.state.linked) throw conflictError(`a User with this ${KIND_LABEL[kind]} already exists`);
+      if (target && target !== owner) throw conflictError(`this ${KIND_LABEL[kind]} belongs to a different deprovisioned person than the other identifiers`);
+      target = owner;
+    }
+    const personId = target!;
+    const claimed: Array<[ReservationKind, string]> = [];
+    for (const [kind, value] of keys) {
+      const o = await claim(this.d.store, list.listId, kind, value, personId, ctx, this.staleOwner);
+      if (o) {
+        await Promise.all(claimed.map(([k, v]) => release(this.d.store, list.listId, k, v, personId, ctx).catch(() => {})));
+        throw conflictError(`a User with this ${KIND_LABEL[kind]} already exists`);
+      }
+      claimed.push([kind, value]);
+    }
+    const { fields } = await mapping;
+    for (let attempt = 1; ; attempt++) {
+      const snap = await this.cache.load(personId);
+      try {
+        const r = await this.decideAndAppend(personId, { type: 'Provision', personId, listId: list.listId, scim: input, fields }, snap, ctx);
+        return { resource: this.resourceOf(list.listId, personId, r.snap!, await this.groupsOf(personId)), event: r.event, position: r.position };
+      } catch (err) {
+        if (err instanceof WrongExpectedRevisionError && attempt < MAX_WRITE_ATTEMPTS) { await backoff(attempt); continue; }
+        if (err instanceof DomainError && err.code === 'conflict') throw conflictError(err.message);
+        throw err;
+      }
+    }
+  }
+
+  /** PUT and PATCH: compute the new resource from the current one, then decide; retried on conflict (bounded). */
   private async update(list: ListState, id: string, ifMatch: string | undefined, ctx: CommandContext, next: (current: ScimResource) => ScimResource): Promise<WriteOutcome> {
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const p = await this.loadPerson(list.listId, id);
       if (!p.found) throw notFoundError(id);
-      if (!etagMatches(ifMatch, p.revision)) throw preconditionFailed();
-      const before = p.state.scim!;
+      const snap = p.snap!;
+      if (!etagMatches(ifMatch, snap.revision)) throw preconditionFailed();
+      const before = snap.state.scim!;
       const after = next(before);
-      const scimChanges = diffResources(before, after);
+      // the event contract's AttributeChange is { path, old, new }
+      const scimChanges = diffResources(before, after).map((ch) => ({ path: ch.path, old: ch.oldValue, new: ch.newValue }));
+      const statusChanges = (snap.state.status === 'active') !== (after.active !== false);
+      if (!scimChanges.length && !statusChanges) {
+        return { resource: this.resourceOf(list.listId, id, snap, await this.groupsOf(id)), event: null, position: null };
+      }
       // identifiers that change must be claimed before the change is recorded
       const oldKeys = new Map(keysOf(before, list).map(([k, v]) => [k, v]));
       const newKeys = keysOf(after, list).filter(([k, v]) => oldKeys.get(k)?.toLowerCase() !== v.toLowerCase());
-      const claimed: Array<[ReservationKind, string]> = [];
-      for (const [kind, value] of newKeys) {
-        const owner = await claim(this.d.store, list.listId, kind, value, id, ctx);
-        if (owner !== null) {
-          for (const [k, v] of claimed) await release(this.d.store, list.listId, k, v, id, ctx);
-          throw conflictError(`another User already has this ${KIND_LABEL[kind]}`);
-        }
-        claimed.push([kind, value]);
+      const mapping = this.d.mapping.map(list.listId, after);
+      mapping.catch(() => {});
+      const owners = await Promise.all(newKeys.map(([kind, value]) => claim(this.d.store, list.listId, kind, value, id, ctx, this.staleOwner)));
+      const claimed = newKeys.filter((_, i) => owners[i] === null);
+      const clash = owners.findIndex((o) => o !== null);
+      if (clash >= 0) {
+        await Promise.all(claimed.map(([k, v]) => release(this.d.store, list.listId, k, v, id, ctx).catch(() => {})));
+        throw conflictError(`another User already has this ${KIND_LABEL[newKeys[clash][0]]}`);
       }
       try {
-        const { fields } = await this.d.mapping.map(list.listId, after);
-        const r = await this.decideAndAppend(id, { type: 'ScimUpdate', scim: after, scimChanges, fields }, p.state, p.revision, ctx);
-        for (const [kind] of newKeys) {
+        const { fields } = await mapping;
+        const r = await this.decideAndAppend(id, { type: 'ScimUpdate', scim: after, scimChanges, fields }, snap, ctx);
+        await Promise.all(newKeys.map(([kind]) => {
           const old = oldKeys.get(kind);
-          if (old) await release(this.d.store, list.listId, kind, old, id, ctx);
-        }
-        const resource = r.event ? await this.resourceAfter(list.listId, id) : toUserResource(id, before, metaOf(p.recorded[0], p.recorded[p.recorded.length - 1]), this.d.baseUrl(list.listId), await this.groupsOf(id));
-        return { resource, event: r.event, position: r.position };
+          return old ? release(this.d.store, list.listId, kind, old, id, ctx) : undefined;
+        }));
+        return { resource: this.resourceOf(list.listId, id, r.snap ?? snap, await this.groupsOf(id)), event: r.event, position: r.position };
       } catch (err) {
-        for (const [k, v] of claimed) await release(this.d.store, list.listId, k, v, id, ctx).catch(() => {});
-        if (err instanceof WrongExpectedRevisionError && attempt < 4 && !ifMatch) continue;
-        if (err instanceof WrongExpectedRevisionError) throw preconditionFailed('the resource changed while this request was applied');
+        await Promise.all(claimed.map(([k, v]) => release(this.d.store, list.listId, k, v, id, ctx).catch(() => {})));
+        if (err instanceof WrongExpectedRevisionError && !ifMatch && attempt < MAX_WRITE_ATTEMPTS) { await backoff(attempt); continue; }
+        if (err instanceof WrongExpectedRevisionError) throw preconditionFailed(ifMatch ? 'the resource changed while this request was applied' : 'the resource kept changing; retry the request');
         throw err;
       }
     }
   }
 
   replace(list: ListState, id: string, body: unknown, ifMatch: string | undefined, ctx: CommandContext) {
-    return this.update(list, id, ifMatch, ctx, (current) => normalizeUserInput(body, this.d.userSchema, { existing: current }));
+    return this.update(list, id, ifMatch, ctx, (current) => {
+      const out = normalizeUserInput(body, this.d.userSchema, { existing: current });
+      if (isObject(body) && typeof body.id === 'string' && body.id !== id) throw ScimError.badRequest('mutability', `"id" is readOnly: the body names ${body.id}, the URL ${id}`);
+      return out;
+    });
   }
 
   patch(list: ListState, id: string, body: unknown, ifMatch: string | undefined, ctx: CommandContext) {
     const ops = parsePatchRequest(body);
     return this.update(list, id, ifMatch, ctx, (current) => {
-      const patched = applyPatch(current, ops, this.d.userSchema);
-      const { id: _id, meta: _meta, schemas: _schemas, groups: _groups, ...rest } = patched as Record<string, unknown>;
+      const patched = applyPatch({ ...current, id }, ops, this.d.userSchema);
+      const { id: _id, meta: _meta, groups: _groups, ...rest } = patched as Record<string, unknown>;
       return rest as ScimResource;
     });
   }
 
   async remove(list: ListState, id: string, ifMatch: string | undefined, ctx: CommandContext): Promise<WriteOutcome> {
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const p = await this.loadPerson(list.listId, id);
       if (!p.found) throw notFoundError(id);
-      if (!etagMatches(ifMatch, p.revision)) throw preconditionFailed();
+      if (!etagMatches(ifMatch, p.snap!.revision)) throw preconditionFailed();
       try {
-        const r = await this.decideAndAppend(id, { type: 'Unlink' }, p.state, p.revision, ctx);
+        const scim = p.snap!.state.scim!;
+        const r = await this.decideAndAppend(id, { type: 'Unlink' }, p.snap, ctx);
+        // the externalId stays the anchor a later POST of the same person relinks to (bookkeeping, not a domain event)
+        const extId = externalIdOf(scim);
+        if (extId) await claim(this.d.store, list.listId, 'externalId', extId, id, ctx, async () => true).catch(() => {});
         return { resource: null, event: r.event, position: r.position };
       } catch (err) {
-        if (err instanceof WrongExpectedRevisionError && attempt < 4 && !ifMatch) continue;
+        if (err instanceof WrongExpectedRevisionError && attempt < MAX_WRITE_ATTEMPTS && !ifMatch) { await backoff(attempt); continue; }
+        if (err instanceof WrongExpectedRevisionError) throw preconditionFailed('the resource changed while this request was applied');
         throw err;
       }
     }
@@ -240,32 +349,46 @@ export class UserService {
 
   parseFilter(filter: string | undefined): FilterNode | null {
     if (filter === undefined || filter.trim() === '') return null;
-    const node = parseFilter(filter, { maxLength: this.d.maxFilterLength });
+    const node = parseFilter(filter, { maxLength: this.d.maxFilterLength, maxDepth: this.d.maxFilterDepth });
     validateFilter(node, this.d.userSchema);
     return node;
   }
 
   /** GET /Users and POST /Users/.search */
-  async query(listId: string, q: { filter?: string; startIndex?: number; count?: number; sortBy?: string; sortOrder?: string }) {
+  async query(listId: string, q: ListQuery) {
+    // the lookup every IdP makes before a write (`userName eq "…"`): straight to the index, no parse
+    const byName = q.filter !== undefined && !q.sortBy ? USERNAME_EQ.exec(q.filter) : null;
+    if (byName) {
+      let value: unknown;
+      try { value = JSON.parse(`"${byName[1]}"`); } catch { value = undefined; }
+      if (typeof value === 'string') {
+        const startIndex = Math.max(1, q.startIndex ?? 1);
+        const count = Math.min(Math.max(0, q.count ?? this.d.maxResults), this.d.maxResults);
+        // userName is unique among linked users: at most one document, so no sort is needed
+        const docs = await this.d.readStore.collection('people').find({ listId, linked: true, 'scim.userNameLower': value.toLowerCase() });
+        const resources = docs.length ? await this.fromDocs(listId, docs) : [];
+        return { total: resources.length, resources: count === 0 ? [] : resources.slice(startIndex - 1, startIndex - 1 + count), startIndex };
+      }
+    }
     const node = this.parseFilter(q.filter);
     const startIndex = Math.max(1, q.startIndex ?? 1);
     const count = Math.min(Math.max(0, q.count ?? this.d.maxResults), this.d.maxResults);
     const people = this.d.readStore.collection('people');
     const base: Record<string, unknown> = { listId, linked: true };
-    const conds = node ? filterToQuery(node, this.d.userSchema) : [];
-    const indexed = conds !== null ? this.indexFilter(conds) : null;
-    const mongoFilter = indexed ? { ...base, ...indexed } : base;
-    const exact = node === null || (indexed !== null && this.indexIsExact(conds!));
-    if (exact && !q.sortBy) {
+    const conds = node ? filterToQuery(node, this.d.userSchema) : null;
+    const indexed = conds ? this.indexFilter(conds) : null;
+    const sort = { createdAt: 1 as const, _id: 1 as const };
+    if (node === null && !q.sortBy) {
       const [total, docs] = await Promise.all([
-        people.countDocuments(mongoFilter),
-        count === 0 ? Promise.resolve([]) : people.find(mongoFilter, { sort: { createdAt: 1, _id: 1 }, skip: startIndex - 1, limit: count }),
+        people.countDocuments(base),
+        count === 0 ? Promise.resolve([]) : people.find(base, { sort, skip: startIndex - 1, limit: count }),
       ]);
-      return { total, resources: docs.map((d) => this.fromDoc(listId, d)), startIndex };
+      return { total, resources: await this.fromDocs(listId, docs), startIndex };
     }
-    const docs = await people.find(mongoFilter, { sort: { createdAt: 1, _id: 1 } });
-    let resources = docs.map((d) => this.fromDoc(listId, d));
-    if (node) resources = resources.filter((r) => evaluateFilter(node, r, this.d.userSchema));
+    const docs = await people.find(indexed ? { ...base, ...indexed } : base, { sort });
+    const exact = indexed !== null && this.indexIsExact(conds!);
+    let resources = await this.fromDocs(listId, docs);
+    if (node && !exact) resources = resources.filter((r) => evaluateFilter(node, r, this.d.userSchema));
     if (q.sortBy) resources = sortResources(resources, q.sortBy, q.sortOrder, this.d.userSchema);
     return { total: resources.length, resources: count === 0 ? [] : resources.slice(startIndex - 1, startIndex - 1 + count), startIndex };
   }
@@ -275,6 +398,7 @@ export class UserService {
     const f: Record<string, unknown> = {};
     for (const c of conds) {
       const path = c.attributePath.toLowerCase();
+      if (c.value === null || typeof c.value === 'boolean') return null;
       const v = typeof c.value === 'string' ? c.value : String(c.value);
       if (path === 'username') f['scim.userNameLower'] = v.toLowerCase();
       else if (path === 'externalid') f['scim.externalId'] = v;
@@ -288,11 +412,28 @@ export class UserService {
 
   /** whether the index filter alone is the whole filter (otherwise results are re-checked) */
   private indexIsExact(conds: NonNullable<ReturnType<typeof filterToQuery>>): boolean {
-    return conds.every((c) => !c.typeEquals && (c.attributePath.toLowerCase() !== 'emails.value'));
+    return conds.every((c) => !c.typeEquals && c.attributePath.toLowerCase() !== 'emails.value');
   }
 
-  private fromDoc(listId: string, d: Record<string, unknown>): ScimResource {
-    return toUserResource(String(d._id), (d.scimResource as ScimResource) ?? {}, { created: String(d.createdAt), lastModified: String(d.updatedAt), revision: Number(d.revision ?? 0) }, this.d.baseUrl(listId),
-      ((d.groupRefs as Array<{ value: string; display?: string }>) ?? []));
+  /** Read-model documents → resources, with group memberships (one lookup for the whole page). */
+  async fromDocs(listId: string, docs: Array<Record<string, unknown>>): Promise<ScimResource[]> {
+    const groupIds = new Set<string>();
+    for (const d of docs) for (const g of (d.groups as string[] | undefined) ?? []) groupIds.add(g);
+    const names = new Map<string, string>();
+    if (groupIds.size) {
+      const groups = await this.d.readStore.collection('groups').find({ _id: { $in: [...groupIds] } }, { projection: { displayName: 1 } });
+      for (const g of groups) names.set(g._id, String(g.displayName));
+    }
+    const base = this.d.baseUrl(listId);
+    return docs.map((d) => toUserResource(String(d._id), (d.scimResource as ScimResource) ?? {},
+      { created: String(d.createdAt), lastModified: String(d.updatedAt), revision: Number(d.revision ?? 0) }, base,
+      ((d.groups as string[] | undefined) ?? []).filter((g) => names.has(g)).map((g) => ({ value: g, display: names.get(g) }))));
   }
+
+  /** exported for tests: who holds a reserved identifier */
+  ownerOf(listId: string, kind: ReservationKind, value: string) { return ownerOf(this.d.store, listId, kind, value); }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
