@@ -38,6 +38,15 @@ export const eventSchemas = {
     }),
   },
   ScimDisconnected: { version: 1, schema: z.object({ listId: z.string() }) },
+  /** Entra directory sync connected: the tenant and app registration to pull from (no secrets in events) */
+  EntraConnected: {
+    version: 1,
+    schema: z.object({
+      listId: z.string(), tenantId: z.string(), clientId: z.string(), groupIds: z.array(z.string()),
+      uniqueIdentifier: UniqueIdentifier, fieldsAdded: z.array(SchemaField), mappings: z.array(FieldMapping),
+    }),
+  },
+  EntraDisconnected: { version: 1, schema: z.object({ listId: z.string() }) },
   MappingsChanged: {
     version: 1,
     schema: z.object({ listId: z.string(), mappings: z.array(FieldMapping), groupRules: z.array(GroupRule) }),

@@ -23,6 +23,8 @@ export type ListCommand =
   | { type: 'AddField'; field: SchemaField }
   | { type: 'ConnectScim'; uniqueIdentifier: UniqueIdentifier; now: number }
   | { type: 'DisconnectScim' }
+  | { type: 'ConnectEntra'; tenantId: string; clientId: string; groupIds: string[]; uniqueIdentifier: UniqueIdentifier }
+  | { type: 'DisconnectEntra' }
   | { type: 'SetMappings'; mappings: FieldMapping[]; groupRules: GroupRule[]; knownSources: (source: string) => boolean };
 
 export const initialListState = (): ListState => ({
@@ -65,6 +67,22 @@ export function validateMappings(
   return errors;
 }
 
+/**
+ * Connecting a sync creates the 9 default fields that do not exist yet. Mappings an admin configured
+ * (before a disconnect, or before connecting) are kept; default mappings are added for the default
+ * fields this connection creates, unless something feeds those fields already.
+ */
+function connectionDefaults(s: ListState): { fieldsAdded: SchemaField[]; mappings: FieldMapping[] } {
+  const existing = new Set(s.fields.map((f) => f.key));
+  const fieldsAdded = DEFAULT_FIELDS.filter((f) => !existing.has(f.key));
+  const taken = new Set([...s.mappings.filter((m) => m.enabled).map((m) => m.field), ...s.groupRules.map((r) => r.field)]);
+  const added = new Set(fieldsAdded.map((f) => f.key));
+  const mappings = s.mappings.length > 0
+    ? [...s.mappings, ...defaultMappings().filter((m) => added.has(m.field) && !taken.has(m.field))]
+    : defaultMappings();
+  return { fieldsAdded, mappings };
+}
+
 export const listDecider: Decider<ListCommand, ListState> = {
   initialState: initialListState,
   decide(cmd, s): DomainEvent[] {
@@ -85,17 +103,20 @@ export const listDecider: Decider<ListCommand, ListState> = {
         if (!s.exists) throw notFound('list not found');
         if (s.sync?.provider === 'scim') throw conflict('SCIM is already connected on this list');
         if (s.sync) throw conflict(`this list is synced by ${s.sync.provider}; one sync provider per list — disconnect it first`);
-        const existing = new Set(s.fields.map((f) => f.key));
-        const fieldsAdded = DEFAULT_FIELDS.filter((f) => !existing.has(f.key));
-        // keep mappings an admin configured (before a disconnect, or before connecting); the default
-        // mappings are added for the default fields this connection creates, unless something feeds them already
-        const taken = new Set([...s.mappings.filter((m) => m.enabled).map((m) => m.field), ...s.groupRules.map((r) => r.field)]);
-        const added = new Set(fieldsAdded.map((f) => f.key));
-        const mappings = s.mappings.length > 0
-          ? [...s.mappings, ...defaultMappings().filter((m) => added.has(m.field) && !taken.has(m.field))]
-          : defaultMappings();
+        const { fieldsAdded, mappings } = connectionDefaults(s);
         return [{ type: 'ScimConnected', data: { listId: s.listId, uniqueIdentifier: cmd.uniqueIdentifier, fieldsAdded, mappings } }];
       }
+      case 'ConnectEntra': {
+        if (!s.exists) throw notFound('list not found');
+        if (s.sync?.provider === 'entra') throw conflict('Entra directory sync is already connected on this list');
+        if (s.sync) throw conflict(`this list is synced by ${s.sync.provider}; one sync provider per list — disconnect it first`);
+        const { fieldsAdded, mappings } = connectionDefaults(s);
+        return [{ type: 'EntraConnected', data: { listId: s.listId, tenantId: cmd.tenantId, clientId: cmd.clientId, groupIds: cmd.groupIds, uniqueIdentifier: cmd.uniqueIdentifier, fieldsAdded, mappings } }];
+      }
+      case 'DisconnectEntra':
+        if (!s.exists) throw notFound('list not found');
+        if (s.sync?.provider !== 'entra') throw conflict('Entra directory sync is not connected on this list');
+        return [{ type: 'EntraDisconnected', data: { listId: s.listId } }];
       case 'DisconnectScim':
         if (!s.exists) throw notFound('list not found');
         if (s.sync?.provider !== 'scim') throw conflict('SCIM is not connected on this list');
@@ -127,7 +148,13 @@ export const listDecider: Decider<ListCommand, ListState> = {
           sync: { provider: 'scim', uniqueIdentifier: e.data.uniqueIdentifier, connectedAt: 0 }, everConnected: true,
         };
       case 'ScimDisconnected':
+      case 'EntraDisconnected':
         return { ...s, sync: null };
+      case 'EntraConnected':
+        return {
+          ...s, fields: [...s.fields, ...e.data.fieldsAdded], mappings: e.data.mappings,
+          sync: { provider: 'entra', uniqueIdentifier: e.data.uniqueIdentifier, connectedAt: 0 }, everConnected: true,
+        };
       case 'MappingsChanged':
         return { ...s, mappings: e.data.mappings, groupRules: e.data.groupRules };
       default:

@@ -8,6 +8,7 @@ import type { EventStore, Subscription } from '@muster/event-store';
  */
 export class StreamStateCache<State> {
   private states = new Map<string, State>();
+  private revisions = new Map<string, number>();
   private position = -1;
   private waiters: Array<{ position: number; resolve: () => void }> = [];
   private sub: Subscription | null = null;
@@ -23,6 +24,7 @@ export class StreamStateCache<State> {
     this.sub = this.store.subscribeToAll({ filter: { streamPrefixes: [this.prefix] } }, (e) => {
       const prev = this.states.get(e.streamId) ?? this.initial();
       this.states.set(e.streamId, this.evolve(prev, { type: e.type, data: e.data } as DomainEvent));
+      this.revisions.set(e.streamId, e.revision);
       this.advance(e.position);
     });
   }
@@ -38,6 +40,21 @@ export class StreamStateCache<State> {
   }
 
   get(streamId: string): State | undefined {
+    return this.states.get(streamId);
+  }
+
+  /** revision of the last event of `streamId` this cache has applied (-1 when none) */
+  revisionOf(streamId: string): number {
+    return this.revisions.get(streamId) ?? -1;
+  }
+
+  /**
+   * The stream's state, guaranteed current: one cheap read of the stream's last event tells whether
+   * the cache is behind; only then does it wait for the subscription to catch up.
+   */
+  async getCurrent(streamId: string): Promise<State | undefined> {
+    const [last] = await this.store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+    if (last && last.revision > this.revisionOf(streamId)) await this.catchUp();
     return this.states.get(streamId);
   }
 

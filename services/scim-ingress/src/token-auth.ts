@@ -37,12 +37,10 @@ export class ScimTokenAuth {
   async authenticate(listId: string, token: string): Promise<TokenPrincipal | null> {
     if (!token.startsWith('sct_') || token.length > 200) return null;
     const hash = hashToken(token);
-    let t = this.lookup(listId, hash);
-    if (!t) {
-      // a token issued a moment ago may not have reached this cache yet
-      await this.cache.catchUp();
-      t = this.lookup(listId, hash);
-    }
+    // revocation and issue take effect on the very next request: the cache is checked against the
+    // token stream's last revision (one small read) before the lookup
+    await this.cache.getCurrent(`${streamPrefixes.scimTokens}${listId}`);
+    const t = this.lookup(listId, hash);
     if (!t || !tokenIsUsable(t, this.now())) return null;
     this.lastUsed.set(t.tokenId, this.now().getTime());
     return { tokenId: t.tokenId, listId };
