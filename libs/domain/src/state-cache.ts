@@ -1,5 +1,5 @@
 import type { DomainEvent } from '@muster/contracts';
-import type { EventStore, Subscription } from '@muster/event-store';
+import { streamRevision, type EventStore, type Subscription } from '@muster/event-store';
 
 /**
  * Keeps the folded state of every stream under a prefix in memory, fed by a subscription
@@ -53,8 +53,7 @@ export class StreamStateCache<State> {
    * the cache is behind; only then does it wait for the subscription to catch up.
    */
   async getCurrent(streamId: string): Promise<State | undefined> {
-    const [last] = await this.store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
-    if (last && last.revision > this.revisionOf(streamId)) await this.catchUp();
+    if ((await streamRevision(this.store, streamId)) > this.revisionOf(streamId)) await this.catchUp();
     return this.states.get(streamId);
   }
 

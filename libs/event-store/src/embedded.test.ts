@@ -13,7 +13,8 @@ import {
   type EmbeddedEventStore,
 } from './embedded.ts';
 import { encodeEvent, encodeRecord } from './embedded/format.ts';
-import { WrongExpectedRevisionError, type NewEvent, type RecordedEvent } from './port.ts';
+import { WrongExpectedRevisionError, streamRevision, type NewEvent, type RecordedEvent } from './port.ts';
+import { withHashChain } from './hash-chain.ts';
 
 const dirs: string[] = [];
 const opened: EmbeddedEventStore[] = [];
@@ -331,3 +332,18 @@ function badCrcRecord(): Buffer {
   bytes.writeUInt32LE((bytes.readUInt32LE(8) + 1) >>> 0, 8);
   return bytes;
 }
+
+describe('currentRevision (the cheap tip lookup)', () => {
+  it('answers from the index what reading the last event would answer', async () => {
+    const store = await openStore(await tempDir());
+    expect(await store.currentRevision('nope')).toBe(-1);
+    expect(await streamRevision(store, 'nope')).toBe(-1);
+    await store.appendToStream('a-1', [ev('X'), ev('Y')]);
+    await store.appendToStream('a-1', [ev('Z')]);
+    const [last] = await store.readStream('a-1', { direction: 'backwards', maxCount: 1 });
+    expect(await store.currentRevision('a-1')).toBe(last.revision);
+    expect(await store.currentRevision('a-1')).toBe(2);
+    const chained = withHashChain(store);
+    expect(await streamRevision(chained, 'a-1')).toBe(2);
+  });
+});

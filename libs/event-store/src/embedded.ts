@@ -404,6 +404,12 @@ class EmbeddedStore implements EmbeddedEventStore {
     return this.index.length - 1;
   }
 
+  async currentRevision(streamId: string): Promise<number> {
+    this.assertOpen();
+    const stream = this.index.getStream(streamId);
+    return stream ? stream.count - 1 : -1;
+  }
+
   stats(): EmbeddedStats {
     return { ...this.counters };
   }

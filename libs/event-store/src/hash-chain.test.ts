@@ -213,3 +213,22 @@ describe('verifyLog and logDigest on a tampered embedded log', () => {
     expect(part.digest).not.toBe(full.digest);
   });
 });
+
+describe('the tip cache (appends skip reading the stream when this process knows its tip)', () => {
+  it('two writers over one store (as two processes would be) keep one valid chain; a stale tip never forks it', async () => {
+    const store = await open(await freshDir());
+    const a = withHashChain(store);
+    const b = withHashChain(store);
+    await a.appendToStream('s-1', [ev('A', { n: 1 })], { expectedRevision: 'no_stream' });
+    await b.appendToStream('s-1', [ev('B', { n: 2 })], { expectedRevision: 'any' }); // b reads the tip
+    await a.appendToStream('s-1', [ev('A', { n: 3 })], { expectedRevision: 'any' }); // a's cached tip is stale: refused, re-read, retried
+    await b.appendToStream('s-1', [ev('B', { n: 4 })], { expectedRevision: 2 });
+    // an exact revision that is stale in a's cache and in the store is a conflict, not a fork
+    await expect(a.appendToStream('s-1', [ev('A', { n: 5 })], { expectedRevision: 2 })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    await expect(a.appendToStream('s-1', [ev('A', { n: 5 })], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    const events = await store.readStream('s-1');
+    expect(events.map((e) => e.data.n)).toEqual([1, 2, 3, 4]);
+    const verdict = await verifyLog(store);
+    expect(verdict).toMatchObject({ ok: true, eventsChecked: 4 });
+  });
+});

@@ -112,6 +112,8 @@ function chain(streamId: string, firstRevision: number, prevHash: string, events
 export interface HashChainOptions {
   /** retries after a conflict when the caller asked for 'any' or 'stream_exists' (default 25) */
   maxRetries?: number;
+  /** how many stream tips to remember so appends skip reading the stream's last event (default 100,000) */
+  tipCacheSize?: number;
 }
 
 /**
@@ -121,6 +123,12 @@ export interface HashChainOptions {
  */
 export function withHashChain(store: EventStore, options: HashChainOptions = {}): EventStore {
   const maxRetries = options.maxRetries ?? 25;
+  /** last known (revision, hash) per stream: facts this process wrote; bounded */
+  const tips = new Map<string, { revision: number; hash: string }>();
+  const remember = (streamId: string, revision: number, chained: NewEvent[]) => {
+    if (tips.size >= (options.tipCacheSize ?? 100_000)) tips.clear();
+    tips.set(streamId, { revision, hash: String(chained[chained.length - 1].metadata.hash) });
+  };
 
   async function appendToStream(
     streamId: string,
@@ -128,7 +136,25 @@ export function withHashChain(store: EventStore, options: HashChainOptions = {})
     appendOptions?: { expectedRevision?: ExpectedRevision },
   ): Promise<AppendResult> {
     const expected = appendOptions?.expectedRevision ?? 'any';
+    if (events.length === 0) return store.appendToStream(streamId, events, appendOptions);
     const retryable = expected === 'any' || expected === 'stream_exists';
+    // Fast path: the stream's tip as this process last wrote or read it. The append carries that
+    // exact revision, so a stale tip (another writer got there first) is refused by the store, and
+    // the slow path below re-reads the stream.
+    const known = tips.get(streamId);
+    const fresh = expected === 'no_stream' ? { revision: -1, hash: GENESIS_HASH } : known && (expected === 'any' || expected === 'stream_exists' || expected === known.revision) ? known : undefined;
+    if (fresh && !(expected === 'no_stream' && known)) {
+      const chained = chain(streamId, fresh.revision + 1, fresh.hash, events);
+      try {
+        const res = await store.appendToStream(streamId, chained, { expectedRevision: fresh.revision < 0 ? 'no_stream' : fresh.revision });
+        remember(streamId, res.nextExpectedRevision, chained);
+        return res;
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError)) throw err;
+        tips.delete(streamId);
+        if (!retryable) throw new WrongExpectedRevisionError(streamId, expected, err.actual);
+      }
+    }
     for (let attempt = 0; ; attempt++) {
       const [last] = await store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
       const actual = last ? last.revision : 'no_stream';
@@ -139,9 +165,12 @@ export function withHashChain(store: EventStore, options: HashChainOptions = {})
       if (mismatch) throw new WrongExpectedRevisionError(streamId, expected, actual);
       const chained = chain(streamId, last ? last.revision + 1 : 0, last ? storedHash(last) : GENESIS_HASH, events);
       try {
-        return await store.appendToStream(streamId, chained, { expectedRevision: actual });
+        const res = await store.appendToStream(streamId, chained, { expectedRevision: actual });
+        remember(streamId, res.nextExpectedRevision, chained);
+        return res;
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError)) throw err;
+        tips.delete(streamId);
         if (!retryable || attempt >= maxRetries) throw new WrongExpectedRevisionError(streamId, expected, err.actual);
         if (attempt >= 2) await new Promise((r) => setTimeout(r, Math.random() * attempt));
       }
@@ -154,6 +183,7 @@ export function withHashChain(store: EventStore, options: HashChainOptions = {})
     readAll: (o) => store.readAll(o),
     subscribeToAll: (o, handler) => store.subscribeToAll(o, handler),
     headPosition: () => store.headPosition(),
+    ...(store.currentRevision ? { currentRevision: (streamId: string) => store.currentRevision!(streamId) } : {}),
     close: () => store.close(),
   };
 }

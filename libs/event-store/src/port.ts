@@ -112,5 +112,17 @@ export interface EventStore {
   subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription;
   /** global position of the last event in the store (-1 when empty) */
   headPosition(): Promise<number>;
+  /**
+   * Optional fast path: the stream's current revision (-1 when it does not exist) without reading
+   * the event. Adapters that cannot answer cheaply leave it out; use `streamRevision()` below.
+   */
+  currentRevision?(streamId: string): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The stream's current revision (-1 when it does not exist), cheaply where the adapter can. */
+export async function streamRevision(store: EventStore, streamId: string): Promise<number> {
+  if (store.currentRevision) return store.currentRevision(streamId);
+  const [last] = await store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+  return last ? last.revision : -1;
 }

@@ -24,7 +24,7 @@ import {
 } from './port.ts';
 import { compileFilter, type CompiledFilter } from './matcher.ts';
 import { analyzeFilter, findSearchCondition, MemoryIndex, type Entry, type KeySet, type RangePlan, type Rec } from './memory-index.ts';
-import { cloneDeep, compareValues, describeKey, isOperatorObject, isPlainObject, setPath, sortKey, type Plain } from './values.ts';
+import { cloneDeep, compareValues, describeKey, isOperatorObject, isPlainObject, setPath, sortKey, valuesEqual, type Plain } from './values.ts';
 
 export interface MemoryReadStoreOptions {
   /**
@@ -551,6 +551,8 @@ function applyUpdate(doc: Doc, update: Update, filter: Filter, inserting: boolea
     }
     modifier.$set = set;
   }
+  const fast = fastUpdate(doc, modifier);
+  if (fast !== undefined) return fast.changed || inserting ? fast.doc : null;
   const next = cloneDeep(doc);
   let changed = false;
   if (Object.keys(modifier).length > 0) {
@@ -561,6 +563,98 @@ function applyUpdate(doc: Doc, update: Update, filter: Filter, inserting: boolea
     throw new Error("Performing an update on the path '_id' would modify the immutable field '_id'");
   }
   return changed || inserting ? next : null;
+}
+
+const FAST_OPS = new Set(['$set', '$unset', '$inc', '$max', '$min']);
+
+/**
+ * The common projection updates ($set/$unset/$inc/$max/$min on plain dotted paths through objects)
+ * applied copy-on-write: only the objects along each path are copied, the rest is shared with the
+ * stored document (stored documents are never mutated in place; reads hand out deep copies).
+ * Returns undefined for anything else (arrays on the path, positional or numeric segments, other
+ * operators), which then goes through mingo with identical results.
+ */
+export function fastUpdate(doc: Doc, modifier: Plain): { doc: Doc; changed: boolean } | undefined {
+  const ops = Object.keys(modifier);
+  if (ops.length === 0) return { doc, changed: false };
+  const seen = new Set<string>();
+  for (const op of ops) {
+    if (!FAST_OPS.has(op) || !isPlainObject(modifier[op])) return undefined;
+    for (const path of Object.keys(modifier[op] as Plain)) {
+      if (path === '_id' || path.startsWith('_id.')) return undefined;
+      const parts = path.split('.');
+      for (const part of parts) if (part === '' || part.startsWith('$') || /^\d+$/.test(part)) return undefined;
+      // two operators on one path, or a path inside another: mingo reports the conflict
+      for (const other of seen) if (other === path || other.startsWith(`${path}.`) || path.startsWith(`${other}.`)) return undefined;
+      seen.add(path);
+    }
+  }
+  let root: Plain = doc as Plain;
+  let rootCopied = false;
+  let changed = false;
+  const copied = new Set<Plain>();
+  const own = (o: Plain): Plain => { if (copied.has(o)) return o; const c = { ...o }; copied.add(c); return c; };
+  for (const op of ops) {
+    const args = modifier[op] as Plain;
+    for (const path of Object.keys(args)) {
+      const parts = path.split('.');
+      // walk (read-only) to find the current value and check the path is plain objects
+      let cur: unknown = root;
+      for (let i = 0; i < parts.length - 1; i++) {
+        if (cur === undefined || cur === null) { cur = undefined; break; }
+        if (!isPlainObject(cur)) return undefined;
+        cur = (cur as Plain)[parts[i]];
+      }
+      if (cur !== undefined && cur !== null && !isPlainObject(cur)) return undefined;
+      const leafParent = cur as Plain | undefined | null;
+      const old = leafParent ? leafParent[parts[parts.length - 1]] : undefined;
+      const arg = args[path];
+      let next: unknown;
+      let remove = false;
+      switch (op) {
+        case '$set': next = arg; break;
+        case '$unset': remove = true; break;
+        case '$inc':
+          if (typeof arg !== 'number' || (old !== undefined && typeof old !== 'number')) return undefined;
+          next = (old === undefined ? 0 : (old as number)) + arg;
+          break;
+        case '$max': case '$min': {
+          if (old === undefined || old === null) { next = arg; break; }
+          const c = compareValues(arg, old);
+          next = (op === '$max' ? c > 0 : c < 0) ? arg : old;
+          break;
+        }
+        default: return undefined;
+      }
+      if (remove) {
+        if (!leafParent || !(parts[parts.length - 1] in leafParent)) continue;
+      } else if (old !== undefined && valuesEqual(old, next) && typeof old === typeof next && JSON.stringify(old) === JSON.stringify(next)) {
+        continue;
+      }
+      // copy-on-write along the path
+      if (!rootCopied) { root = own(root); rootCopied = true; }
+      let parent: Plain = root;
+      for (let i = 0; i < parts.length - 1; i++) {
+        const child = parent[parts[i]];
+        if (child === undefined || child === null) {
+          if (remove) { parent = undefined as unknown as Plain; break; }
+          const fresh: Plain = {};
+          copied.add(fresh);
+          parent[parts[i]] = fresh;
+          parent = fresh;
+        } else {
+          const c = own(child as Plain);
+          parent[parts[i]] = c;
+          parent = c;
+        }
+      }
+      if (!parent) continue;
+      if (remove) delete parent[parts[parts.length - 1]];
+      else parent[parts[parts.length - 1]] = cloneDeep(next);
+      changed = true;
+    }
+  }
+  return { doc: root as Doc, changed };
 }
 
 /** the document an upsert starts from: the filter's equality conditions (like the server) */
