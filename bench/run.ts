@@ -4,7 +4,7 @@
  */
 const SECTIONS: Record<string, () => Promise<unknown>> = {
   'event-store': async () => (await import('./event-store.ts')).benchEventStore(),
-  'read-store': async () => (await import('./read-store.ts')).benchReadStore({ log: (l) => console.log(l) }),
+  'read-store': async () => { const m = await import('./read-store.ts'); console.log(m.formatBench(await m.benchReadStore({ log: (l) => console.log(l) }))); },
   scim: async () => (await import('./scim.ts')).benchScim(),
   projection: async () => (await import('./projection.ts')).benchProjection(),
 };
