@@ -73,6 +73,8 @@ export interface RecoveryInfo {
 }
 
 export interface EmbeddedEventStore extends EventStore {
+  /** the stream's current revision from the index (-1 when it does not exist), no read */
+  currentRevision(streamId: string): Promise<number>;
   readonly dir: string;
   readonly logPath: string;
   readonly readOnly: boolean;
