@@ -68,6 +68,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
     installJsonErrorHandler(api);
     api.addHook('onRequest', auth.hook);
     await registerRoutes(api.withTypeProvider<ZodTypeProvider>(), ctx);
+    await (await import('./audit-routes.ts')).registerAuditRoutes(api.withTypeProvider<ZodTypeProvider>(), ctx, { bus: opts.bus });
   }, { prefix: '/api/v1' });
 };
 

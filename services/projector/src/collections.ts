@@ -13,7 +13,10 @@ import type { IndexSpec } from '@muster/read-store';
 export const INDEXES: Partial<Record<ReadModel, IndexSpec[]>> = {
   lists: [{ key: { orgId: 1 }, name: 'by_org' }],
   people: [
-    { key: { listId: 1, status: 1 }, name: 'by_list_status' },
+    // roster pages: status filter + default sort (createdAt) or by last name, served in index order;
+    // searchFields lets the in-memory store skip blocks that cannot hold a free-text term (q)
+    { key: { listId: 1, status: 1, createdAt: 1 }, name: 'by_list_status_created', searchFields: ['search'] },
+    { key: { listId: 1, status: 1, 'fields.lastName': 1 }, name: 'by_list_status_last_name', searchFields: ['search'] },
     { key: { listId: 1, 'scim.userNameLower': 1 }, name: 'by_list_username' },
     { key: { listId: 1, 'scim.externalId': 1 }, name: 'by_list_external_id' },
     { key: { listId: 1, 'scim.emailsLower': 1 }, name: 'by_list_email' },

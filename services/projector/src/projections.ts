@@ -20,12 +20,24 @@ async function guarded(coll: Collection, id: string, position: number, update: U
   }
 }
 
+/** inserts `doc` unless a document with its _id exists (then this write was already applied) */
+async function insertOnce(coll: Collection, doc: Doc): Promise<void> {
+  try {
+    await coll.insertOne(doc);
+  } catch (err) {
+    if (!(err instanceof DuplicateKeyError)) throw err;
+  }
+}
+
 const iso = (m: EventMetadata) => m.occurredAt;
 
 /** Terms the free-text search looks at: names, emails, unique identifier, userName. */
 export function searchText(fields: Record<string, unknown>, extra: Array<unknown>): string {
   const parts = [fields.firstName, fields.lastName, fields.displayName, fields.email, fields.primaryEmail, fields.employeeNumber, ...extra];
-  return parts.filter((p) => typeof p === 'string' && p).join(' ').toLowerCase();
+  // each distinct term once (email, primaryEmail and userName are often the same): a shorter text to scan per query
+  const terms = new Set<string>();
+  for (const p of parts) if (typeof p === 'string' && p) terms.add(p.toLowerCase());
+  return [...terms].join(' ');
 }
 
 function scimSummary(scim: Record<string, unknown> | undefined) {
@@ -39,8 +51,12 @@ function scimSummary(scim: Record<string, unknown> | undefined) {
   };
 }
 
+/**
+ * The provisioning-log operation of an IdP event. Lifecycle events name their own operation (a PATCH
+ * that sets active=false is a DEACTIVATE even though the request was an update); for attribute
+ * changes the operation the ingress stamped on the request is used.
+ */
 function operationOf(e: DomainEvent, m: EventMetadata): string {
-  if (m.source.operation) return m.source.operation;
   switch (e.type) {
     case 'PersonProvisioned': return 'CREATE';
     case 'PersonRelinked': return 'CREATE';
@@ -50,7 +66,7 @@ function operationOf(e: DomainEvent, m: EventMetadata): string {
     case 'GroupCreated': return 'GROUP_CREATE';
     case 'GroupDeleted': return 'GROUP_DELETE';
     case 'GroupChanged': case 'GroupMembersChanged': return 'GROUP_UPDATE';
-    default: return 'UPDATE';
+    default: return m.source.operation ?? 'UPDATE';
   }
 }
 
@@ -106,6 +122,12 @@ export class Projections {
           $push: { fields: { $each: e.data.fieldsAdded } },
           $set: { sync: { provider: 'scim', uniqueIdentifier: e.data.uniqueIdentifier, connectedAt: at }, mappings: e.data.mappings, updatedAt: at },
         });
+      case 'EntraConnected':
+        return guarded(this.c('lists'), e.data.listId, p, {
+          $push: { fields: { $each: e.data.fieldsAdded } },
+          $set: { sync: { provider: 'entra', uniqueIdentifier: e.data.uniqueIdentifier, tenantId: e.data.tenantId, clientId: e.data.clientId, groupIds: e.data.groupIds, connectedAt: at }, mappings: e.data.mappings, updatedAt: at },
+        });
+      case 'EntraDisconnected':
       case 'ScimDisconnected':
         return guarded(this.c('lists'), e.data.listId, p, { $set: { sync: null, updatedAt: at } });
       case 'MappingsChanged':
@@ -123,13 +145,17 @@ export class Projections {
       case 'PersonCreated': {
         const scim = e.type === 'PersonProvisioned' ? e.data.scim : undefined;
         const status = e.type === 'PersonProvisioned' ? e.data.status : 'active';
-        const before = await this.personLoaded(e.data.personId);
-        await guarded(this.c('people'), e.data.personId, p, {}, () => ({
+        // a person is created once (revision 0 of its stream): when the document exists, this event was applied
+        const before = await this.c('people').findOne({ _id: e.data.personId }, { projection: { _id: 1 } });
+        if (before) break;
+        // counts first: the bump is guarded by the list's position, so a replay after a crash between
+        // the two writes neither skips nor repeats it
+        await this.bumpCounts(e.data.listId, p, status === 'active' ? { active: 1 } : { inactive: 1 });
+        await insertOnce(this.c('people'), {
           _id: e.data.personId, listId: e.data.listId, status, fields: e.data.fields, linked: !!scim, scim: scimSummary(scim) ?? null,
           groups: [], createdAt: at, updatedAt: at, search: searchText(e.data.fields, [scim?.userName]), source: m.source.kind,
-          scimResource: scim ?? null, revision: r.revision,
-        }));
-        if (!before) await this.bumpCounts(e.data.listId, p, status === 'active' ? { active: 1 } : { inactive: 1 });
+          scimResource: scim ?? null, revision: r.revision, lastPosition: p,
+        });
         break;
       }
       case 'AttributesChanged': {
@@ -156,10 +182,11 @@ export class Projections {
         if (scimAfter) { $set.scim = scimSummary(scimAfter); $set.scimResource = scimAfter; }
         else if (e.type !== 'PersonUnlinked' && person.scimResource) $set.scimResource = { ...(person.scimResource as object), active: newStatus === 'active' };
         $set.revision = r.revision;
-        await guarded(this.c('people'), e.data.personId, p, { $set });
+        // counts before the person (see PersonProvisioned): a replay sees the person unchanged and the bump applied
         if (person.status !== newStatus) {
           await this.bumpCounts(e.data.listId, p, newStatus === 'active' ? { active: 1, inactive: -1 } : { active: -1, inactive: 1 });
         }
+        await guarded(this.c('people'), e.data.personId, p, { $set });
         break;
       }
       case 'GroupCreated':
@@ -198,11 +225,13 @@ export class Projections {
     }
     // successful IdP changes are provisioning-log entries, from the same events auditors replay
     if (m.source?.kind === 'scim' && 'listId' in e.data) {
-      const data = e.data as { listId: string; personId?: string; groupId?: string; fieldChanges?: FieldChange[]; scimChanges?: unknown[] };
+      const data = e.data as { listId: string; personId?: string; groupId?: string; fieldChanges?: FieldChange[]; scimChanges?: unknown[]; cause?: string };
       await this.logEntry(r, {
         listId: data.listId, operation: operationOf(e, m), status: 'SUCCESS',
         resourceType: data.groupId ? 'Group' : 'User', resourceId: data.personId ?? data.groupId ?? null, error: null,
         changes: data.fieldChanges ?? [], scimChanges: data.scimChanges ?? [],
+        // 'group-rule' when a group membership change re-derived the person's fields
+        cause: data.cause ?? null,
       });
       await this.c('lists').updateOne({ _id: data.listId }, { $max: { lastSyncAt: at } });
     }

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../../../tests/helpers.ts';
+
+let s: Stack;
+let doc: any;
+beforeAll(async () => {
+  s = await startStack();
+  const res = await fetch(`${s.url}/docs/json`);
+  expect(res.status).toBe(200);
+  doc = await res.json();
+});
+afterAll(async () => { await s?.stop(); });
+
+/** the paths the admin UI and outside tools rely on (issue 3) */
+const CONTRACT: Array<[string, string]> = [
+  ['post', '/lists'], ['get', '/lists'], ['get', '/lists/{id}'], ['patch', '/lists/{id}'],
+  ['get', '/lists/{id}/fields'], ['post', '/lists/{id}/fields'],
+  ['get', '/lists/{id}/people'], ['post', '/lists/{id}/people'], ['get', '/lists/{id}/people/{personId}'], ['patch', '/lists/{id}/people/{personId}'],
+  ['post', '/lists/{id}/sync/scim'], ['delete', '/lists/{id}/sync/scim'],
+  ['get', '/lists/{id}/sync/scim/tokens'], ['post', '/lists/{id}/sync/scim/tokens'],
+  ['delete', '/lists/{id}/sync/scim/tokens/{tokenId}'], ['post', '/lists/{id}/sync/scim/tokens/{tokenId}/rotate'],
+  ['get', '/lists/{id}/mappings'], ['put', '/lists/{id}/mappings'], ['get', '/lists/{id}/provisioning-log'],
+  ['get', '/mappings/catalogue'], ['get', '/lists/{id}/groups'], ['post', '/organisations'], ['post', '/organisations/{orgId}/admin-tokens'],
+];
+
+describe('OpenAPI', () => {
+  it('serves the docs UI at /docs without an admin token', async () => {
+    const res = await fetch(`${s.url}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+  });
+
+  it('describes every admin route from its schemas, with bearer auth', () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
+    expect(doc.security).toEqual([{ bearer: [] }]);
+    for (const [method, path] of CONTRACT) {
+      const op = doc.paths[`/api/v1${path}`]?.[method];
+      expect(op, `${method.toUpperCase()} ${path}`).toBeDefined();
+      expect(op.summary, `${method.toUpperCase()} ${path} has a summary`).toEqual(expect.any(String));
+      for (const name of path.match(/\{(\w+)\}/g) ?? []) {
+        expect(op.parameters.find((p: { in: string; name: string }) => p.in === 'path' && `{${p.name}}` === name), `${path} ${name}`).toBeDefined();
+      }
+    }
+    // no SCIM endpoints in the admin API description
+    expect(Object.keys(doc.paths).some((p) => p.startsWith('/scim'))).toBe(false);
+  });
+
+  it('carries request and response schemas generated from the route definitions', () => {
+    const connect = doc.paths['/api/v1/lists/{id}/sync/scim'].post.requestBody.content['application/json'].schema;
+    expect(connect.properties.uniqueIdentifier.enum).toEqual(['employeeNumber', 'userName', 'email']);
+    expect(connect.required).toEqual(['uniqueIdentifier']);
+
+    const field = doc.paths['/api/v1/lists/{id}/fields'].post.requestBody.content['application/json'].schema;
+    expect(field.properties.type.enum).toEqual(['text', 'email', 'phone', 'date', 'number', 'boolean', 'enum']);
+    expect(field.properties.required.type).toBe('boolean');
+
+    const mappings = doc.paths['/api/v1/lists/{id}/mappings'].put.requestBody.content['application/json'].schema;
+    expect(mappings.properties.mappings.items.properties.transform.enum).toEqual(['direct', 'lowercase', 'uppercase', 'trim']);
+    expect(mappings.properties.groupRules.items.required).toEqual(['group', 'field']);
+
+    const log = doc.paths['/api/v1/lists/{id}/provisioning-log'].get.parameters.map((p: { name: string }) => p.name);
+    expect(log).toEqual(expect.arrayContaining(['operation', 'status', 'personId', 'from', 'to', 'limit', 'cursor']));
+
+    const issued = doc.paths['/api/v1/lists/{id}/sync/scim/tokens'].post.responses['201'].content['application/json'].schema;
+    expect(Object.keys(issued.properties)).toEqual(expect.arrayContaining(['id', 'token', 'prefix', 'scimBaseUrl']));
+    const listed = doc.paths['/api/v1/lists/{id}/sync/scim/tokens'].get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(listed.properties.items.items.properties)).toEqual(['id', 'prefix', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt', 'rotatedFrom', 'status']);
+  });
+
+  it('the documented request schemas are the ones enforced', async () => {
+    const list = await s.admin('POST', '/lists', { name: 'Docs' });
+    const bad = await s.admin('POST', `/lists/${list.body.id}/sync/scim`, { uniqueIdentifier: 'badgeNumber' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid');
+  });
+});
