@@ -60,7 +60,7 @@ export async function person(s: Stack, listId: string, personId: string) {
 }
 
 /** Retry an assertion until it passes (for reactions that happen after the request returns). */
-export function eventually<T>(fn: () => Promise<T>, timeout = 5_000): Promise<T> {
+export function eventually<T>(fn: () => Promise<T>, timeout = 15_000): Promise<T> {
   return vi.waitFor(fn, { timeout, interval: 20 });
 }
 
