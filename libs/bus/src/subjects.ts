@@ -39,6 +39,9 @@ export const subjects = {
   /** subscription pattern matching `eventAppended` for every category */
   eventAppendedAny: 'muster.events.*.appended',
 
+  /** request/reply: start a read-model rebuild or ask its status (projector answers; admin API and CLI ask) */
+  projectorRebuild: 'muster.projector.rebuild',
+
   /** notification: a projection checkpoint moved forward (read-your-writes waiters listen) */
   projectionAdvanced: 'muster.projection.advanced',
 } as const;

@@ -1,3 +1,4 @@
+import { subjects } from '@muster/bus';
 import { randomUUID } from 'node:crypto';
 import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
@@ -9,7 +10,7 @@ import { rebuildProjections, type RebuildPhase, type RebuildResult } from './reb
  * group 'projector'). Payload RebuildRequest, answer RebuildStatus | { status: null }.
  * TODO(lead): move into libs/bus/src/subjects.ts (not this service's file to edit).
  */
-export const PROJECTOR_REBUILD_SUBJECT = 'muster.projector.rebuild';
+export const PROJECTOR_REBUILD_SUBJECT = subjects.projectorRebuild;
 
 export interface RebuildRequest {
   action: 'start' | 'status';
