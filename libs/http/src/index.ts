@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '@muster/domain';
 import type { ReadStore } from '@muster/read-store';
 
@@ -48,4 +48,20 @@ export async function waitForCheckpoint(readStore: ReadStore, projection: string
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 20);
   }
+}
+
+/**
+ * Errors Fastify's router raises before any route runs (a malformed %-escape, an over-long URL):
+ * answered in the caller's dialect — SCIM's Error schema under /scim/, the admin API's JSON error
+ * elsewhere — instead of Fastify's default body. Pass as the `frameworkErrors` server option.
+ */
+export function frameworkErrors(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const url = String(req.url ?? req.raw?.url ?? '');
+  const detail = status === 414 ? 'the request URL is too long' : `the request URL cannot be parsed: ${error.message}`;
+  if (url.startsWith('/scim/')) {
+    reply.code(status).header('content-type', 'application/scim+json; charset=utf-8').send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), ...(status === 400 ? { scimType: 'invalidSyntax' } : {}), detail });
+    return;
+  }
+  reply.code(status).header('content-type', 'application/json; charset=utf-8').send({ error: { code: 'bad_request', message: detail } });
 }
