@@ -14,6 +14,7 @@ import {
   type MemoryCollection,
   type MemoryReadStore,
 } from '@muster/read-store';
+import { rng } from '../libs/read-store/src/testing/rng.ts';
 
 interface PersonDoc extends Doc {
   listId: string;
@@ -62,16 +63,6 @@ const SYLLABLES = ['ba', 'ker', 'lo', 'vel', 'ace', 'tu', 'ring', 'hop', 'per', 
   'al', 'len', 'mor', 'ri', 'son', 'ham', 'il', 'ton', 'ritch', 'ie', 'thomp', 'per', 'lam', 'port', 'ho', 'are', 'wirth'];
 
 /** deterministic PRNG so runs are comparable */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makePeople(n: number): PersonDoc[] {
   const rand = rng(42);

@@ -4,6 +4,7 @@ import { readStoreContract } from './contract.ts';
 import { createMemoryReadStore, type MemoryCollection, type MemoryReadStore } from './memory.ts';
 import { DuplicateKeyError, type Doc, type Filter, type IndexSpec } from './port.ts';
 import { containsIgnoreCase, foldCase, foldedPrefix } from './text.ts';
+import { rng } from './testing/rng.ts';
 
 readStoreContract('memory', async () => {
   const store = createMemoryReadStore();
@@ -17,16 +18,6 @@ readStoreContract('memory (mingo evaluator only)', async () => {
 });
 
 /** deterministic PRNG */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sortedIds = (docs: Doc[]): string[] => docs.map((d) => d._id).sort();
 

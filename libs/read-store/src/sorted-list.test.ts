@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { SortedList } from './sorted-list.ts';
 import { regexPrefix, textGrams, fold, findSearchCondition } from './memory-index.ts';
 import { compareStrings, compareValues } from './values.ts';
+import { rng } from './testing/rng.ts';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('SortedList', () => {
   it('matches a sorted array under random inserts and removes (several blocks)', () => {
