@@ -6,7 +6,7 @@ import {
   type CommandContext, type DomainEvent,
 } from '@muster/contracts';
 import {
-  DomainError, FEATURE_PLAN, generateToken, handleCommand, listDecider, load, organisationDecider, personDecider,
+  DomainError, FEATURE_PLAN, fold, generateToken, handleCommand, listDecider, load, organisationDecider, personDecider,
   planAllows, syncedFieldKeys, tokensDecider, type ListState,
 } from '@muster/domain';
 import { HttpError, waitForCheckpoint } from '@muster/http';
@@ -33,9 +33,9 @@ export function scimBaseUrl(ctx: AdminContext, listId: string) {
 export async function registerRoutes(api: App, ctx: AdminContext): Promise<void> {
   const { store, readStore } = ctx;
 
-  const cmd = (req: FastifyRequest, p: Principal): CommandContext => ({
+  const cmd = (req: FastifyRequest, p: Principal, now: Date = ctx.now()): CommandContext => ({
     actor: { kind: 'admin', id: p.tokenId }, source: { kind: 'admin-api', requestId: String(req.id), method: req.method, path: req.url.split('?')[0] },
-    correlationId: String(req.id), now: ctx.now(), newId: ctx.newId, traceparent: req.traceparent,
+    correlationId: String(req.id), now, newId: ctx.newId, traceparent: req.traceparent,
   });
 
   /** Wait for the read models: to `after` when given, else to the head at request time (bounded). */
@@ -224,7 +224,8 @@ export async function registerRoutes(api: App, ctx: AdminContext): Promise<void>
     const list = await listFor(req.principal!, req.params.id);
     const recorded = await store.readStream(streams.person(req.params.personId));
     if (!recorded.length || (recorded[0].data as { listId?: string }).listId !== list.listId) throw new DomainError('not_found', 'person not found');
-    const { state } = await load(store, streams.person(req.params.personId), personDecider);
+    // state and timeline from the same read, so they always agree
+    const state = fold(personDecider, recorded.map((r) => ({ type: r.type, data: r.data }) as DomainEvent));
     await consistent(req.query.after);
     const doc = await readStore.collection('people').findOne({ _id: req.params.personId });
     const groupIds = (doc?.groups as string[] | undefined) ?? [];
@@ -378,7 +379,7 @@ export async function registerRoutes(api: App, ctx: AdminContext): Promise<void>
     const expiresAt = req.body?.expiresInDays ? new Date(now.getTime() + req.body.expiresInDays * 86_400_000).toISOString() : null;
     const res = await handleCommand(store, streams.scimTokens(list.listId), tokensDecider, {
       type: 'IssueToken', listId: list.listId, tokenId, hash, prefix: displayPrefix, expiresAt, scimConnected: list.sync?.provider === 'scim',
-    }, cmd(req, p));
+    }, cmd(req, p, now));
     return reply.status(201).send({ id: tokenId, token, prefix: displayPrefix, scimBaseUrl: scimBaseUrl(ctx, list.listId), createdAt: now.toISOString(), expiresAt, position: res.position });
   });
   api.delete('/lists/:id/sync/scim/tokens/:tokenId', { schema: { tags: ['tokens'], summary: 'Revoke a SCIM token (the next request with it is 401)', params: TokenParams, response: { 204: z.null().describe('revoked'), ...errors } } }, async (req, reply) => {
@@ -398,7 +399,7 @@ export async function registerRoutes(api: App, ctx: AdminContext): Promise<void>
     const now = ctx.now();
     const res = await handleCommand(store, streams.scimTokens(list.listId), tokensDecider, {
       type: 'RotateToken', tokenId: req.params.tokenId, newTokenId, hash, prefix: displayPrefix, overlapMs: Math.round((req.body?.overlapHours ?? 24) * 3_600_000), now,
-    }, cmd(req, p));
+    }, cmd(req, p, now));
     const old = res.state.tokens[req.params.tokenId];
     return reply.status(201).send({
       id: newTokenId, token, prefix: displayPrefix, scimBaseUrl: scimBaseUrl(ctx, list.listId), createdAt: now.toISOString(), expiresAt: null,
