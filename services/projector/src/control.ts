@@ -8,7 +8,7 @@ import { rebuildProjections, type RebuildPhase, type RebuildResult } from './reb
 /**
  * request/reply: start a projection rebuild or ask for its status (the projector answers, queue
  * group 'projector'). Payload RebuildRequest, answer RebuildStatus | { status: null }.
- * TODO(lead): move into libs/bus/src/subjects.ts (not this service's file to edit).
+ * The subject itself is named with the others in libs/bus/src/subjects.ts.
  */
 export const PROJECTOR_REBUILD_SUBJECT = subjects.projectorRebuild;
 
