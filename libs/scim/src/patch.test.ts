@@ -3,6 +3,7 @@ import { ScimError, type ScimErrorType } from './errors.ts';
 import { applyPatch, parsePatchRequest, PATCH_OP_SCHEMA } from './patch.ts';
 import { createUserResourceSchema, ENTERPRISE_USER_SCHEMA_ID as ENT, GROUP_RESOURCE_SCHEMA, GROUP_SCHEMA_ID, USER_RESOURCE_SCHEMA, USER_SCHEMA_ID } from './schemas.ts';
 import type { ScimResource } from './schema-types.ts';
+import { scimErrorOf } from './test-support.ts';
 
 const user = (): ScimResource => ({
   schemas: [USER_SCHEMA_ID],
@@ -34,15 +35,6 @@ const group = (): ScimResource => ({
 const patchUser = (ops: unknown[], r: ScimResource = user()): ScimResource => applyPatch(r, ops, USER_RESOURCE_SCHEMA);
 const patchGroup = (ops: unknown[], r: ScimResource = group()): ScimResource => applyPatch(r, ops, GROUP_RESOURCE_SCHEMA);
 
-function scimErrorOf(fn: () => unknown): ScimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScimError) return e;
-    throw e;
-  }
-  throw new Error('expected a ScimError');
-}
 
 function expectScimError(fn: () => unknown, scimType: ScimErrorType, detail?: RegExp): void {
   const err = scimErrorOf(fn);

@@ -3,16 +3,8 @@ import { ScimError } from './errors.ts';
 import { normalizeResourceInput, normalizeUserInput, projectAttributes, sortResources } from './resource.ts';
 import { createUserResourceSchema, ENTERPRISE_USER_SCHEMA_ID as ENT, GROUP_RESOURCE_SCHEMA, GROUP_SCHEMA_ID, USER_RESOURCE_SCHEMA, USER_SCHEMA_ID } from './schemas.ts';
 import type { ScimResource } from './schema-types.ts';
+import { scimErrorOf as errorOf } from './test-support.ts';
 
-function errorOf(fn: () => unknown): ScimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScimError) return e;
-    throw e;
-  }
-  throw new Error('expected a ScimError');
-}
 
 describe('normalizeUserInput', () => {
   it('canonicalises attribute-name case at every level', () => {
