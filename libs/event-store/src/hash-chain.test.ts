@@ -69,6 +69,39 @@ describe('canonical JSON and event hashes', () => {
     expect(canonicalJson({ u: undefined, n: null, s: 'é"\n', arr: [undefined, 1] })).toBe('{"arr":[null,1],"n":null,"s":"é\\"\\n"}');
   });
 
+  it('equals a plain key-sorting writer on random values, integer-like and "__proto__" keys included', () => {
+    // the definition, written the slow obvious way: the fast path must never differ from it
+    const reference = (v: unknown): string | undefined => {
+      if (v === null) return 'null';
+      if (typeof v === 'number') return Number.isFinite(v) ? String(JSON.stringify(v)) : 'null';
+      if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
+      if (typeof v !== 'object') return undefined;
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return reference((v as { toJSON: () => unknown }).toJSON());
+      if (Array.isArray(v)) return `[${v.map((x) => reference(x) ?? 'null').join(',')}]`;
+      const parts: string[] = [];
+      for (const k of Object.keys(v).sort()) { const x = reference((v as Record<string, unknown>)[k]); if (x !== undefined) parts.push(`${JSON.stringify(k)}:${x}`); }
+      return `{${parts.join(',')}}`;
+    };
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const keys = ['a', 'B', 'zeta', 'é', 'émile', '10', '9', '0', '01', '4294967295', 'x y', '__proto__', 'Ω', '\ud83d\ude00', 'listId', 'data'];
+    const gen = (depth: number): unknown => {
+      const r = rand();
+      if (depth > 3 || r < 0.3) return [1.5, -0, 'text "q"', true, null, undefined, NaN, Infinity, new Date(1_700_000_000_000), 42][Math.floor(rand() * 10)];
+      if (r < 0.55) return Array.from({ length: Math.floor(rand() * 4) }, () => gen(depth + 1));
+      // Object.fromEntries defines own properties, "__proto__" included
+      return Object.fromEntries(Array.from({ length: Math.floor(rand() * 6) }, () => [keys[Math.floor(rand() * keys.length)], gen(depth + 1)]));
+    };
+    for (let i = 0; i < 3000; i++) {
+      const v = { root: gen(0), [keys[i % keys.length]]: gen(1) };
+      expect(canonicalJson(v)).toBe(reference(v));
+    }
+    // an own "__proto__" key as JSON.parse makes it, and integer-like keys, keep their place in key order
+    const parsed = JSON.parse('{"z":1,"__proto__":{"b":2,"a":1},"10":0,"9":[{"2":1,"1":2}]}');
+    expect(canonicalJson(parsed)).toBe('{"10":0,"9":[{"1":2,"2":1}],"__proto__":{"a":1,"b":2},"z":1}');
+    expect(canonicalJson({ when: new Date(0), nested: { toJSON: () => ({ y: 1, x: [undefined] }) } })).toBe('{"nested":{"x":[null],"y":1},"when":"1970-01-01T00:00:00.000Z"}');
+  });
+
   it('does not depend on key order but on every hashed field', () => {
     const base = { streamId: 's', revision: 1, type: 'T', data: { a: 1, b: 2 }, metadata: { x: 1 }, prevHash: GENESIS_HASH };
     const h = eventHash(base);

@@ -33,9 +33,51 @@ export class HashChainError extends Error {
 
 /** JSON with object keys sorted (recursively); otherwise what JSON.stringify would produce. */
 export function canonicalJson(value: unknown): string {
-  const out = canonical(value);
+  // Fast path: a copy whose objects hold their keys in sorted order, written by the native
+  // JSON.stringify. It cannot express objects with integer-like keys (JavaScript always lists
+  // those first, in numeric order), so those values take the string-building path.
+  const sorted = sortedCopy(value);
+  const out = sorted === NEEDS_BUILDER ? canonical(value) : JSON.stringify(sorted);
   if (out === undefined) throw new TypeError('value has no JSON representation');
   return out;
+}
+
+const NEEDS_BUILDER = Symbol('needs the string builder');
+
+function sortedCopy(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return sortedCopy((value as { toJSON: () => unknown }).toJSON());
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const v = sortedCopy(value[i]);
+      if (v === NEEDS_BUILDER) return NEEDS_BUILDER;
+      out[i] = v;
+    }
+    return out;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  // integer-like keys come first in Object.keys order, so checking the first one is enough
+  if (keys.length > 0 && isArrayIndex(keys[0])) return NEEDS_BUILDER;
+  if (Object.hasOwn(record, '__proto__')) return NEEDS_BUILDER; // an own "__proto__" key (from JSON.parse) cannot be copied by assignment
+  let inOrder = true;
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) { inOrder = false; break; }
+  if (!inOrder) keys.sort();
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const v = sortedCopy(record[keys[i]]);
+    if (v === NEEDS_BUILDER) return NEEDS_BUILDER;
+    out[keys[i]] = v;
+  }
+  return out;
+}
+
+/** keys JavaScript orders numerically before all others: canonical array indices 0 .. 2^32-2 */
+function isArrayIndex(key: string): boolean {
+  const c = key.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  return /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295;
 }
 
 function canonical(value: unknown): string | undefined {
