@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A bearer token: prefix + 256 bits of randomness, base64url. Only its hash is ever stored. */
 export function generateToken(prefix: 'sct_' | 'mat_'): { token: string; hash: string; displayPrefix: string } {
@@ -8,7 +8,7 @@ export function generateToken(prefix: 'sct_' | 'mat_'): { token: string; hash: s
 
 /** SHA-256 is appropriate here: the token carries 256 bits of entropy, so no salt or slow hash is needed. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** Constant-time comparison of two hex hashes of equal length. */

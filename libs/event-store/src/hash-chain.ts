@@ -10,7 +10,7 @@
  * the chain alone cannot detect an attacker who rewrites a stream's whole tail, an anchor can.
  * Not covered by the hash: eventId, position and created.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import {
   WrongExpectedRevisionError,
   type AppendResult,
@@ -127,7 +127,7 @@ export function eventHash(input: HashInput): string {
     metadata,
     prevHash: input.prevHash,
   });
-  return createHash('sha256').update(body, 'utf8').digest('hex');
+  return oneShotHash('sha256', body, 'hex');
 }
 
 function storedHash(event: RecordedEvent): string {

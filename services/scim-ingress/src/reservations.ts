@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { streams, toNewEvents, type CommandContext } from '@muster/contracts';
 import { WrongExpectedRevisionError, type EventStore } from '@muster/event-store';
 
@@ -14,7 +14,7 @@ import { WrongExpectedRevisionError, type EventStore } from '@muster/event-store
 export type ReservationKind = 'userName' | 'uid' | 'externalId' | 'groupName';
 
 export const reservationStream = (listId: string, kind: ReservationKind, value: string) =>
-  streams.reservation(listId, kind, createHash('sha256').update(value.toLowerCase()).digest('hex').slice(0, 40));
+  streams.reservation(listId, kind, hash('sha256', value.toLowerCase(), 'hex').slice(0, 40));
 
 export interface Owner { owner: string | null; revision: number; at: number }
 
