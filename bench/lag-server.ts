@@ -2,16 +2,16 @@
  * The server side of the projection-lag bench (bench/projection.ts, section a): the one-process
  * stack on the embedded adapters, as `npm start` runs it, in a child process of the bench so the
  * load generator does not share its event loop. It records every event's projection lag
- * (Projector.onLagSample) between the parent's 'start' and 'stop' messages and answers 'stop'
+ * (taken where the projector runs: its worker thread, as `npm start` runs it) between the parent's 'start' and 'stop' messages and answers 'stop'
  * with the samples, once the projector has caught up with the head of the log.
  *
  * Run by bench/projection.ts: `node --import tsx bench/lag-server.ts <dataDir> <adminToken> <port>` with an IPC channel.
  */
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { loadConfig } from '@muster/config';
-import { projectorOf } from '@muster/projector';
+import { projectionOf } from '@muster/projector';
 import { runServices } from '@muster/runtime';
-import { ALL_SERVICES } from '../services/launcher/src/services.ts';
+import { ALL_SERVICES, readStoreHostFor } from '../services/launcher/src/services.ts';
 
 export type LagServerMessage =
   | { kind: 'ready'; url: string }
@@ -22,8 +22,8 @@ if (!dataDir || !adminToken || !port || !process.send) throw new Error('usage: r
 const send = (m: LagServerMessage) => process.send!(m);
 
 const config = loadConfig({ ...process.env, PORT: port, HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'silent', NATS_URL: '' });
-const running = await runServices(ALL_SERVICES, config, { handleSignals: false, announce: () => {} });
-const projector = projectorOf(running.services.find((s) => s.name === 'projector'));
+const running = await runServices(ALL_SERVICES, config, { handleSignals: false, announce: () => {}, readStoreHost: readStoreHostFor() });
+const projector = projectionOf(running.services.find((s) => s.name === 'projector'));
 if (!projector) throw new Error('no projector in the stack');
 
 let samples: number[] = [];

@@ -27,7 +27,7 @@ import { openEmbeddedEventStore, type EventStore, type NewEvent } from '@muster/
 import { percentiles, rebuildProjections } from '@muster/projector';
 import { createMemoryReadStore } from '@muster/read-store';
 import { runServices, type RunningServices } from '@muster/runtime';
-import { ALL_SERVICES } from '../services/launcher/src/services.ts';
+import { ALL_SERVICES, readStoreHostFor } from '../services/launcher/src/services.ts';
 import type { LagServerMessage } from './lag-server.ts';
 
 export interface ProjectionBenchOptions {
@@ -70,7 +70,7 @@ function freePort(): Promise<number> {
 
 async function startStack(dataDir: string): Promise<RunningServices> {
   const config = loadConfig({ PORT: String(await freePort()), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'silent' });
-  return runServices(ALL_SERVICES, config, { handleSignals: false, announce: () => {} });
+  return runServices(ALL_SERVICES, config, { handleSignals: false, announce: () => {}, readStoreHost: readStoreHostFor() });
 }
 
 async function waitHealthy(url: string, timeoutMs = 600_000): Promise<void> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@muster/config';
 import { runServices, type RunningServices } from '@muster/runtime';
-import { ALL_SERVICES } from '../services/launcher/src/services.ts';
+import { ALL_SERVICES, readStoreHostFor } from '../services/launcher/src/services.ts';
 
 export const ADMIN = 'test-admin-token-0123456789';
 
@@ -33,7 +33,7 @@ export async function startStack(env: Record<string, string> = {}, dataDir?: str
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'muster-test-')));
   const port = String(await freePort());
   const config = loadConfig({ PORT: port, HOST: '127.0.0.1', MUSTER_DATA_DIR: dir, MUSTER_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'silent', ...env });
-  const running = await runServices(ALL_SERVICES, config, { handleSignals: false, announce: () => {} });
+  const running = await runServices(ALL_SERVICES, config, { handleSignals: false, announce: () => {}, readStoreHost: readStoreHostFor(env) });
   const url = running.url;
   return {
     url, running, dataDir: dir,

@@ -289,6 +289,26 @@ describe('embedded event store', () => {
       await expect(reader.appendToStream('s', [ev('Nope')])).rejects.toThrow(/readOnly/);
     });
 
+    it('a writer calls afterCommit once per durable group with its last position; a reader refreshing on it needs no polling', async () => {
+      const dir = await tempDir();
+      let reader: Awaited<ReturnType<typeof openStore>> | null = null;
+      const commits: number[] = [];
+      const writer = await openStore(dir, { hooks: { afterCommit: (p) => { commits.push(p); void reader?.refresh(); } } });
+      await writer.appendToStream('s', [ev('A')]);
+      expect(commits).toEqual([0]);
+      // a poll interval far longer than the test: only afterCommit can wake the reader
+      reader = await openStore(dir, { readOnly: true, pollIntervalMs: 600_000 });
+      const seen: string[] = [];
+      const sub = reader.subscribeToAll({}, (e) => { seen.push(e.type); });
+      await Promise.all([writer.appendToStream('s', [ev('B'), ev('C')]), writer.appendToStream('t', [ev('D')])]);
+      await waitUntil(() => seen.length === 4, 'the reader to see the writes');
+      expect(seen).toEqual(['A', 'B', 'C', 'D']);
+      expect(commits.at(-1)).toBe(3);
+      expect(commits.length).toBeLessThanOrEqual(3);
+      await sub.stop();
+      await reader.close();
+    });
+
     it('treats an incomplete tail as not yet written, without truncating it', async () => {
       const dir = await tempDir();
       const writer = await openStore(dir);

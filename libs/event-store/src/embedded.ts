@@ -50,6 +50,11 @@ export interface EmbeddedEventStoreOptions {
 export interface EmbeddedHooks {
   /** awaited before every fdatasync (tests use it to slow the disk down) */
   beforeSync?: () => void | Promise<void>;
+  /**
+   * called after every group commit, once its events are durable and visible here, with the last
+   * position written (a reader of the same log in another thread or process refreshes on it)
+   */
+  afterCommit?: (lastPosition: number) => void;
 }
 
 export interface EmbeddedStats {
@@ -374,6 +379,7 @@ class EmbeddedStore implements EmbeddedEventStore {
     }
     this.fileEnd = offset;
     this.notify();
+    this.options.hooks?.afterCommit?.(this.index.length - 1);
   }
 
   // ---------------------------------------------------------------- reads

@@ -19,6 +19,7 @@ export {
   type QueryPlan,
 } from './memory.ts';
 export { createMongoReadStore, type MongoReadStoreOptions } from './mongo.ts';
+export { createRemoteReadStore, serveReadStore, isReadStoreRequest, type PortLike, type RemoteReadStoreOptions } from './remote.ts';
 export { containsIgnoreCase, escapeRegex, foldCase, foldedPrefix } from './text.ts';
 // The contract suite imports vitest, so it is not re-exported here (that would load vitest into
 // every service): import it from '@muster/read-store/contract'.

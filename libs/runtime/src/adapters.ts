@@ -12,31 +12,76 @@ export interface Adapters {
   rawStore: EventStore;
   readStore: ReadStore;
   bus: Bus;
+  /** set when the read models are kept by a projector running elsewhere (see ReadStoreHost) */
+  projection?: ProjectionHost;
   close(): Promise<void>;
 }
 
+/**
+ * What this process sees of a projector that runs elsewhere and owns the read store (the one-process
+ * runtime runs it in a worker thread so the read models are built off the request thread).
+ */
+export interface ProjectionHost {
+  /** the latest status the projector reported (refreshed in the background; never blocks) */
+  status(): { ready: boolean; health: Record<string, unknown> };
+  /** resolves true once the projector has applied `position`, false on timeout */
+  waitFor(position: number, timeoutMs?: number): Promise<boolean>;
+  /** every lag sample (ms) as the projector reports it; returns the unsubscribe function */
+  onLagSample(listener: (lagMs: number) => void): () => void;
+  /** the projector's rebuild control (request and answer as on the bus subject) */
+  rebuild(request: unknown): Promise<unknown>;
+}
+
+export interface HostedReadStore {
+  readStore: ReadStore;
+  projection?: ProjectionHost;
+  /** the embedded writer calls this after every group commit (see EmbeddedHooks.afterCommit) */
+  afterCommit?: (lastPosition: number) => void;
+  close(): Promise<void>;
+}
+
+/**
+ * Hosts the in-memory read store (and the projector that fills it) somewhere else than this thread,
+ * reading the embedded log in `eventsDir`. Only used for the embedded + memory configuration.
+ */
+export type ReadStoreHost = (ctx: { eventsDir: string; config: MusterConfig }) => Promise<HostedReadStore>;
+
 /** Open the adapters the configuration names (embedded/memory on a laptop; ESDB/Mongo/NATS in a cluster). */
-export async function openAdapters(config: MusterConfig, opts: { serviceName?: string } = {}): Promise<Adapters> {
+export async function openAdapters(config: MusterConfig, opts: { serviceName?: string; readStoreHost?: ReadStoreHost } = {}): Promise<Adapters> {
   let rawStore: EventStore;
+  let hosted: HostedReadStore | null = null;
+  const eventsDir = join(config.dataDir, 'events');
   if (config.eventStore.kind === 'embedded') {
-    const dir = join(config.dataDir, 'events');
-    await mkdir(dir, { recursive: true });
-    rawStore = await openEmbeddedEventStore({ dir });
+    await mkdir(eventsDir, { recursive: true });
+    rawStore = await openEmbeddedEventStore({ dir: eventsDir, hooks: { afterCommit: (p) => hosted?.afterCommit?.(p) } });
   } else {
     rawStore = createEsdbEventStore({ connectionString: config.eventStore.url });
   }
-  const readStore = config.readStore.kind === 'memory'
-    ? createMemoryReadStore()
-    : await createMongoReadStore({ url: config.readStore.url, dbName: config.readStore.db });
+  let readStore: ReadStore;
+  try {
+    if (config.readStore.kind === 'memory' && config.eventStore.kind === 'embedded' && opts.readStoreHost) {
+      hosted = await opts.readStoreHost({ eventsDir, config });
+      readStore = hosted.readStore;
+    } else {
+      readStore = config.readStore.kind === 'memory'
+        ? createMemoryReadStore()
+        : await createMongoReadStore({ url: config.readStore.url, dbName: config.readStore.db });
+    }
+  } catch (err) {
+    await rawStore.close().catch(() => {});
+    throw err;
+  }
   const bus = config.bus.kind === 'memory'
     ? createMemoryBus()
     : await connectNatsBus({ servers: config.bus.servers, name: opts.serviceName ?? 'muster' });
   const store = withHashChain(rawStore);
   return {
     store, rawStore, readStore, bus,
+    ...(hosted?.projection ? { projection: hosted.projection } : {}),
     async close() {
       await bus.close().catch(() => {});
-      await readStore.close().catch(() => {});
+      if (hosted) await hosted.close().catch(() => {});
+      else await readStore.close().catch(() => {});
       await rawStore.close();
     },
   };

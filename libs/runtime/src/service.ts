@@ -4,7 +4,7 @@ import type { MusterConfig } from '@muster/config';
 import { loggerOptions } from '@muster/logging';
 import { frameworkErrors } from '@muster/http';
 import { SpanKind, extractTraceContext, startTelemetry, tracer, type Span } from '@muster/telemetry';
-import { openAdapters, type Adapters } from './adapters.ts';
+import { openAdapters, type Adapters, type ReadStoreHost } from './adapters.ts';
 
 export interface ServiceDeps {
   adapters: Adapters;
@@ -43,10 +43,18 @@ export interface RunningServices {
  * mount their routes, serve GET /healthz (200 only when every service is ready), and drain on
  * SIGTERM/SIGINT. Used by each service's own main (one module) and by the launcher (all of them).
  */
-export async function runServices(modules: ServiceModule[], config: MusterConfig, opts: { listen?: boolean; handleSignals?: boolean; announce?: (line: string) => void } = {}): Promise<RunningServices> {
+export interface RunOptions {
+  listen?: boolean;
+  handleSignals?: boolean;
+  announce?: (line: string) => void;
+  /** where the in-memory read store lives on the embedded stack (default: in this thread) */
+  readStoreHost?: ReadStoreHost;
+}
+
+export async function runServices(modules: ServiceModule[], config: MusterConfig, opts: RunOptions = {}): Promise<RunningServices> {
   const serviceName = config.telemetry.serviceName ?? (modules.length === 1 ? modules[0].name : 'muster');
   const telemetry = await startTelemetry({ serviceName, endpoint: config.telemetry.otlpEndpoint });
-  const adapters = await openAdapters(config, { serviceName });
+  const adapters = await openAdapters(config, { serviceName, readStoreHost: opts.readStoreHost });
   const announce = opts.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
   const services: ServiceInstance[] = [];
   const app = Fastify({ logger: loggerOptions({ name: serviceName, level: config.logLevel }), genReqId: () => randomUUID(), bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors });

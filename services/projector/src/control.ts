@@ -1,4 +1,4 @@
-import { subjects } from '@muster/bus';
+import { subjects } from '@muster/bus/subjects';
 import { randomUUID } from 'node:crypto';
 import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';

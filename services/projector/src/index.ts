@@ -6,3 +6,5 @@ export * from './control.ts';
 export * from './audit.ts';
 export * from './module.ts';
 export * from './staging.ts';
+export * from './thread.ts';
+export * from './health.ts';

@@ -1,17 +1,16 @@
-import type { BusSubscription } from '@muster/bus';
-import type { ServiceInstance, ServiceModule } from '@muster/runtime';
+import type { Bus, BusSubscription } from '@muster/bus';
+import type { ProjectionHost, ServiceInstance, ServiceModule } from '@muster/runtime';
 import { projectionLag } from '@muster/telemetry';
 import { PROJECTION } from './collections.ts';
-import { PROJECTOR_REBUILD_SUBJECT, RebuildController, type RebuildRequest } from './control.ts';
-import { Projector, percentiles } from './projector.ts';
-
-/** lag percentiles on /healthz cover the most recent this many events */
-const HEALTH_LAG_WINDOW = 1_000;
+import { PROJECTOR_REBUILD_SUBJECT, RebuildController } from './control.ts';
+import { answerRebuild, projectorHealth } from './health.ts';
+import { Projector } from './projector.ts';
 
 export const projectorModule: ServiceModule = {
   name: 'projector',
   async start({ adapters }) {
     const lag = projectionLag('muster.projector');
+    if (adapters.projection) return remoteProjectorInstance(adapters.projection, adapters.bus, (ms) => lag.record(ms, { projection: PROJECTION }));
     const projector = new Projector({ store: adapters.store, readStore: adapters.readStore, onLag: (ms) => lag.record(ms, { projection: PROJECTION }) });
     const startHead = await adapters.store.headPosition();
     await projector.start();
@@ -21,13 +20,7 @@ export const projectorModule: ServiceModule = {
 
     const rebuilds = new RebuildController({ store: adapters.store, readStore: adapters.readStore, live: projector });
     let sub: BusSubscription | null = await adapters.bus.subscribe(PROJECTOR_REBUILD_SUBJECT, async (msg) => {
-      const req = (msg.data ?? {}) as Partial<RebuildRequest>;
-      if (req.action === 'start') {
-        const { status, done, alreadyRunning } = rebuilds.start();
-        msg.respond?.({ status: req.wait ? await done : status, alreadyRunning });
-      } else {
-        msg.respond?.({ status: rebuilds.status(), alreadyRunning: false });
-      }
+      msg.respond?.(await answerRebuild(rebuilds, msg.data));
     }, { queue: 'projector' });
 
     const instance: ServiceInstance & { projector: Projector } = {
@@ -36,18 +29,7 @@ export const projectorModule: ServiceModule = {
       projector,
       // ready once it has caught up with the log as it was at start
       ready: () => !projector.failed && projector.currentPosition >= startHead,
-      health: () => {
-        const recent = projector.recentLags().slice(-HEALTH_LAG_WINDOW);
-        const { p50, p99, max, count } = percentiles(recent);
-        const current = Math.max(head, projector.currentPosition);
-        return {
-          position: projector.currentPosition, head: current, lagEvents: Math.max(0, current - projector.currentPosition),
-          lastEventLagMs: projector.stats.lastEventLagMs,
-          lagMs: { p50, p99, max, samples: count },
-          error: projector.failed?.message ?? null,
-          rebuild: rebuilds.status(),
-        };
-      },
+      health: () => projectorHealth(projector, head, rebuilds),
       stop: async () => {
         clearInterval(timer);
         await sub?.unsubscribe().catch(() => {});
@@ -59,6 +41,41 @@ export const projectorModule: ServiceModule = {
     return instance;
   },
 };
+
+/**
+ * The projector service when the projector runs in another thread (see thread.ts): readiness and
+ * health from what it last reported, rebuild requests on the bus forwarded to it, its lag samples
+ * recorded in this thread's OpenTelemetry metric.
+ */
+async function remoteProjectorInstance(host: ProjectionHost, bus: Bus, recordLag: (ms: number) => void): Promise<ServiceInstance> {
+  const stopLag = host.onLagSample(recordLag);
+  let sub: BusSubscription | null = await bus.subscribe(PROJECTOR_REBUILD_SUBJECT, async (msg) => {
+    msg.respond?.(await host.rebuild(msg.data ?? {}));
+  }, { queue: 'projector' });
+  const instance: ServiceInstance & { projection: ProjectionHost } = {
+    name: 'projector',
+    projection: host,
+    ready: () => host.status().ready,
+    health: () => ({ thread: 'worker', ...host.status().health }),
+    stop: async () => {
+      stopLag();
+      await sub?.unsubscribe().catch(() => {});
+      sub = null;
+    },
+  };
+  return instance;
+}
+
+/**
+ * Lag samples and read-your-writes of a running projector service, wherever its projector runs
+ * (benchmarks and tests use it).
+ */
+export function projectionOf(instance: ServiceInstance | undefined): Pick<ProjectionHost, 'onLagSample' | 'waitFor'> | null {
+  const p = projectorOf(instance);
+  if (p) return { onLagSample: (l) => p.onLagSample((ms) => l(ms)), waitFor: (pos, t) => p.waitFor(pos, t) };
+  const host = (instance as { projection?: ProjectionHost } | undefined)?.projection;
+  return host ?? null;
+}
 
 /** the projector behind a running projector service instance, if that is what it is */
 export function projectorOf(instance: ServiceInstance | undefined): Projector | null {

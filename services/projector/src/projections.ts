@@ -1,6 +1,6 @@
 import type { DomainEvent, EventMetadata, FieldChange } from '@muster/contracts';
 import type { RecordedEvent } from '@muster/event-store';
-import { DuplicateKeyError, type Collection, type Doc, type ReadStore, type Update } from '@muster/read-store';
+import { DuplicateKeyError, type Collection, type Doc, type ReadStore, type Update } from '@muster/read-store/port';
 import type { CollectionNames } from './collections.ts';
 
 /**

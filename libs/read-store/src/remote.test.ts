@@ -1,0 +1,67 @@
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readStoreContract } from './contract.ts';
+import { createMemoryReadStore } from './memory.ts';
+import { DuplicateKeyError } from './port.ts';
+import { createRemoteReadStore, serveReadStore } from './remote.ts';
+
+// the whole contract, every call crossing a message channel (structured clone both ways)
+readStoreContract('remote (memory store across a MessageChannel)', async () => {
+  const { port1, port2 } = new MessageChannel();
+  const backing = createMemoryReadStore();
+  const stop = serveReadStore(backing, port2);
+  const store = createRemoteReadStore(port1, { onClose: async () => { stop(); port1.close(); port2.close(); await backing.close(); } });
+  return { store, cleanup: () => store.close() };
+});
+
+describe('remote read store', () => {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
+
+  it('keeps RegExp filters and Dates, and gives back a DuplicateKeyError naming collection and index', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const backing = createMemoryReadStore();
+    serveReadStore(backing, port2);
+    const store = createRemoteReadStore(port1);
+    cleanups.push(() => { port1.close(); port2.close(); });
+    await store.ensureIndexes('people', [{ key: { email: 1 }, name: 'by_email', unique: true }]);
+    const at = new Date('2026-01-02T03:04:05Z');
+    await store.collection('people').insertOne({ _id: 'p1', email: 'ada@example.org', at });
+    const found = await store.collection('people').find({ email: /^ADA@/i });
+    expect(found).toEqual([{ _id: 'p1', email: 'ada@example.org', at }]);
+    expect(found[0].at).toBeInstanceOf(Date);
+    const err = await store.collection('people').insertOne({ _id: 'p2', email: 'ada@example.org' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DuplicateKeyError);
+    expect(err).toMatchObject({ collection: 'people', index: 'by_email', code: 11000 });
+  });
+
+  it('rejects a value that cannot cross the channel without sending anything, and fails pending calls when told the other side is gone', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const store = createRemoteReadStore(port1);
+    cleanups.push(() => { port1.close(); port2.close(); });
+    await expect(store.collection('x').find({ f: () => 1 } as never)).rejects.toThrow(/could not be cloned/i);
+    // nobody serves port2: the call stays pending until the store is failed
+    const pending = store.collection('x').findOne({ _id: 'a' });
+    store.fail(new Error('the projector thread stopped'));
+    await expect(pending).rejects.toThrow('the projector thread stopped');
+    await expect(store.getCheckpoint('main')).rejects.toThrow('the projector thread stopped');
+  });
+
+  it('serves a store living on another thread', async () => {
+    const worker = new Worker(`
+      const { parentPort } = require('node:worker_threads');
+      const docs = new Map();
+      parentPort.on('message', (m) => {
+        if (m.t !== 'rs') return;
+        if (m.method === 'insertOne') { docs.set(m.args[0]._id, m.args[0]); parentPort.postMessage({ t: 'rs-answer', id: m.id, ok: true }); }
+        else if (m.method === 'findOne') parentPort.postMessage({ t: 'rs-answer', id: m.id, ok: true, value: docs.get(m.args[0]._id) ?? null });
+        else parentPort.postMessage({ t: 'rs-answer', id: m.id, ok: false, error: { name: 'TypeError', message: 'unsupported ' + m.method } });
+      });`, { eval: true });
+    cleanups.push(() => worker.terminate());
+    const store = createRemoteReadStore(worker);
+    await store.collection('c').insertOne({ _id: 'a', n: 1 });
+    expect(await store.collection('c').findOne({ _id: 'a' })).toEqual({ _id: 'a', n: 1 });
+    const err = await store.collection('c').countDocuments({}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'TypeError', message: 'unsupported countDocuments' });
+  });
+});

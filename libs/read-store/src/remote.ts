@@ -1,0 +1,160 @@
+/**
+ * A read store served over a message port: the store lives on one thread (the projector's worker
+ * in the one-process runtime), callers on another use it through the same ReadStore port.
+ *
+ * Every call is one request message and one answer, carried by structured clone (filters keep
+ * their RegExp values, documents their Dates). Errors come back as what they were where that
+ * matters to callers (DuplicateKeyError with its collection and index); anything else as an Error
+ * with the original name and message. The shared contract suite runs against this adapter over a
+ * MessageChannel (remote.test.ts).
+ */
+import { DuplicateKeyError, type Collection, type Doc, type Filter, type FindOptions, type IndexSpec, type ReadStore, type Update, type UpdateResult } from './port.ts';
+
+/** what both ends need of a MessagePort / worker / parentPort */
+export interface PortLike {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  off(event: 'message', listener: (message: unknown) => void): unknown;
+}
+
+const COLLECTION_METHODS = ['findOne', 'find', 'countDocuments', 'insertOne', 'replaceOne', 'updateOne', 'updateMany', 'deleteOne', 'deleteMany'] as const;
+const STORE_METHODS = ['ensureIndexes', 'dropCollection', 'renameCollection', 'getCheckpoint', 'setCheckpoint'] as const;
+type CollectionMethod = (typeof COLLECTION_METHODS)[number];
+type StoreMethod = (typeof STORE_METHODS)[number];
+
+/** read-store request: `coll` set for collection methods */
+export interface ReadStoreRequest { t: 'rs'; id: number; method: CollectionMethod | StoreMethod; coll?: string; args: unknown[] }
+export interface ReadStoreAnswer { t: 'rs-answer'; id: number; ok: boolean; value?: unknown; error?: SerializedError }
+interface SerializedError { name: string; message: string; duplicate?: { collection: string; index: string } }
+
+export function isReadStoreRequest(m: unknown): m is ReadStoreRequest {
+  return typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'rs';
+}
+
+function serializeError(err: unknown): SerializedError {
+  if (err instanceof DuplicateKeyError) return { name: err.name, message: err.message, duplicate: { collection: err.collection, index: err.index } };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: 'Error', message: String(err) };
+}
+
+function deserializeError(e: SerializedError): Error {
+  if (e.duplicate) return new DuplicateKeyError(e.duplicate.collection, e.duplicate.index, e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+/**
+ * Answers ReadStoreRequests arriving on `port` from `store`. Other messages are left to other
+ * listeners. Returns a function that stops serving.
+ */
+export function serveReadStore(store: ReadStore, port: PortLike): () => void {
+  const listener = (m: unknown) => {
+    if (!isReadStoreRequest(m)) return;
+    void answer(store, m).then((a) => port.postMessage(a));
+  };
+  port.on('message', listener);
+  return () => { port.off('message', listener); };
+}
+
+async function answer(store: ReadStore, m: ReadStoreRequest): Promise<ReadStoreAnswer> {
+  try {
+    let value: unknown;
+    if (m.coll !== undefined) {
+      if (!(COLLECTION_METHODS as readonly string[]).includes(m.method)) throw new TypeError(`not a collection method: ${m.method}`);
+      const c = store.collection(m.coll) as unknown as Record<CollectionMethod, (...a: unknown[]) => Promise<unknown>>;
+      value = await c[m.method as CollectionMethod](...m.args);
+    } else {
+      if (!(STORE_METHODS as readonly string[]).includes(m.method)) throw new TypeError(`not a read store method: ${m.method}`);
+      const s = store as unknown as Record<StoreMethod, (...a: unknown[]) => Promise<unknown>>;
+      value = await s[m.method as StoreMethod](...m.args);
+    }
+    return { t: 'rs-answer', id: m.id, ok: true, value };
+  } catch (err) {
+    return { t: 'rs-answer', id: m.id, ok: false, error: serializeError(err) };
+  }
+}
+
+export interface RemoteReadStoreOptions {
+  /** called by close(), after pending calls have settled (e.g. to stop the thread serving the store) */
+  onClose?: () => Promise<void>;
+}
+
+/** A ReadStore whose calls are answered by serveReadStore() at the other end of `port`. */
+export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOptions = {}): ReadStore & { fail(err: Error): void } {
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let closed: Error | null = null;
+  const listener = (m: unknown) => {
+    const a = m as ReadStoreAnswer;
+    if (typeof a !== 'object' || a === null || a.t !== 'rs-answer') return;
+    const p = pending.get(a.id);
+    if (!p) return;
+    pending.delete(a.id);
+    if (a.ok) p.resolve(a.value);
+    else p.reject(deserializeError(a.error!));
+  };
+  port.on('message', listener);
+
+  const call = <T>(method: ReadStoreRequest['method'], coll: string | undefined, args: unknown[]): Promise<T> => {
+    if (closed) return Promise.reject(closed);
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      try {
+        port.postMessage({ t: 'rs', id, method, coll, args } satisfies ReadStoreRequest);
+      } catch (err) {
+        // a value that cannot be cloned (a function in a filter, say): the caller's mistake, not the store's
+        pending.delete(id);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  };
+
+  const collections = new Map<string, Collection>();
+  const collection = <T extends Doc = Doc>(name: string): Collection<T> => {
+    let c = collections.get(name);
+    if (!c) {
+      c = {
+        name,
+        findOne: (filter: Filter, options?: FindOptions) => call('findOne', name, [filter, options]),
+        find: (filter: Filter, options?: FindOptions) => call('find', name, [filter, options]),
+        countDocuments: (filter: Filter) => call('countDocuments', name, [filter]),
+        insertOne: (doc: Doc) => call('insertOne', name, [doc]),
+        replaceOne: (filter: Filter, doc: Doc, options?: { upsert?: boolean }) => call<UpdateResult>('replaceOne', name, [filter, doc, options]),
+        updateOne: (filter: Filter, update: Update, options?: { upsert?: boolean }) => call<UpdateResult>('updateOne', name, [filter, update, options]),
+        updateMany: (filter: Filter, update: Update) => call<UpdateResult>('updateMany', name, [filter, update]),
+        deleteOne: (filter: Filter) => call('deleteOne', name, [filter]),
+        deleteMany: (filter: Filter) => call('deleteMany', name, [filter]),
+      } as Collection;
+      collections.set(name, c);
+    }
+    return c as unknown as Collection<T>;
+  };
+
+  const fail = (err: Error) => {
+    if (closed) return;
+    closed = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+
+  return {
+    collection,
+    ensureIndexes: (coll: string, indexes: IndexSpec[]) => call('ensureIndexes', undefined, [coll, indexes]),
+    dropCollection: (name: string) => call('dropCollection', undefined, [name]),
+    renameCollection: (from: string, to: string) => call('renameCollection', undefined, [from, to]),
+    getCheckpoint: (projection: string) => call<number | null>('getCheckpoint', undefined, [projection]),
+    setCheckpoint: (projection: string, position: number) => call('setCheckpoint', undefined, [projection, position]),
+    fail,
+    async close() {
+      if (closed) return;
+      // let calls in flight finish, then refuse new ones
+      const deadline = Date.now() + 10_000;
+      while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      closed = new Error('read store is closed');
+      port.off('message', listener);
+      await options.onClose?.();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The projector's worker thread (see thread.ts): owns the in-memory read store and the projector
+ * that fills it, reading the embedded log read-only. The main thread uses the read store through
+ * remote calls on this thread's port and wakes the log reader after every commit.
+ *
+ * Messages in:  { t: 'rs', ... }                     a read-store call (answered by serveReadStore)
+ *               { t: 'appended', position }            the writer committed up to `position`
+ *               { t: 'ctl', id, op, ... }              waitFor | rebuild | stop (answered by 'ctl-answer')
+ * Messages out: { t: 'status', ready, health }         on start, every STATUS_EVERY_MS and after changes
+ *               { t: 'lag', samples }                  lag samples (ms), batched
+ *               { t: 'ctl-answer', id, ok, value?, error? }
+ *               { t: 'failed', error }                 the thread could not start
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+// subpath imports: the worker loads the embedded log and the memory store only (not the
+// EventStoreDB, MongoDB, NATS or telemetry clients the packages' index modules bring along)
+import { openEmbeddedEventStore } from '@muster/event-store/embedded';
+import { createMemoryReadStore } from '@muster/read-store/memory';
+import { serveReadStore } from '@muster/read-store/remote';
+import { RebuildController } from './control.ts';
+import { answerRebuild, projectorHealth } from './health.ts';
+import { Projector } from './projector.ts';
+
+export interface ProjectorThreadData { eventsDir: string }
+export type ThreadControl =
+  | { t: 'ctl'; id: number; op: 'waitFor'; position: number; timeoutMs: number }
+  | { t: 'ctl'; id: number; op: 'rebuild'; request: unknown }
+  | { t: 'ctl'; id: number; op: 'stop' };
+
+const STATUS_EVERY_MS = 200;
+const LAG_BATCH_MS = 20;
+
+const port = parentPort!;
+const { eventsDir } = workerData as ProjectorThreadData;
+
+try {
+  // the writer wakes this reader after each commit; polling is only the fallback
+  const store = await openEmbeddedEventStore({ dir: eventsDir, readOnly: true, pollIntervalMs: 1_000 });
+  const readStore = createMemoryReadStore();
+  serveReadStore(readStore, port);
+
+  let lagBatch: number[] = [];
+  let lagTimer: NodeJS.Timeout | null = null;
+  const projector = new Projector({
+    store, readStore,
+    onLag: (ms) => {
+      lagBatch.push(ms);
+      lagTimer ??= setTimeout(() => { lagTimer = null; const samples = lagBatch; lagBatch = []; port.postMessage({ t: 'lag', samples }); }, LAG_BATCH_MS);
+    },
+  });
+  const startHead = await store.headPosition();
+  await projector.start();
+  const rebuilds = new RebuildController({ store, readStore, live: projector });
+
+  let head = startHead;
+  const sendStatus = () => port.postMessage({
+    t: 'status', ready: !projector.failed && projector.currentPosition >= startHead, health: projectorHealth(projector, head, rebuilds),
+  });
+  const statusTimer = setInterval(sendStatus, STATUS_EVERY_MS);
+  sendStatus();
+
+  // refresh on every commit notice; one that arrives during a refresh runs another after it
+  let refreshing = false;
+  let again = false;
+  const refresh = async () => {
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    try {
+      do { again = false; await store.refresh(); } while (again);
+      head = await store.headPosition();
+    } catch { /* the poll picks it up */ } finally { refreshing = false; }
+  };
+
+  let stopping: Promise<void> | null = null;
+  port.on('message', (m: { t?: string }) => {
+    if (m.t === 'appended') { void refresh(); return; }
+    if (m.t !== 'ctl') return;
+    const c = m as ThreadControl;
+    const reply = (p: Promise<unknown>) => p.then(
+      (value) => port.postMessage({ t: 'ctl-answer', id: c.id, ok: true, value }),
+      (err: unknown) => port.postMessage({ t: 'ctl-answer', id: c.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+    );
+    if (c.op === 'waitFor') void reply(projector.waitFor(c.position, c.timeoutMs));
+    else if (c.op === 'rebuild') void reply(answerRebuild(rebuilds, c.request).finally(sendStatus));
+    else if (c.op === 'stop') {
+      stopping ??= (async () => {
+        clearInterval(statusTimer);
+        await rebuilds.stop();
+        await projector.stop();
+        await readStore.close();
+        await store.close();
+      })();
+      void reply(stopping);
+    }
+  });
+} catch (err) {
+  port.postMessage({ t: 'failed', error: err instanceof Error ? `${err.message}\n${err.stack}` : String(err) });
+}

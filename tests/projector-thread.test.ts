@@ -1,0 +1,77 @@
+/**
+ * The one-process runtime keeps its in-memory read store and the projector in a worker thread
+ * (services/projector/src/thread.ts); MUSTER_PROJECTOR_THREAD=inline keeps them on the main thread.
+ * Both must behave the same through HTTP.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProjectorThread } from '@muster/projector';
+import { startStack, type Stack } from './helpers.ts';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+describe.each([
+  ['worker thread (the default)', {}, 'worker'],
+  ['inline (MUSTER_PROJECTOR_THREAD=inline)', { MUSTER_PROJECTOR_THREAD: 'inline' }, undefined],
+] as const)('projector %s', (_name, env, thread) => {
+  let s: Stack;
+  let listId: string;
+  let token: string;
+  beforeAll(async () => {
+    s = await startStack({ ...env });
+    listId = (await s.admin('POST', '/lists', { name: 'Threads' })).body.id;
+    await s.admin('POST', `/lists/${listId}/sync/scim`, { uniqueIdentifier: 'userName' });
+    token = (await s.admin('POST', `/lists/${listId}/sync/scim/tokens`, {})).body.token;
+  });
+  afterAll(async () => { await s?.stop(); });
+
+  it('a SCIM create is visible at once to a filtered SCIM read and to the admin roster', async () => {
+    for (let i = 0; i < 20; i++) {
+      const created = await s.scim(token, 'POST', `/scim/v2/lists/${listId}/Users`, { schemas: [USER], userName: `t${i}@example.org`, name: { givenName: 'Tess', familyName: `Thread${i}` } });
+      expect(created.status).toBe(201);
+      const found = await s.scim(token, 'GET', `/scim/v2/lists/${listId}/Users?filter=${encodeURIComponent(`userName eq "T${i}@EXAMPLE.ORG"`)}`);
+      expect(found.body.totalResults).toBe(1);
+      expect(found.body.Resources[0].id).toBe(created.body.id);
+    }
+    const roster = await s.admin('GET', `/lists/${listId}/people?q=thread1&sort=lastName`);
+    expect(roster.status).toBe(200);
+    expect(roster.body.total).toBe(11); // Thread1, Thread10..19
+    expect(roster.body.items.map((p: { fields: { lastName: string } }) => p.fields.lastName)).toEqual(['Thread1', ...Array.from({ length: 10 }, (_, i) => `Thread1${i}`)]);
+  });
+
+  it('/healthz says where the projector runs and reports its lag', async () => {
+    const body = await (await fetch(`${s.url}/healthz`)).json();
+    expect(body.status).toBe('ok');
+    expect(body.services.projector.thread).toBe(thread);
+    expect(body.services.projector).toMatchObject({ ready: true, error: null, lagMs: { samples: expect.any(Number) } });
+  });
+
+  it('a rebuild through the admin API runs where the projector runs, and queries answer after it', async () => {
+    const res = await s.admin('POST', '/admin/projections/rebuild', { wait: true });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ state: 'done', result: { events: expect.any(Number) } });
+    const roster = await s.admin('GET', `/lists/${listId}/people?status=active`);
+    expect(roster.body.total).toBe(20);
+  });
+
+  it('after a restart on the same data directory the read models come back from the log', async () => {
+    const dir = s.dataDir;
+    await s.stop({ keepData: true });
+    s = await startStack({ ...env }, dir);
+    const found = await s.scim(token, 'GET', `/scim/v2/lists/${listId}/Users?filter=${encodeURIComponent('userName eq "t7@example.org"')}`);
+    expect(found.body.totalResults).toBe(1);
+    expect((await s.admin('GET', `/lists/${listId}/people`)).body.total).toBe(20);
+  });
+});
+
+describe('projector thread start-up', () => {
+  let dir: string;
+  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'muster-thread-')); });
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  it('fails with the reason when the log cannot be opened, leaving no thread behind', async () => {
+    await expect(startProjectorThread(join(dir, 'no-such-events'))).rejects.toThrow(/projector thread failed to start: no event log/);
+  });
+});
