@@ -113,11 +113,18 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
       requests: [{ method: 'GET', path: `${scimPath}/Users`, headers: { authorization: S.authorization }, setupRequest: (req) => ({ ...req, path: `${scimPath}/Users?filter=${encodeURIComponent(`userName eq "user${Math.floor(Math.random() * seq)}@bench.example"`)}` }) }],
     }).then((r) => figures.push({ ...figure(`GET filter userName (${label})`, c, r, 0), ratio: 0 }));
 
-    for (const c of [1, 64]) {
-      const r = await post(c, duration);
-      figures.push(figure('POST /Users (unique, durable)', c, r, await rssMb(srv.child.pid!)));
+    {
+      const r = await post(1, duration);
+      figures.push(figure('POST /Users (unique, durable)', 1, r, await rssMb(srv.child.pid!)));
     }
+    // the filtered GET at about 1,000 people, then again after the concurrent POSTs (about 10,000)
+    // and at 100,000: the target asks for the same rate at every size
     if (seq < 1000) await post(64, 0, 1000 - seq);
+    for (const c of [1, 64]) { await getByUserName(c, `${seq} people`); figures[figures.length - 1].rssMb = await rssMb(srv.child.pid!); }
+    {
+      const r = await post(64, duration);
+      figures.push(figure('POST /Users (unique, durable)', 64, r, await rssMb(srv.child.pid!)));
+    }
     for (const c of [1, 64]) { await getByUserName(c, `${seq} people`); figures[figures.length - 1].rssMb = await rssMb(srv.child.pid!); }
     for (const c of [1, 64]) {
       const r = await patch(c);
@@ -142,9 +149,11 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
   }
   const at64 = (s: string) => figures.filter((f) => f.scenario.startsWith(s) && f.connections === 64);
   const postF = at64('POST')[0];
-  const getF = at64('GET filter').at(-1)!;
+  const gets = at64('GET filter');
   console.log(`targets: durable POST ≥ 0.30 of echo with p99 < 40 ms → ${postF.ratio} / ${postF.p99} ms: ${postF.ratio! >= 0.3 && postF.p99 < 40 ? 'PASS' : 'MISS'}`);
-  console.log(`         filter GET ≥ 0.70 of echo with p99 < 15 ms (at ${seq} people) → ${getF.ratio} / ${getF.p99} ms: ${getF.ratio! >= 0.7 && getF.p99 < 15 ? 'PASS' : 'MISS'}`);
+  for (const getF of gets) {
+    console.log(`         filter GET ≥ 0.70 of echo with p99 < 15 ms (${getF.scenario.replace('GET filter userName ', '')}) → ${getF.ratio} / ${getF.p99} ms: ${getF.ratio! >= 0.7 && getF.p99 < 15 ? 'PASS' : 'MISS'}`);
+  }
   return figures;
 }
 
