@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuplicateKeyError, type Collection, type Doc, type ReadStore } from './port.ts';
-import { containsIgnoreCase, foldCase, foldedPrefix } from './text.ts';
+import { containsIgnoreCase, escapeRegex, foldCase, foldedPrefix } from './text.ts';
 
 export interface ReadStoreFixture {
   store: ReadStore;
@@ -470,6 +470,39 @@ export function readStoreContract(name: string, factory: () => Promise<ReadStore
         await c.updateOne({ _id: 'p43' }, { $set: { 'fields.email': 'renamed@example.org' } });
         expect(await page('ken43@')).toEqual([]);
         expect(ids(await page('RENAMED'))).toEqual(['p43']);
+      });
+
+      it('exact count and page of a roster search: status + contains on a lower-cased search text, before and after writes', async () => {
+        const name = uniqueName('roster');
+        await store.ensureIndexes(name, [{ key: { listId: 1, status: 1, n: 1 }, name: 'list_status_n', searchFields: ['search'] }]);
+        const c = store.collection<Person & { search: string; n: number }>(name);
+        const words = ['ada', 'lovelace', 'grace', 'hopper', 'ken', 'thompson', 'barbara', 'liskov'];
+        const all: Array<Person & { search: string; n: number }> = [];
+        for (let i = 0; i < 90; i++) {
+          const first = words[i % words.length];
+          const last = words[(i * 5 + 3) % words.length];
+          const p = { ...person(`p${String(i).padStart(2, '0')}`, { listId: i % 4 === 0 ? 'L2' : 'L1', status: i % 3 === 0 ? 'inactive' : 'active', first, last }), search: `${first} ${last} ${first}.${last}${i}@example.org`, n: i };
+          all.push(p);
+          await c.insertOne(p);
+        }
+        const filter = (text: string) => ({ listId: 'L1', status: 'active', search: { $regex: escapeRegex(text.toLowerCase()) } });
+        const expected = (text: string) => all.filter((p) => p.listId === 'L1' && p.status === 'active' && p.search.includes(text.toLowerCase()));
+        for (const text of ['ada', 'on', 'Hopper', 'e', 'lace1', 'y.z', 'nobody', 'kEN.thompson']) {
+          expect(await c.countDocuments(filter(text)), text).toBe(expected(text).length);
+          const page = await c.find(filter(text), { sort: { n: -1 }, limit: 5 });
+          expect(page.map((p) => p._id), text).toEqual(expected(text).sort((a, b) => b.n - a.n).slice(0, 5).map((p) => p._id));
+        }
+        // a person renamed, one deactivated, one removed: the next count follows
+        const renamed = all.find((p) => p.listId === 'L1' && p.status === 'active')!;
+        renamed.search = 'zed zebra zed.zebra@example.org';
+        await c.updateOne({ _id: renamed._id }, { $set: { search: renamed.search } });
+        const deactivated = all.find((p) => p.listId === 'L1' && p.status === 'active' && p.search.includes('ada'))!;
+        deactivated.status = 'inactive';
+        await c.updateOne({ _id: deactivated._id }, { $set: { status: 'inactive' } });
+        const removed = all.find((p) => p.listId === 'L1' && p.status === 'active' && p.search.includes('ada'))!;
+        all.splice(all.indexOf(removed), 1);
+        await c.deleteOne({ _id: removed._id });
+        for (const text of ['ada', 'zebra', 'on', 'e']) expect(await c.countDocuments(filter(text)), text).toBe(expected(text).length);
       });
 
       it('building a unique index over duplicate data fails', async () => {

@@ -155,7 +155,8 @@ function rangeTest(op: string, bound: string | number): ValueTest {
   }
 }
 
-function toRegExp(pattern: unknown, options: unknown): RegExp | null {
+/** the RegExp a `$regex` (string or RegExp, with `$options`) or RegExp condition tests, or null outside the fast-path subset */
+export function toRegExp(pattern: unknown, options: unknown): RegExp | null {
   let source: string;
   let flags = '';
   if (pattern instanceof RegExp) {

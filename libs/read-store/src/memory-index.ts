@@ -40,7 +40,7 @@ const NO_KEYS: KeySet = { keys: [], multikey: false };
 
 /** a literal contains-search: an entry can match only if one alternative's text occurs in its field */
 export interface SearchCond {
-  alternatives: Array<{ field: string; grams: number[] | null }>;
+  alternatives: Array<{ field: string; text: string; grams: number[] | null }>;
 }
 
 /** per-block Bloom bitmap of the case-folded character trigrams of the search fields */
@@ -62,7 +62,7 @@ export class MemoryIndex {
 
   constructor(
     readonly spec: IndexSpec,
-    private readonly partial: CompiledFilter | null,
+    readonly partial: CompiledFilter | null,
   ) {
     this.name = spec.name;
     this.fields = Object.keys(spec.key);
@@ -109,6 +109,67 @@ export class MemoryIndex {
 
   compareKeys(a: unknown[], b: unknown[]): number {
     return compareKeyTuples(this.dirs, a, b);
+  }
+
+  /**
+   * Fills this empty index from `recs` in one go: every entry collected, sorted once and cut into
+   * blocks (SortedList.load), instead of a sorted insert per entry. Returns false, leaving the
+   * index empty, when a unique index would hold one key for two documents: the caller then builds
+   * one entry at a time to report the violation exactly as inserting would.
+   */
+  buildFrom(recs: Iterable<Rec>): boolean {
+    return buildIndexes([this], recs) === null;
+  }
+
+  /** the sorted entries for a bulk build, or null when a unique index would hold a key twice */
+  private sortedForBuild(entries: Entry[]): Entry[] | null {
+    const sorted = sortEntries(this.dirs, entries);
+    if (this.unique) {
+      const dirs = this.dirs;
+      for (let i = 1; i < sorted.length; i++) {
+        const a = sorted[i - 1];
+        const b = sorted[i];
+        if (a.rec.id !== b.rec.id && compareKeyTuples(dirs, a.k, b.k) === 0) return null;
+      }
+    }
+    return sorted;
+  }
+
+  /** buildIndexes: fills this empty index with sorted entries */
+  private loadSorted(sorted: Entry[], multikey: string[]): void {
+    this.list.load(sorted);
+    for (const id of multikey) this.multikeyIds.add(id);
+  }
+
+  /** buildIndexes: back to empty */
+  private clear(): void {
+    this.list.load([]);
+    this.multikeyIds.clear();
+  }
+
+  static build(indexes: readonly MemoryIndex[], recs: Iterable<Rec>): MemoryIndex | null {
+    for (const index of indexes) if (index.list.size > 0) throw new Error(`index ${index.name} is not empty`);
+    // one pass over the documents for all indexes: each document is read once
+    const entries: Entry[][] = indexes.map(() => []);
+    const multikey: string[][] = indexes.map(() => []);
+    for (const rec of recs) {
+      for (let x = 0; x < indexes.length; x++) {
+        const { keys, multikey: mk } = indexes[x].keysFor(rec.doc);
+        const out = entries[x];
+        for (let i = 0; i < keys.length; i++) out.push({ k: keys[i], rec });
+        if (mk) multikey[x].push(rec.id);
+      }
+    }
+    for (let x = 0; x < indexes.length; x++) {
+      const sorted = indexes[x].sortedForBuild(entries[x]);
+      entries[x] = [];
+      if (!sorted) {
+        for (const index of indexes) index.clear();
+        return indexes[x];
+      }
+      indexes[x].loadSorted(sorted, multikey[x]);
+    }
+    return null;
   }
 
   /** id of another document holding `key`, if any */
@@ -229,6 +290,15 @@ export class MemoryIndex {
   }
 }
 
+/**
+ * Fills empty indexes from `recs` in one go (MemoryIndex.buildFrom for several indexes, reading each
+ * document once). Returns null when done, or the first unique index that would hold one key for
+ * two documents; then every index is left empty.
+ */
+export function buildIndexes(indexes: readonly MemoryIndex[], recs: Iterable<Rec>): MemoryIndex | null {
+  return MemoryIndex.build(indexes, recs);
+}
+
 export interface RangePlan {
   index: MemoryIndex;
   combos: number;
@@ -247,7 +317,7 @@ function addDocGrams(bloom: Bloom, doc: Doc, searchParts: string[][]): void {
 }
 
 /** the strings a regex condition on `parts` is tested against (array elements included) */
-function stringValues(doc: Doc, parts: string[]): string[] {
+export function stringValues(doc: Doc, parts: string[]): string[] {
   let cur: unknown = doc;
   for (let i = 0; i < parts.length; i++) {
     if (!isPlainObject(cur)) return [];
@@ -321,6 +391,135 @@ function compareKeyTuples(dirs: Array<1 | -1>, a: unknown[], b: unknown[]): numb
     if (c !== 0) return c * dirs[i];
   }
   return 0;
+}
+
+/**
+ * Entries in index order (compareEntries), for building an index in bulk.
+ *
+ * When every key column holds only null or strings without the code units where UTF-16 and code
+ * point order disagree (and so do the ids), each column's distinct values are ranked once and an
+ * entry's ranks are packed into one integer (sortPacked), so the sort itself is a native sort of a
+ * Float64Array: each string is compared O(log d) times rather than O(log n) times through its
+ * entry. Otherwise (numbers, which compare cheaply and often arrive in order, as positions do; other
+ * types), or when the ranks do not fit in 2^53, entries are sorted with a comparator: native
+ * operators on simple columns (null, numbers, such strings), compareValues on the others.
+ */
+export function sortEntries(dirs: Array<1 | -1>, entries: Entry[]): Entry[] {
+  const width = dirs.length;
+  const n = entries.length;
+  const simple: boolean[] = new Array<boolean>(width).fill(true);
+  let simpleIds = true;
+  for (let i = 0; i < n; i++) {
+    const { k, rec } = entries[i];
+    for (let j = 0; j < width; j++) if (simple[j] && !isSimpleKeyValue(k[j])) simple[j] = false;
+    if (simpleIds && HIGH_UNIT.test(rec.id)) simpleIds = false;
+  }
+  if (n > 1 && simpleIds && simple.every(Boolean) && !hasNumbers(entries, width)) {
+    const packed = sortPacked(dirs, entries);
+    if (packed) return packed;
+  }
+  return entries.slice().sort((a, b) => {
+    const ka = a.k;
+    const kb = b.k;
+    for (let j = 0; j < width; j++) {
+      const x = ka[j];
+      const y = kb[j];
+      if (x === y) continue;
+      const c = simple[j] ? compareSimple(x, y) : compareValues(x, y);
+      if (c !== 0) return c * dirs[j];
+    }
+    return simpleIds ? (a.rec.id < b.rec.id ? -1 : a.rec.id > b.rec.id ? 1 : 0) : compareStrings(a.rec.id, b.rec.id);
+  });
+}
+
+/**
+ * sortEntries on simple values: each column's distinct values are ranked (sorted natively: numbers
+ * in a Float64Array, strings by the default sort, which is code unit order = code point order for
+ * simple strings), an entry's ranks and its own position are packed into one integer and the
+ * packed integers sorted natively. Runs of entries with equal keys are then put in id order.
+ * Null when the packed integers would not fit in 2^53.
+ */
+function sortPacked(dirs: Array<1 | -1>, entries: Entry[]): Entry[] | null {
+  const n = entries.length;
+  const width = dirs.length;
+  const ranks: Float64Array[] = [];
+  const radix: number[] = [];
+  let capacity = n;
+  for (let j = 0; j < width; j++) {
+    const rank = new Map<unknown, number>();
+    let hasNull = false;
+    const numbers: number[] = [];
+    const strings: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = entries[i].k[j];
+      if (rank.has(v)) continue;
+      rank.set(v, 0);
+      if (v === null) hasNull = true;
+      else if (typeof v === 'number') numbers.push(v);
+      else strings.push(v as string);
+    }
+    // null < numbers < strings (compareValues); -0 and 0 are one Map key
+    const sortedNumbers = Float64Array.from(numbers).sort();
+    strings.sort();
+    const count = rank.size;
+    // ranks ascending in key order; a descending key counts down
+    const up = dirs[j] === 1;
+    let r = 0;
+    if (hasNull) rank.set(null, up ? r++ : count - 1 - r++);
+    for (let x = 0; x < sortedNumbers.length; x++) rank.set(sortedNumbers[x], up ? r++ : count - 1 - r++);
+    for (let x = 0; x < strings.length; x++) rank.set(strings[x], up ? r++ : count - 1 - r++);
+    const col = new Float64Array(n);
+    for (let i = 0; i < n; i++) col[i] = rank.get(entries[i].k[j])!;
+    ranks.push(col);
+    radix.push(count);
+    capacity *= count;
+    if (capacity > Number.MAX_SAFE_INTEGER) return null;
+  }
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let acc = 0;
+    for (let j = 0; j < width; j++) acc = acc * radix[j] + ranks[j][i];
+    packed[i] = acc * n + i;
+  }
+  packed.sort();
+  const out: Entry[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = entries[packed[i] % n];
+  // equal keys: id order
+  let start = 0;
+  for (let i = 1; i <= n; i++) {
+    if (i < n && Math.floor(packed[i] / n) === Math.floor(packed[start] / n)) continue;
+    if (i - start > 1) {
+      const run = out.slice(start, i).sort((a, b) => (a.rec.id < b.rec.id ? -1 : a.rec.id > b.rec.id ? 1 : 0));
+      for (let x = 0; x < run.length; x++) out[start + x] = run[x];
+    }
+    start = i;
+  }
+  return out;
+}
+
+function hasNumbers(entries: Entry[], width: number): boolean {
+  for (let i = 0; i < entries.length; i++) {
+    const k = entries[i].k;
+    for (let j = 0; j < width; j++) if (typeof k[j] === 'number') return true;
+  }
+  return false;
+}
+
+/** see compareStrings: native string order is code point order without these */
+const HIGH_UNIT = /[\ud800-\uffff]/;
+
+function isSimpleKeyValue(v: unknown): boolean {
+  if (v === null) return true;
+  if (typeof v === 'number') return v === v;
+  return typeof v === 'string' && !HIGH_UNIT.test(v);
+}
+
+/** compareValues for two different simple key values (null < numbers < strings) */
+function compareSimple(x: unknown, y: unknown): number {
+  const tx = x === null ? 1 : typeof x === 'number' ? 2 : 3;
+  const ty = y === null ? 1 : typeof y === 'number' ? 2 : 3;
+  if (tx !== ty) return tx - ty;
+  return (x as number | string) < (y as number | string) ? -1 : (x as number | string) > (y as number | string) ? 1 : 0;
 }
 
 function compareEntries(dirs: Array<1 | -1>, a: Entry, b: Entry): number {
@@ -409,7 +608,7 @@ export function findSearchCondition(filter: Plain, fields: readonly string[]): S
         if (keys.length !== 1 || !fields.includes(keys[0])) break;
         const text = literalText(branch[keys[0]]);
         if (text === null) break;
-        alternatives.push({ field: keys[0], grams: textGrams(text) });
+        alternatives.push({ field: keys[0], text, grams: textGrams(text) });
       }
       if (alternatives.length === value.length) return { alternatives };
     } else if (key === '$and' && Array.isArray(value)) {
@@ -420,7 +619,7 @@ export function findSearchCondition(filter: Plain, fields: readonly string[]): S
       }
     } else if (fields.includes(key)) {
       const text = literalText(value);
-      if (text !== null) return { alternatives: [{ field: key, grams: textGrams(text) }] };
+      if (text !== null) return { alternatives: [{ field: key, text, grams: textGrams(text) }] };
     }
   }
   return null;

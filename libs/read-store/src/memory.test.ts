@@ -17,6 +17,12 @@ readStoreContract('memory (mingo evaluator only)', async () => {
   return { store, cleanup: () => store.close() };
 });
 
+// contains-searches served by index ranges and block summaries only, without the n-gram lists
+readStoreContract('memory (no n-gram lists)', async () => {
+  const store = createMemoryReadStore({ textPostings: false });
+  return { store, cleanup: () => store.close() };
+});
+
 /** deterministic PRNG */
 
 const sortedIds = (docs: Doc[]): string[] => docs.map((d) => d._id).sort();
@@ -81,6 +87,25 @@ describe('memory: indexed lookups on 100,000 documents do not scan', () => {
     expect(people.explain({ userNameLower: { $in: three }, status: { $exists: true } })).toMatchObject({ docsExamined: 3, nReturned: 3 });
   });
 
+  it('a point lookup on a fully bound compound key uses that index, sorts its few matches, and falls back to comparing plans when many share the key', async () => {
+    const s = createMemoryReadStore();
+    await s.ensureIndexes('t', [
+      { key: { listId: 1, status: 1 }, name: 'list_status' },
+      { key: { listId: 1, name: 1 }, name: 'list_name' },
+    ]);
+    const t = s.collection<{ _id: string; listId: string; status: string; name: string; n: number }>('t');
+    for (let i = 0; i < 200; i++) await t.insertOne({ _id: `d${i}`, listId: `L${i % 2}`, status: i % 10 === 0 ? 'gone' : 'active', name: `n${i % 50}`, n: i });
+    // 4 documents behind (L1, n7): the point plan, whatever the sort
+    const filter = { listId: 'L1', name: 'n7', status: 'active' };
+    expect(t.explain(filter)).toMatchObject({ stage: 'IXSCAN', index: 'list_name', docsExamined: 4, nReturned: 4, indexesPlanned: 2 });
+    expect((await t.find(filter, { sort: { n: -1 } })).map((d) => d.n)).toEqual([157, 107, 57, 7]);
+    // (L0, active) holds 80 documents: not a point lookup, so the planner compares every index's range
+    expect(t.explain({ listId: 'L0', status: 'active' })).toMatchObject({ index: 'list_status', docsExamined: 80, indexesPlanned: 3 });
+    // the first fully bound index with few entries ends the planning
+    expect(t.explain({ listId: 'L1', status: 'gone', name: 'n7' })).toMatchObject({ index: 'list_status', nReturned: 0, indexesPlanned: 1 });
+    await s.close();
+  });
+
   it('a field without an index is a collection scan (the counter is real)', () => {
     expect(people.explain({ 'fields.email': docs[5].fields.email })).toMatchObject({ stage: 'COLLSCAN', docsExamined: N, nReturned: 1 });
   });
@@ -131,7 +156,7 @@ describe('memory: indexed lookups on 100,000 documents do not scan', () => {
     expect((await people.find(filter, desc)).map((d) => d._id)).toEqual(expected.slice(-20).reverse().map((d) => d._id));
   });
 
-  it('contains-searches read only blocks whose summary can hold the text, with the same results', async () => {
+  it('contains-searches examine only the candidates of the exact n-gram lists, with the same results', async () => {
     const page = (term: string) => ({
       listId: 'L3',
       status: 'active',
@@ -142,10 +167,12 @@ describe('memory: indexed lookups on 100,000 documents do not scan', () => {
       ],
     });
     const opts = { sort: { 'fields.lastName': 1 as const }, limit: 50 };
+    // 100,000 documents: the first search starts listing them in the background and uses the block summaries meanwhile
+    expect(people.explain(page('qqzx'), opts)).toMatchObject({ stage: 'IXSCAN', nReturned: 0 });
+    expect(people.explain(page('qqzx'), opts).textBlocks?.withHits).toBeLessThanOrEqual(1);
+    await people.searchReady();
     const none = people.explain(page('qqzx'), opts);
-    expect(none.textBlocks?.scanned).toBeGreaterThan(10);
-    expect(none.textBlocks?.withHits).toBeLessThanOrEqual(1);
-    expect(none.docsExamined).toBeLessThan(2048);
+    expect(none).toMatchObject({ stage: 'TEXT', docsExamined: 0, nReturned: 0 });
 
     const target = docs.find((d) => d.listId === 'L3' && d.status === 'active' && d.n > 90_000)!;
     const term = target.fields.email.slice(0, -12).toUpperCase(); // e.g. "KEN.SMITH90123"
@@ -153,14 +180,31 @@ describe('memory: indexed lookups on 100,000 documents do not scan', () => {
       (d) => d.listId === 'L3' && d.status === 'active' && [d.fields.firstName, d.fields.lastName, d.fields.email].some((v) => v.toUpperCase().includes(term)),
     );
     const rare = people.explain(page(term), opts);
-    expect(rare.textBlocks!.withHits).toBeLessThan(rare.textBlocks!.scanned / 4);
+    expect(rare).toMatchObject({ stage: 'TEXT', nReturned: expected.length });
+    expect(rare.docsExamined).toBeLessThan(50);
     expect(sortedIds(await people.find(page(term), opts))).toEqual(sortedIds(expected));
+
+    // a common text: a sorted page still walks the index (it fills after a few hundred entries),
+    // the count (every match) tests only the candidates, far fewer than the list's range
+    const common = (d: Person) => d.listId === 'L3' && d.status === 'active' && [d.fields.firstName, d.fields.lastName, d.fields.email].some((v) => v.toLowerCase().includes('ada'));
+    const all = docs.filter(common);
+    const range = docs.filter((d) => d.listId === 'L3' && d.status === 'active').length;
+    expect(people.explain(page('ada'), opts)).toMatchObject({ stage: 'IXSCAN', sortedByIndex: true, nReturned: 50 });
+    const count = people.explain(page('ada'));
+    expect(count).toMatchObject({ stage: 'TEXT', nReturned: all.length });
+    expect(count.docsExamined).toBeLessThan(range / 2);
+    expect(await people.countDocuments(page('aDa'))).toBe(all.length);
+    // a sort no index delivers: candidates, then the top of them
+    const byFirst = { sort: { 'fields.firstName': -1 as const, _id: 1 as const }, skip: 5, limit: 20 };
+    const want = [...all].sort((a, b) => (a.fields.firstName !== b.fields.firstName ? (a.fields.firstName < b.fields.firstName ? 1 : -1) : a._id < b._id ? -1 : 1));
+    expect((await people.find(page('ada'), byFirst)).map((d) => d._id)).toEqual(want.slice(5, 25).map((d) => d._id));
+    expect(people.explain(page('ada'), byFirst).stage).toBe('TEXT');
   });
 });
 
 describe('memory: block summaries follow document changes that keep the index keys', () => {
   it('finds text written by $set, replaceOne and updateMany after the document was indexed', async () => {
-    const store = createMemoryReadStore();
+    const store = createMemoryReadStore({ textPostings: false }); // block summaries alone (the n-gram lists: text-postings.test.ts)
     await store.ensureIndexes('c', [{ key: { list: 1 }, name: 'list_1', searchFields: ['email', 'tags'] }]);
     const c = store.collection('c');
     for (let i = 0; i < 5000; i++) await c.insertOne({ _id: `p${i}`, list: 'L', email: `user${i}@example.org`, tags: [`t${i % 7}`] });
@@ -340,20 +384,25 @@ describe('memory: results equal mingo on randomised documents and filters', () =
     expect(indexed).toBeGreaterThan(50);
   });
 
-  it('contains-search candidates from block summaries never lose a match', async () => {
+  it('contains-search candidates from block summaries or n-gram lists never lose a match', async () => {
     const rand = rng(11);
     const docs = randomDocs(rand, 3000); // several blocks
-    const store = createMemoryReadStore();
-    await store.ensureIndexes('c', DIFF_INDEXES);
-    const c = store.collection('c');
-    for (const d of docs) await c.insertOne(d);
-    for (const term of ['ell', 'WOR', 'hello world', 'xyz', 'Ünï', 'ß', 'ab', 'c-d', 'nope', 'Xab']) {
-      for (const flag of [true, false]) {
-        const filter = { flag, $or: [{ text: containsIgnoreCase(term) }, { s: containsIgnoreCase(term) }, { 'a.b': containsIgnoreCase(term) }] };
-        expect(c.explain(filter).textBlocks, JSON.stringify(filter)).toBeDefined();
-        expect(sortedIds(await c.find(filter)), JSON.stringify(filter)).toEqual(mingoIds(docs, filter));
-        const single = { flag, text: new RegExp(term.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')) };
-        expect(sortedIds(await c.find(single)), String(single.text)).toEqual(mingoIds(docs, single));
+    for (const textPostings of [false, true]) {
+      const store = createMemoryReadStore({ textPostings });
+      await store.ensureIndexes('c', DIFF_INDEXES);
+      const c = store.collection('c');
+      for (const d of docs) await c.insertOne(d);
+      for (const term of ['ell', 'WOR', 'hello world', 'xyz', 'Ünï', 'ß', 'ab', 'c-d', 'nope', 'Xab']) {
+        for (const flag of [true, false]) {
+          const filter = { flag, $or: [{ text: containsIgnoreCase(term) }, { s: containsIgnoreCase(term) }, { 'a.b': containsIgnoreCase(term) }] };
+          const plan = c.explain(filter);
+          if (textPostings) expect(plan.textBlocks ?? plan.textPostings, JSON.stringify(filter)).toBeDefined();
+          else expect(plan.textBlocks, JSON.stringify(filter)).toBeDefined();
+          expect(sortedIds(await c.find(filter)), JSON.stringify(filter)).toEqual(mingoIds(docs, filter));
+          expect(await c.countDocuments(filter), JSON.stringify(filter)).toBe(mingoIds(docs, filter).length);
+          const single = { flag, text: new RegExp(term.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')) };
+          expect(sortedIds(await c.find(single)), String(single.text)).toEqual(mingoIds(docs, single));
+        }
       }
     }
   });

@@ -23,7 +23,8 @@ import {
   type UpdateResult,
 } from './port.ts';
 import { compileFilter, type CompiledFilter } from './matcher.ts';
-import { analyzeFilter, findSearchCondition, MemoryIndex, type Entry, type KeySet, type RangePlan, type Rec } from './memory-index.ts';
+import { analyzeFilter, buildIndexes, findSearchCondition, MemoryIndex, type Entry, type KeySet, type RangePlan, type Rec } from './memory-index.ts';
+import { NO, TextPostings, YES, type ColumnCheck, type SortColumn, type TextCandidates } from './text-postings.ts';
 import { cloneDeep, compareValues, describeKey, isOperatorObject, isPlainObject, setPath, sortKey, valuesEqual, type Plain } from './values.ts';
 
 export interface MemoryReadStoreOptions {
@@ -32,12 +33,20 @@ export interface MemoryReadStoreOptions {
    * document is tested by mingo; results are the same, only slower (used by the benchmark).
    */
   fastFilters?: boolean;
+  /**
+   * Answer literal contains-searches on `searchFields` from exact n-gram lists (default true).
+   * With false they are served by index ranges and block summaries only; results are the same.
+   */
+  textPostings?: boolean;
 }
 
 /** What one query did; like the interesting part of Mongo's explain('executionStats'). */
 export interface QueryPlan {
-  /** IDHACK: _id lookup; IXSCAN: declared index; COLLSCAN: every document */
-  stage: 'IDHACK' | 'IXSCAN' | 'COLLSCAN';
+  /**
+   * IDHACK: _id lookup; IXSCAN: declared index; COLLSCAN: every document; TEXT: only the documents
+   * the exact n-gram lists of a literal contains-search name (./text-postings.ts)
+   */
+  stage: 'IDHACK' | 'IXSCAN' | 'COLLSCAN' | 'TEXT';
   index?: string;
   /** results came out in index order, no in-memory sort (and the scan stopped after skip+limit matches) */
   sortedByIndex: boolean;
@@ -50,11 +59,21 @@ export interface QueryPlan {
    * were read).
    */
   textBlocks?: { scanned: number; withHits: number };
+  /** stage TEXT: n-gram lists intersected and the candidates they named (keysExamined: those still current) */
+  textPostings?: { grams: number; candidates: number };
+  /** how many indexes were planned before choosing (1 for a point lookup on a fully bound key) */
+  indexesPlanned?: number;
 }
 
 export interface MemoryCollection<T extends Doc = Doc> extends Collection<T> {
   /** runs the query and reports the plan used and how much work it did */
   explain(filter: Filter, options?: FindOptions): QueryPlan;
+  /**
+   * Builds the exact n-gram lists of the collection's search fields now and resolves when they
+   * are ready (otherwise the first contains-search starts building them, in the background for
+   * a large collection, and queries use other plans until then). A no-op without searchFields.
+   */
+  searchReady(): Promise<void>;
 }
 
 export interface MemoryReadStore extends ReadStore {
@@ -64,7 +83,7 @@ export interface MemoryReadStore extends ReadStore {
 }
 
 export function createMemoryReadStore(options: MemoryReadStoreOptions = {}): MemoryReadStore {
-  return new MemoryStore(options.fastFilters !== false);
+  return new MemoryStore(options.fastFilters !== false, options.textPostings !== false);
 }
 
 const UPDATE_OPERATORS = new Set([
@@ -94,7 +113,7 @@ interface IndexChange {
   multikey: boolean;
 }
 
-type Plan = { stage: 'IDHACK'; ids: string[] } | { stage: 'IXSCAN'; range: RangePlan } | { stage: 'COLLSCAN' };
+type Plan = ({ stage: 'IDHACK'; ids: string[] } | { stage: 'IXSCAN'; range: RangePlan } | { stage: 'COLLSCAN' }) & { planned?: number };
 
 interface Execution {
   recs: Rec[];
@@ -105,6 +124,8 @@ interface Execution {
 class CollState {
   readonly docs = new Map<string, Rec>();
   readonly indexes = new Map<string, MemoryIndex>();
+  /** exact n-gram lists over the indexes' searchFields (./text-postings.ts), built on first use */
+  text: TextPostings | null = null;
 
   constructor(public name: string) {}
 
@@ -122,19 +143,52 @@ class CollState {
     const rec: Rec = { id: doc._id, doc };
     applyIndexChanges(changes, rec, false);
     this.docs.set(rec.id, rec);
+    this.text?.inserted(rec);
+  }
+
+  /**
+   * Inserts documents it adopts (no copies), like an ordered insertMany: on a duplicate key the
+   * documents before the offending one stay inserted. Into an empty collection the documents go
+   * in without index work and the (empty) indexes are then built together, in bulk, over all of
+   * them (buildIndexes); should that fail, the collection is emptied again and the documents are
+   * inserted one at a time, which stops at the same document with the same error as inserts do.
+   */
+  load(docs: readonly Doc[]): void {
+    if (this.docs.size === 0) this.text?.reset(); // n-gram lists: built when next searched, not entry by entry
+    if (this.docs.size === 0 && this.indexes.size > 0) {
+      const declared = [...this.indexes.values()];
+      this.indexes.clear();
+      let built = false;
+      try {
+        for (const doc of docs) this.insert(doc);
+        built = buildIndexes(declared, this.docs.values()) === null;
+      } catch {
+        built = false;
+      }
+      if (built) {
+        for (const index of declared) this.indexes.set(index.name, index);
+        return;
+      }
+      for (const rec of [...this.docs.values()]) this.delete(rec);
+      for (const index of declared) this.indexes.set(index.name, index);
+    }
+    for (const doc of docs) this.insert(doc);
   }
 
   /** replaces a record's document; indexes are checked first and nothing changes on error */
   replace(rec: Rec, next: Doc): void {
     const changes = this.planIndexChanges(rec.doc, next);
+    const prev = rec.doc;
     rec.doc = next; // before the index changes: block summaries read the new document
     applyIndexChanges(changes, rec, false);
+    this.text?.replaced(rec, prev);
   }
 
   delete(rec: Rec): void {
     const changes = this.planIndexChanges(rec.doc, null);
     applyIndexChanges(changes, rec, true);
     this.docs.delete(rec.id);
+    this.text?.deleted(rec);
   }
 
   /** validates a write against every index; throws DuplicateKeyError before anything changes */
@@ -164,22 +218,55 @@ class CollState {
 
   addIndex(spec: IndexSpec, partial: CompiledFilter | null): void {
     const index = new MemoryIndex(cloneDeep(spec), partial);
-    // build, checking uniqueness; nothing is registered if the data violates it
-    for (const rec of this.docs.values()) {
-      const { keys, multikey } = index.keysFor(rec.doc);
-      for (const k of keys) {
-        if (index.unique && index.findDuplicate(k, rec.id) !== null) {
-          throw new DuplicateKeyError(
-            this.name,
-            index.name,
-            `E11000 duplicate key error collection: ${this.name} index: ${index.name} dup key: ${describeKey(index.fields, k)}`,
-          );
+    // built in bulk (sorted once); on a unique violation, entry by entry to report it as an insert
+    // would. Nothing is registered if the data violates it.
+    if (!index.buildFrom(this.docs.values())) {
+      for (const rec of this.docs.values()) {
+        const { keys, multikey } = index.keysFor(rec.doc);
+        for (const k of keys) {
+          if (index.unique && index.findDuplicate(k, rec.id) !== null) {
+            throw new DuplicateKeyError(
+              this.name,
+              index.name,
+              `E11000 duplicate key error collection: ${this.name} index: ${index.name} dup key: ${describeKey(index.fields, k)}`,
+            );
+          }
+          index.list.insert({ k, rec });
         }
-        index.list.insert({ k, rec });
+        if (multikey) index.multikeyIds.add(rec.id);
       }
-      if (multikey) index.multikeyIds.add(rec.id);
     }
     this.indexes.set(spec.name, index);
+    if (index.searchFields.length > 0) {
+      // every index's search fields get n-gram lists, and their key fields columns (listId, status…)
+      const searchFields = new Set(this.text?.fieldNames);
+      const keyFields = new Set(this.text?.keyFields);
+      for (const f of index.searchFields) searchFields.add(f);
+      for (const f of index.fields) keyFields.add(f);
+      this.text?.reset(); // stops a background build of the lists it replaces
+      this.text = new TextPostings(searchFields, keyFields);
+    }
+  }
+
+  /**
+   * Candidates for the filter's literal contains-search from the exact n-gram lists, or null
+   * when the collection has none or the search cannot be narrowed by them (see ./text-postings.ts).
+   */
+  textCandidates(filter: Filter): TextCandidates | null {
+    const text = this.text;
+    if (!text) return null;
+    const cond = findSearchCondition(filter, text.fieldNames);
+    if (!cond) return null;
+    if (text.needsCompaction) text.reset();
+    text.ensureBuilt(this.docs);
+    return text.isBuilt ? text.candidates(cond) : null; // a large collection: other plans until built
+  }
+
+  /** builds the n-gram lists now (if the collection has search fields) and waits for them */
+  async searchReady(): Promise<void> {
+    if (!this.text) return;
+    this.text.ensureBuilt(this.docs);
+    await this.text.whenBuilt();
   }
 
   // --- queries -------------------------------------------------------------------------------
@@ -190,11 +277,21 @@ class CollState {
     if (idCond?.eq && idCond.eq.every((v) => typeof v === 'string')) {
       return { stage: 'IDHACK', ids: [...new Set(idCond.eq as string[])] };
     }
+    let planned = 0;
+    // A point lookup (every key of an index bound to one value, few entries behind it: the SCIM
+    // `userName eq` every IdP sends) needs no comparison of every index's range sizes.
+    for (const index of this.indexes.values()) {
+      if (index.fields.length < 2 || !index.fields.every((f) => conds.get(f)?.eq?.length === 1) || !index.usableFor(filter)) continue;
+      planned++;
+      const plan = index.planRanges(conds, sort, null);
+      if (plan && plan.count <= POINT_LOOKUP_MAX) return { stage: 'IXSCAN', range: plan, planned };
+    }
     let best: RangePlan | null = null;
     let bestSorted: RangePlan | null = null;
     let bestSearch: RangePlan | null = null;
     for (const index of this.indexes.values()) {
       if (!index.usableFor(filter)) continue;
+      planned++;
       const search = index.searchFields.length > 0 ? findSearchCondition(filter, index.searchFields) : null;
       const plan = index.planRanges(conds, sort, search);
       if (!plan) continue;
@@ -207,13 +304,38 @@ class CollState {
     }
     // an index that delivers the sort order wins unless it has many more candidates
     if (bestSorted && (!best || bestSorted.count <= best.count * (limited ? 4 : 1))) {
-      return { stage: 'IXSCAN', range: bestSorted };
+      return { stage: 'IXSCAN', range: bestSorted, planned };
     }
     // block summaries skip most of a range for rare text: worth it unless equality narrows far more
-    if (bestSearch && (!best || bestSearch.count <= best.count * 4)) return { stage: 'IXSCAN', range: bestSearch };
-    if (best && best.count < this.docs.size) return { stage: 'IXSCAN', range: best };
-    return { stage: 'COLLSCAN' };
+    if (bestSearch && (!best || bestSearch.count <= best.count * 4)) return { stage: 'IXSCAN', range: bestSearch, planned };
+    if (best && best.count < this.docs.size) return { stage: 'IXSCAN', range: best, planned };
+    return { stage: 'COLLSCAN', planned };
   }
+}
+
+/** at most this many entries behind a fully bound index key make it the plan without comparing others */
+const POINT_LOOKUP_MAX = 8;
+
+/**
+ * Cost of a candidate the columns decide alone, in documents read (what a scan pays per entry):
+ * a column check reads two typed arrays and one string, a document read chases record, document,
+ * property storage and value through memory (measured about 4x apart on 100,000 people).
+ */
+const COLUMN_CHECK_COST = 0.25;
+/** and of ordering a match by its sort-column key (a string comparison still reads the string) */
+const SORT_KEY_COST = 0.5;
+
+/**
+ * Whether testing the n-gram candidates beats the chosen plan: its documents to examine are the
+ * range (or the collection), or, when it delivers the wanted order and stops after skip+limit
+ * matches, about skip+limit over the share of documents that match (estimated from the candidates).
+ */
+function preferText(plan: Plan, candidates: number, perCandidate: number, docs: number, sort: Sort | undefined, skip: number, limit: number): boolean {
+  if (plan.stage === 'IDHACK') return false;
+  let cost = plan.stage === 'IXSCAN' ? plan.range.count : docs;
+  const stopsEarly = limit > 0 && (!sort || (plan.stage === 'IXSCAN' && plan.range.order !== null));
+  if (stopsEarly) cost = Math.min(cost, ((skip + limit) * docs) / Math.max(candidates, 1));
+  return candidates * perCandidate < cost;
 }
 
 /** tie-break between plans with the same candidate count */
@@ -255,6 +377,13 @@ class QueryRun {
     return this.done;
   }
 
+  /** takes a record known to match without testing it (decided from columns); true when enough were collected */
+  accept(rec: Rec): boolean {
+    this.matched.push(rec);
+    this.done = this.matched.length >= this.wanted;
+    return this.done;
+  }
+
   visit(e: Entry): boolean {
     this.stats.keysExamined++;
     if (this.seen) {
@@ -269,7 +398,10 @@ class MemoryStore implements MemoryReadStore {
   private readonly colls = new Map<string, CollState>();
   private closed = false;
 
-  constructor(private readonly fastFilters: boolean) {}
+  constructor(
+    private readonly fastFilters: boolean,
+    private readonly textPostings: boolean,
+  ) {}
 
   // --- internals used by collection handles --------------------------------------------------
 
@@ -304,11 +436,19 @@ class MemoryStore implements MemoryReadStore {
       return { recs: [], plan: { stage: 'COLLSCAN', sortedByIndex: false, keysExamined: 0, docsExamined: 0, nReturned: 0 } };
     }
     const plan = state.choosePlan(filter, sort, limit > 0);
+    const text = plan.stage === 'IDHACK' || !this.textPostings ? null : state.textCandidates(filter);
+    if (text) {
+      // the filter's equality and text conditions answered from columns: most candidates never touch their document
+      const check = state.text!.check(filter);
+      const perCandidate = (check.residual ? 1 : COLUMN_CHECK_COST) + (sort ? SORT_KEY_COST : 0);
+      if (preferText(plan, text.count, perCandidate, state.docs.size, sort, skip, limit)) return this.executeText(state, text, check, filter, sort, skip, limit);
+    }
     const inOrder = !sort || (plan.stage === 'IXSCAN' && plan.range.order !== null);
     const wanted = inOrder && limit > 0 ? skip + limit : Infinity;
     const dedupe = plan.stage === 'IXSCAN' && (plan.range.combos > 1 || plan.range.index.multikeyIds.size > 0);
     const run = new QueryRun(this.compile(filter), wanted, dedupe);
     run.stats.stage = plan.stage;
+    if (plan.planned !== undefined) run.stats.indexesPlanned = plan.planned;
 
     if (plan.stage === 'IDHACK') {
       for (const id of plan.ids) {
@@ -346,6 +486,35 @@ class MemoryStore implements MemoryReadStore {
     return { recs: result, plan: run.stats };
   }
 
+  /** tests only the candidates of the exact n-gram lists (in list order, so any sort is done here) */
+  private executeText(state: CollState, text: TextCandidates, check: ColumnCheck, filter: Filter, sort: Sort | undefined, skip: number, limit: number): Execution {
+    const run = new QueryRun(this.compile(filter), !sort && limit > 0 ? skip + limit : Infinity, false);
+    run.stats.stage = 'TEXT';
+    run.stats.textPostings = { grams: text.grams, candidates: text.count };
+    const postings = state.text!;
+    const ords = text.ords;
+    const matchedOrds: number[] = [];
+    for (let i = 0; i < text.count; i++) {
+      const ord = ords === null ? i : ords[i];
+      const rec = postings.recAt(ord);
+      if (rec === undefined) continue; // retired: the document changed or went away since it was listed
+      run.stats.keysExamined++;
+      const verdict = check.test(ord);
+      if (verdict === NO) continue;
+      const before = run.matched.length;
+      const enough = verdict === YES ? run.accept(rec) : run.consider(rec);
+      if (run.matched.length > before) matchedOrds.push(ord);
+      if (enough) break;
+    }
+    let result = run.matched;
+    // sort keys from the lists' sort columns (by ordinal): thousands of matches are ordered without reading each document again
+    if (sort) result = sortRecs(result, sort, limit > 0 ? skip + limit : Infinity, { ords: matchedOrds, postings });
+    if (limit > 0) result = result.slice(skip, skip + limit);
+    else if (skip > 0) result = result.slice(skip);
+    run.stats.nReturned = result.length;
+    return { recs: result, plan: run.stats };
+  }
+
   // --- ReadStore -------------------------------------------------------------------------------
 
   async ensureIndexes(collection: string, specs: IndexSpec[]): Promise<void> {
@@ -376,8 +545,17 @@ class MemoryStore implements MemoryReadStore {
     return [...this.colls.keys()].sort();
   }
 
+  async bulkLoad(collection: string, docs: Iterable<Doc>): Promise<void> {
+    this.assertOpen();
+    validateCollectionName(collection);
+    const list = Array.isArray(docs) ? (docs as Doc[]) : [...docs];
+    for (const doc of list) validateDoc(doc);
+    this.stateOrCreate(collection).load(list);
+  }
+
   async dropCollection(name: string): Promise<void> {
     this.assertOpen();
+    this.colls.get(name)?.text?.reset(); // stops a background build of its n-gram lists
     this.colls.delete(name);
   }
 
@@ -389,6 +567,7 @@ class MemoryStore implements MemoryReadStore {
     if (from === to) throw new Error("Can't rename a collection to itself");
     // one synchronous step: no reader can observe the target missing or half-replaced
     state.name = to;
+    this.colls.get(to)?.text?.reset();
     this.colls.set(to, state);
     this.colls.delete(from);
   }
@@ -409,6 +588,7 @@ class MemoryStore implements MemoryReadStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const state of this.colls.values()) state.text?.reset();
     this.colls.clear();
   }
 }
@@ -439,6 +619,10 @@ class MemoryCollectionHandle<T extends Doc> implements MemoryCollection<T> {
 
   explain(filter: Filter, options: FindOptions = {}): QueryPlan {
     return this.store.execute(this.current(), filter, options).plan;
+  }
+
+  async searchReady(): Promise<void> {
+    await this.current()?.searchReady();
   }
 
   async insertOne(doc: T): Promise<void> {
@@ -684,13 +868,31 @@ function collectEqualities(f: Plain, seed: Plain): void {
  * `keep`, only the first `keep` results are kept, in one pass (no full sort of every match).
  * Ties keep scan order.
  */
-function sortRecs(recs: Rec[], sort: Sort, keep: number): Rec[] {
-  const fields = Object.keys(sort).map((f) => ({ parts: f.split('.'), dir: sort[f] }));
-  const keyed: SortItem[] = recs.map((rec) => ({ rec, keys: fields.map((f) => sortKey(rec.doc, f.parts, f.dir)) }));
+function sortRecs(recs: Rec[], sort: Sort, keep: number, columns?: { ords: number[]; postings: TextPostings }): Rec[] {
+  const fields: SortField[] = Object.keys(sort).map((f) => ({
+    parts: f.split('.'),
+    dir: sort[f],
+    id: f === '_id',
+    column: columns && f !== '_id' ? columns.postings.sortColumn(f) : null,
+  }));
+  const ords = columns?.ords;
   const dirs = fields.map((f) => f.dir);
-  if (keep >= keyed.length) return keyed.sort((a, b) => compareSortItems(dirs, a, b)).map((k) => k.rec);
+  if (keep >= recs.length) {
+    const keyed: SortItem[] = recs.map((rec, i) => ({ rec, keys: sortKeys(rec, ords ? ords[i] : -1, fields, NOT_READ) }));
+    return keyed.sort((a, b) => compareSortItems(dirs, a, b)).map((k) => k.rec);
+  }
   const top: SortItem[] = [];
-  for (const item of keyed) {
+  const first = fields[0];
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i];
+    const ord = ords ? ords[i] : -1;
+    // once the top is full, most records lose on the first key alone: read only that one
+    let key0: unknown = NOT_READ;
+    if (top.length === keep) {
+      key0 = recSortKey(rec, ord, first);
+      if (compareValues(key0, top[keep - 1].keys[0]) * first.dir > 0) continue;
+    }
+    const item: SortItem = { rec, keys: sortKeys(rec, ord, fields, key0) };
     if (top.length === keep && compareSortItems(dirs, item, top[keep - 1]) >= 0) continue;
     // insert after equal elements to keep scan order among ties
     let lo = 0;
@@ -709,6 +911,30 @@ function sortRecs(recs: Rec[], sort: Sort, keep: number): Rec[] {
 interface SortItem {
   rec: Rec;
   keys: unknown[];
+}
+
+interface SortField {
+  parts: string[];
+  dir: 1 | -1;
+  /** `_id`: the record holds it, no need to read the document */
+  id: boolean;
+  /** keys by ordinal (TEXT plans), read with the ordinal given to sortKeys */
+  column: SortColumn | null;
+}
+
+const NOT_READ = Symbol('not read');
+
+/** a record's key for one sort field; `ord`: its ordinal in the n-gram lists, or -1 */
+function recSortKey(rec: Rec, ord: number, f: SortField): unknown {
+  if (f.id) return rec.id;
+  return f.column && ord >= 0 ? f.column.key(ord, rec.doc, f.dir) : sortKey(rec.doc, f.parts, f.dir);
+}
+
+/** every sort key of a record (the first one given when already read) */
+function sortKeys(rec: Rec, ord: number, fields: SortField[], key0: unknown): unknown[] {
+  const keys = new Array<unknown>(fields.length);
+  for (let i = 0; i < fields.length; i++) keys[i] = i === 0 && key0 !== NOT_READ ? key0 : recSortKey(rec, ord, fields[i]);
+  return keys;
 }
 
 function compareSortItems(dirs: Array<1 | -1>, a: SortItem, b: SortItem): number {

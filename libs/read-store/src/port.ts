@@ -75,6 +75,14 @@ export interface ReadStore {
   dropCollection(name: string): Promise<void>;
   /** atomically rename `from` to `to`, replacing `to` (used to switch over after a rebuild) */
   renameCollection(from: string, to: string): Promise<void>;
+  /**
+   * Optional bulk insert for loading many documents at once (projection rebuilds): like an ordered
+   * insertMany, a duplicate key stops it with a DuplicateKeyError and the documents before the
+   * offending one stay inserted. The store ADOPTS the documents instead of copying them: the caller
+   * must not use or change them (nor anything they reference) afterwards. Where it is missing,
+   * callers insert one document at a time.
+   */
+  bulkLoad?(collection: string, docs: Iterable<Doc>): Promise<void>;
   getCheckpoint(projection: string): Promise<number | null>;
   setCheckpoint(projection: string, position: number): Promise<void>;
   close(): Promise<void>;

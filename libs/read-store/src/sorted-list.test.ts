@@ -144,3 +144,45 @@ describe('index helpers', () => {
     expect(findSearchCondition({ c: /abc/ }, fields)).toBeNull();
   });
 });
+
+describe('SortedList.load', () => {
+  it('holds what one-by-one inserts hold, in blocks, and keeps working for inserts, removes, scans and ranks', () => {
+    const rand = rng(11);
+    const cmp = (a: number, b: number) => a - b;
+    const hooks = { build: (entries: readonly number[]) => new Set(entries), add: (summary: Set<number>, e: number) => void summary.add(e) };
+    const values = Array.from({ length: 5_000 }, () => Math.floor(rand() * 1e6));
+    const one = new SortedList<number, Set<number>>(cmp, hooks);
+    for (const v of values) one.insert(v);
+    const bulk = new SortedList<number, Set<number>>(cmp, hooks);
+    bulk.load([...values].sort(cmp));
+    expect(bulk.toArray()).toEqual(one.toArray());
+    expect(bulk.size).toBe(values.length);
+    expect(bulk.blockCount).toBeGreaterThan(5);
+    expect(bulk.isSorted()).toBe(true);
+    // every block's summary covers exactly its elements: a block-skipping scan finds everything
+    const seen: number[] = [];
+    const r = bulk.scanBlocks(bulk.start(), bulk.end(), false, (s) => s.size > 0, (e) => void seen.push(e));
+    expect(seen).toEqual(one.toArray());
+    expect(r.kept).toBe(bulk.blockCount);
+    for (let i = 0; i < 3_000; i++) {
+      const v = Math.floor(rand() * 1e6);
+      if (rand() < 0.5) { one.insert(v); bulk.insert(v); } else {
+        const existing = one.toArray()[Math.floor(rand() * one.size)];
+        expect(bulk.remove(existing)).toBe(one.remove(existing));
+      }
+    }
+    expect(bulk.toArray()).toEqual(one.toArray());
+    for (const probe of [0, 1e5, 5e5, 2e6]) {
+      expect(bulk.rank(bulk.lowerBound((x) => x < probe))).toBe(one.rank(one.lowerBound((x) => x < probe)));
+    }
+    bulk.load([]);
+    expect(bulk.size).toBe(0);
+    expect(bulk.toArray()).toEqual([]);
+  });
+
+  it('isSorted tells a list loaded out of order', () => {
+    const list = new SortedList<number>((a, b) => a - b);
+    list.load([1, 3, 2]);
+    expect(list.isSorted()).toBe(false);
+  });
+});

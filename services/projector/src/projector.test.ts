@@ -150,6 +150,24 @@ describe('staging read store (rebuilds fold in it)', () => {
   });
 });
 
+describe('staging read store: copies', () => {
+  it('an update that changes nothing keeps the document; one that changes it makes a new object and leaves the old one as it was', async () => {
+    const c = createStagingReadStore().collection('lists');
+    await c.insertOne({ _id: 'l', at: '2025-02', n: 5, counts: { active: 1 } });
+    const before = await c.findOne({ _id: 'l' });
+    expect(await c.updateOne({ _id: 'l' }, { $max: { at: '2025-01', n: 5 } })).toEqual({ matchedCount: 1, modifiedCount: 0 });
+    expect(await c.updateOne({ _id: 'l' }, { $unset: { missing: '' }, $pull: { none: 'x' } })).toEqual({ matchedCount: 1, modifiedCount: 0 });
+    expect(await c.findOne({ _id: 'l' })).toBe(before);
+    expect(await c.updateOne({ _id: 'l' }, { $max: { at: '2025-03', n: 4 }, $inc: { 'counts.active': 1 } })).toEqual({ matchedCount: 1, modifiedCount: 1 });
+    expect(before).toEqual({ _id: 'l', at: '2025-02', n: 5, counts: { active: 1 } });
+    expect(await c.findOne({ _id: 'l' })).toEqual({ _id: 'l', at: '2025-03', n: 5, counts: { active: 2 } });
+    // $max on a missing field or across types still writes (or refuses) as before
+    await c.updateOne({ _id: 'l' }, { $max: { fresh: '2025' } });
+    expect((await c.findOne({ _id: 'l' }))?.fresh).toBe('2025');
+    await expect(c.updateOne({ _id: 'l' }, { $max: { n: 'x' } })).rejects.toThrow(StagingUnsupportedError);
+  });
+});
+
 describe('checkpoints', () => {
   it('a restarted projector resumes where it stopped and applies only what is new', async () => {
     const localDir = await mkdtemp(join(tmpdir(), 'muster-projector-resume-'));

@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent, Subscription } from '@muster/event-store';
-import { CHECKPOINTS_COLLECTION, type ReadStore } from '@muster/read-store';
+import { CHECKPOINTS_COLLECTION, type ReadStore } from '@muster/read-store/port';
 import { INDEXES, PROJECTION, READ_MODELS, collectionNames, type CollectionNames } from './collections.ts';
 import { Projections } from './projections.ts';
 import { createStagingReadStore } from './staging.ts';
@@ -34,6 +34,13 @@ export interface ProjectorOptions {
   /** start(): bulk-load a backlog of at least this many events on an empty read store (default BULK_START_MIN; Infinity: never) */
   bulkStartMin?: number;
 }
+
+/**
+ * catchUp() reads at most this many events at a time, whatever its batch size: the events of a
+ * page are parsed together and are garbage soon after they are applied, and a small page lets
+ * them die young instead of surviving (being copied by) a young-generation collection.
+ */
+const READ_PAGE = 250;
 
 /** start(): below this many events in the log the backlog is simply replayed */
 export const BULK_START_MIN = 1_000;
@@ -181,8 +188,13 @@ export class Projector {
     const foldMs = performance.now() - t0;
     const t1 = performance.now();
     for (const [name, docs] of staging.collections()) {
-      const target = readStore.collection(name);
-      for (const doc of docs.values()) await target.insertOne(doc);
+      // the staged documents are this fold's own (nothing else refers to them): a store that can
+      // adopt them in bulk does, skipping a copy per document
+      if (readStore.bulkLoad) await readStore.bulkLoad(name, docs.values());
+      else {
+        const target = readStore.collection(name);
+        for (const doc of docs.values()) await target.insertOne(doc);
+      }
       docs.clear();
       if (options.signal?.aborted) throw new Error('staged catch-up aborted');
     }
@@ -339,22 +351,28 @@ export class Projector {
     const until = options.until ?? (await store.headPosition());
     const batchSize = options.batchSize ?? 2_000;
     let applied = 0;
-    while (this.position < until) {
-      const page = await store.readAll({ fromPosition: this.position, maxCount: batchSize });
-      if (page.length === 0) break;
+    let more = true;
+    while (more && this.position < until) {
+      // one batch (checkpoint, progress) is read in pages of at most READ_PAGE events
       let last = this.position;
-      for (const e of page) {
-        if (e.position > until) break;
-        if (options.signal?.aborted) throw new Error('catch-up aborted');
-        await this.projections.apply(e);
-        last = e.position;
-        applied++;
+      let inBatch = 0;
+      while (inBatch < batchSize) {
+        const maxCount = Math.min(READ_PAGE, batchSize - inBatch);
+        const page = await store.readAll({ fromPosition: last, maxCount });
+        for (const e of page) {
+          if (e.position > until) { more = false; break; }
+          if (options.signal?.aborted) throw new Error('catch-up aborted');
+          await this.projections.apply(e);
+          last = e.position;
+          applied++;
+          inBatch++;
+        }
+        if (!more || page.length < maxCount) { more = false; break; }
       }
       if (last === this.position) break;
       if (options.checkpoint !== false) await readStore.setCheckpoint(this.projectionName, last);
       this.advance(last);
       options.onBatch?.(last, applied);
-      if (page.length < batchSize) break;
     }
     return applied;
   }

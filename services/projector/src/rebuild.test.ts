@@ -92,7 +92,11 @@ describe.each([['staged', true], ['direct', false]])('rebuildProjections (%s)', 
     })();
     await new Promise((r) => setTimeout(r, 20));
     const headBefore = await store.headPosition();
-    const result = await rebuildProjections({ store, readStore: rs, batchSize: 25, staging });
+    // a rebuild of this small log can finish before the next write lands: wait for one before switching
+    const result = await rebuildProjections({
+      store, readStore: rs, batchSize: 25, staging,
+      beforeSwitch: () => until(async () => (await store.headPosition()) > headBefore),
+    });
     const headAfter = await store.headPosition();
     writing = false;
     await writer;

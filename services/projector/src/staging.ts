@@ -9,7 +9,9 @@
  * the rebuild tests instead of silently diverging.
  *
  * Updates never mutate values they did not create: arrays and objects on a modified path are
- * copied first, so event data that documents point to stays untouched.
+ * copied first, so event data that documents point to stays untouched. Inserted documents are
+ * adopted as they are (the caller must not change them afterwards), and findOne hands out the
+ * stored document itself: a later update replaces it with a new object, never changes it.
  */
 import {
   DuplicateKeyError,
@@ -21,7 +23,7 @@ import {
   type ReadStore,
   type Update,
   type UpdateResult,
-} from '@muster/read-store';
+} from '@muster/read-store/port';
 
 export class StagingUnsupportedError extends Error {
   constructor(what: string) {
@@ -76,6 +78,7 @@ function matches(d: Doc | undefined, t: Target): d is Doc {
 }
 
 function lookup(doc: Plain, path: string): unknown {
+  if (!path.includes('.')) return doc[path];
   let node: unknown = doc;
   for (const part of path.split('.')) {
     if (!isObject(node)) return undefined;
@@ -108,15 +111,25 @@ function arrayAt(parent: Plain, key: string, path: string): unknown[] {
 
 const eachOf = (v: unknown): unknown[] => (isObject(v) && Array.isArray(v.$each) && Object.keys(v).length === 1 ? v.$each : [v]);
 
-/** applies a Mongo update document to a shallow copy of `doc`; returns the new document */
+/**
+ * applies a Mongo update document to a shallow copy of `doc`, made at the first change; returns
+ * `doc` itself when nothing changes (a `$max` that is not larger, `$unset`/`$pull` of a missing path)
+ */
 function applyUpdate(doc: Doc, update: Update): Doc {
-  const next: Plain = { ...doc };
-  for (const [op, fields] of Object.entries(update)) {
+  let next: Plain | null = null;
+  for (const op in update) {
+    const fields = update[op];
     if (!isObject(fields)) throw new StagingUnsupportedError(`update ${op}`);
-    for (const [path, value] of Object.entries(fields)) {
+    for (const path in fields) {
+      const value = fields[path];
       if (path === '_id') throw new StagingUnsupportedError('update of _id');
       // like Mongo, $unset and $pull leave a missing path missing
-      if ((op === '$unset' || op === '$pull') && lookup(next, path) === undefined) continue;
+      if ((op === '$unset' || op === '$pull') && lookup(next ?? doc, path) === undefined) continue;
+      if (op === '$max' && (typeof value === 'string' || typeof value === 'number')) {
+        const cur = lookup(next ?? doc, path);
+        if (typeof cur === typeof value && value <= (cur as string | number)) continue;
+      }
+      next ??= { ...doc };
       const [parent, key] = parentOf(next, path);
       switch (op) {
         case '$set': parent[key] = value; break;
@@ -155,7 +168,7 @@ function applyUpdate(doc: Doc, update: Update): Doc {
       }
     }
   }
-  return next as Doc;
+  return (next ?? doc) as Doc;
 }
 
 function project<T extends Doc>(doc: Doc, options?: FindOptions): T {
@@ -187,7 +200,8 @@ class StagingCollection<T extends Doc> implements Collection<T> {
   async insertOne(doc: T): Promise<void> {
     if (typeof doc._id !== 'string') throw new TypeError('document _id must be a string');
     if (this.docs.has(doc._id)) throw new DuplicateKeyError(this.name, '_id_');
-    this.docs.set(doc._id, { ...doc });
+    // adopted, not copied: the projections insert fresh objects and never touch them again
+    this.docs.set(doc._id, doc);
   }
   async replaceOne(filter: Filter, doc: T, options?: { upsert?: boolean }): Promise<UpdateResult> {
     const t = compile(filter);
@@ -200,7 +214,9 @@ class StagingCollection<T extends Doc> implements Collection<T> {
     const t = compile(filter);
     const d = this.docs.get(t.id);
     if (!matches(d, t)) return { matchedCount: 0, modifiedCount: 0 };
-    this.docs.set(t.id, applyUpdate(d, update));
+    const next = applyUpdate(d, update);
+    if (next === d) return { matchedCount: 1, modifiedCount: 0 };
+    this.docs.set(t.id, next);
     return { matchedCount: 1, modifiedCount: 1 };
   }
   async updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
