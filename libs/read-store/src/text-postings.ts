@@ -106,11 +106,6 @@ export class TextPostings {
     return this.phase === 'built';
   }
 
-  /** live documents listed */
-  get size(): number {
-    return this.ordOf.size;
-  }
-
   /**
    * Starts listing the collection's documents unless that is done or under way: at once for a
    * small collection, else in slices (setImmediate) that follow the live map, so documents
