@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createLogger, loggerOptions, REDACTED, redactPaths } from './index.ts';
+import { createLogger, lazyChildLoggerFactory, loggerOptions, REDACTED, redactPaths } from './index.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -93,5 +93,39 @@ describe('loggerOptions with Fastify', () => {
     expect(seen?.name).toBe('api');
     expect(out.json().some((l) => l.msg === 'incoming request')).toBe(true);
     expect(out.lines.join('')).not.toContain('s3cr3t-value');
+  });
+});
+
+describe('lazyChildLoggerFactory', () => {
+  it('makes the request logger only when a line is written, with the request id and redaction as before', async () => {
+    const out = capture();
+    const logger = createLogger({ name: 'http', level: 'warn', destination: out.destination });
+    let made = 0;
+    const child = logger.child.bind(logger);
+    logger.child = ((b: Record<string, unknown>, o?: Record<string, unknown>) => { made++; return child(b, o); }) as typeof logger.child;
+    const app = Fastify({ loggerInstance: logger, childLoggerFactory: lazyChildLoggerFactory, genReqId: () => 'req-1' });
+    app.get('/quiet', async (req) => { req.log.info('not at warn'); return { ok: true }; });
+    app.get('/loud', async (req) => { req.log.warn({ headers: { authorization: 'Bearer secret' } }, 'watch out'); return { ok: true }; });
+    await app.ready();
+    const before = made; // Fastify may make children of its own at start
+    await app.inject('/quiet');
+    expect(made).toBe(before);
+    expect(out.lines).toEqual([]);
+    await app.inject('/loud');
+    expect(made).toBe(before + 1);
+    const [line] = out.json();
+    expect(line).toMatchObject({ level: 'warn', reqId: 'req-1', msg: 'watch out', headers: { authorization: REDACTED } });
+    await app.close();
+  });
+
+  it('answers level questions without making the child, and hands out real children', () => {
+    const out = capture();
+    const logger = createLogger({ name: 'x', level: 'info', destination: out.destination });
+    const lazy = lazyChildLoggerFactory(logger, { reqId: 'r2' }, {});
+    expect(lazy.level).toBe('info');
+    expect(lazy.isLevelEnabled('debug')).toBe(false);
+    lazy.debug('dropped');
+    lazy.child({ part: 'inner' }).info('nested');
+    expect(out.json()).toEqual([expect.objectContaining({ reqId: 'r2', part: 'inner', msg: 'nested' })]);
   });
 });

@@ -73,3 +73,45 @@ export function createLogger(settings: LoggerSettings & { destination?: Destinat
   const options = loggerOptions(settings);
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+type LogMethod = (...args: unknown[]) => void;
+
+/**
+ * A request's child logger that is only made when something is logged at an enabled level.
+ * Fastify makes a child logger (bound to the request id) for every request; with redaction
+ * configured that costs a serialisation per request even when nothing is ever logged. Pass as
+ * `Fastify({ childLoggerFactory: lazyChildLoggerFactory })`: lines that are written carry the same
+ * bindings as before.
+ */
+export function lazyChildLoggerFactory<L extends { level: string; child(bindings: Record<string, unknown>, options?: never): unknown }>(logger: L, bindings: Record<string, unknown>, opts: object): L {
+  return new LazyChild(logger as unknown as Logger, bindings, opts as Record<string, unknown>) as unknown as L;
+}
+
+class LazyChild {
+  #real: Logger | null = null;
+  declare trace: LogMethod;
+  declare debug: LogMethod;
+  declare info: LogMethod;
+  declare warn: LogMethod;
+  declare error: LogMethod;
+  declare fatal: LogMethod;
+  constructor(private readonly parent: Logger, private readonly childBindings: Record<string, unknown>, private readonly childOpts: Record<string, unknown>) {}
+  /** the real child logger, made on first use */
+  get real(): Logger {
+    return (this.#real ??= this.parent.child(this.childBindings, this.childOpts));
+  }
+  get level(): string { return this.#real?.level ?? this.parent.level; }
+  set level(value: string) { this.real.level = value; }
+  isLevelEnabled(level: string): boolean { return (this.#real ?? this.parent).isLevelEnabled(level); }
+  silent(): void {}
+  child(bindings: Record<string, unknown>, opts?: Record<string, unknown>): Logger { return this.real.child(bindings, opts); }
+  bindings(): Record<string, unknown> { return this.real.bindings(); }
+}
+for (const level of LEVELS) {
+  Object.defineProperty(LazyChild.prototype, level, {
+    value(this: LazyChild, ...args: unknown[]) {
+      if (this.isLevelEnabled(level)) (this.real[level] as LogMethod)(...args);
+    },
+  });
+}

@@ -83,6 +83,9 @@ const externalIdOf = (r: ScimResource) => (typeof r.externalId === 'string' && r
 
 const KIND_LABEL: Record<ReservationKind, string> = { userName: 'userName', uid: 'unique identifier', externalId: 'externalId', groupName: 'displayName' };
 
+/** the parts of a people document a SCIM resource is built from (fromDocs); reads fetch only these */
+const RESOURCE_FIELDS = { scimResource: 1, createdAt: 1, updatedAt: 1, revision: 1, groups: 1 } as const;
+
 /** `userName eq "…"` exactly (any case of the name and operator), with a JSON string value */
 const USERNAME_EQ = /^\s*(?:urn:ietf:params:scim:schemas:core:2\.0:User:)?userName\s+eq\s+"((?:[^"\\]|\\.){0,1024})"\s*$/i;
 
@@ -365,7 +368,7 @@ export class UserService {
         const startIndex = Math.max(1, q.startIndex ?? 1);
         const count = Math.min(Math.max(0, q.count ?? this.d.maxResults), this.d.maxResults);
         // userName is unique among linked users: at most one document, so no sort is needed
-        const docs = await this.d.readStore.collection('people').find({ listId, linked: true, 'scim.userNameLower': value.toLowerCase() });
+        const docs = await this.d.readStore.collection('people').find({ listId, linked: true, 'scim.userNameLower': value.toLowerCase() }, { projection: RESOURCE_FIELDS });
         const resources = docs.length ? await this.fromDocs(listId, docs) : [];
         return { total: resources.length, resources: count === 0 ? [] : resources.slice(startIndex - 1, startIndex - 1 + count), startIndex };
       }
@@ -381,11 +384,11 @@ export class UserService {
     if (node === null && !q.sortBy) {
       const [total, docs] = await Promise.all([
         people.countDocuments(base),
-        count === 0 ? Promise.resolve([]) : people.find(base, { sort, skip: startIndex - 1, limit: count }),
+        count === 0 ? Promise.resolve([]) : people.find(base, { sort, skip: startIndex - 1, limit: count, projection: RESOURCE_FIELDS }),
       ]);
       return { total, resources: await this.fromDocs(listId, docs), startIndex };
     }
-    const docs = await people.find(indexed ? { ...base, ...indexed } : base, { sort });
+    const docs = await people.find(indexed ? { ...base, ...indexed } : base, { sort, projection: RESOURCE_FIELDS });
     const exact = indexed !== null && this.indexIsExact(conds!);
     let resources = await this.fromDocs(listId, docs);
     if (node && !exact) resources = resources.filter((r) => evaluateFilter(node, r, this.d.userSchema));
@@ -415,7 +418,7 @@ export class UserService {
     return conds.every((c) => !c.typeEquals && c.attributePath.toLowerCase() !== 'emails.value');
   }
 
-  /** Read-model documents → resources, with group memberships (one lookup for the whole page). */
+  /** Read-model documents (RESOURCE_FIELDS of them) → resources, with group memberships (one lookup for the whole page). */
   async fromDocs(listId: string, docs: Array<Record<string, unknown>>): Promise<ScimResource[]> {
     const groupIds = new Set<string>();
     for (const d of docs) for (const g of (d.groups as string[] | undefined) ?? []) groupIds.add(g);
