@@ -574,3 +574,37 @@ describe('memory: copies, validation, lifecycle', () => {
     ]);
   });
 });
+
+describe('memory: top-level projections without mingo', () => {
+  it('give what mingo gives for inclusion, exclusion and _id on random documents', async () => {
+    const rand = rng(5);
+    const keys = ['a', 'b', 'c', 'nested', 'list'];
+    const docs: Doc[] = Array.from({ length: 200 }, (_, i) => {
+      const d: Doc = { _id: `d${i}` };
+      for (const k of keys) if (rand() < 0.7) d[k] = k === 'nested' ? { x: i, y: [i, { z: 'q' }] } : k === 'list' ? [i, 'v', null] : rand() < 0.2 ? null : `${k}${i}`;
+      return d;
+    });
+    const store = createMemoryReadStore();
+    const c = store.collection('p');
+    for (const d of docs) await c.insertOne(d);
+    const projections: Array<Record<string, 0 | 1>> = [{ _id: 1 }, { _id: 0 }, { a: 1 }, { a: 1, nested: 1, _id: 0 }, { b: 0 }, { b: 0, list: 0, _id: 0 }, { missing: 1 }, { missing: 0 }];
+    for (let i = 0; i < 20; i++) {
+      const pick = keys.filter(() => rand() < 0.4);
+      const on = rand() < 0.5 ? 1 : 0;
+      const p: Record<string, 0 | 1> = Object.fromEntries(pick.map((k) => [k, on]));
+      if (rand() < 0.3) p._id = 0;
+      if (Object.keys(p).length) projections.push(p);
+    }
+    for (const p of projections) {
+      // no sort: both give documents in insertion order (and _id may be projected away)
+      const got = await c.find({}, { projection: p });
+      const want = mingoFind(docs.map((d) => structuredClone(d)), {}, p).all();
+      expect(got, JSON.stringify(p)).toEqual(want);
+    }
+    // the documents handed out are copies
+    const [first] = await c.find({ _id: 'd1' }, { projection: { nested: 1 } });
+    (first.nested as { x: number }).x = -1;
+    expect(((await c.findOne({ _id: 'd1' }))!.nested as { x: number }).x).toBe(1);
+    await store.close();
+  });
+});

@@ -710,10 +710,45 @@ class MemoryCollectionHandle<T extends Doc> implements MemoryCollection<T> {
 function output<T extends Doc>(recs: Rec[], projection: FindOptions['projection']): T[] {
   const docs = recs.map((r) => r.doc);
   if (projection && Object.keys(projection).length > 0) {
+    const pick = topLevelProjection(projection);
+    if (pick) return docs.map((d) => pick(d) as T);
     const projected = mingoFind(docs, {}, projection).all() as Plain[];
     return projected.map((d) => cloneDeep(d) as T);
   }
   return docs.map((d) => cloneDeep(d) as T);
+}
+
+/**
+ * Inclusion or exclusion of top-level fields only (`{ a: 1, b: 1 }`, `{ a: 0 }`, with `_id` kept
+ * unless `_id: 0`), as MongoDB applies them, without running mingo for it; copies only what is
+ * kept. Anything else (dotted paths, operators, mixed inclusion and exclusion) returns null.
+ */
+function topLevelProjection(projection: Record<string, unknown>): ((doc: Doc) => Plain) | null {
+  const include: string[] = [];
+  const exclude: string[] = [];
+  let withId = true;
+  for (const [k, v] of Object.entries(projection)) {
+    if (k.includes('.') || k.startsWith('$')) return null;
+    const on = v === 1 || v === true;
+    const off = v === 0 || v === false;
+    if (!on && !off) return null;
+    if (k === '_id') withId = on;
+    else (on ? include : exclude).push(k);
+  }
+  if (include.length && exclude.length) return null;
+  if (include.length || (exclude.length === 0 && withId && '_id' in projection)) {
+    return (doc) => {
+      const out: Plain = {};
+      if (withId) out._id = doc._id;
+      for (const k of include) if (Object.hasOwn(doc, k) && doc[k] !== undefined) out[k] = cloneDeep(doc[k]);
+      return out;
+    };
+  }
+  return (doc) => {
+    const out: Plain = {};
+    for (const k of Object.keys(doc)) if ((k !== '_id' || withId) && !exclude.includes(k)) out[k] = cloneDeep(doc[k]);
+    return out;
+  };
 }
 
 function withId(id: string, replacement: Doc): Doc {
