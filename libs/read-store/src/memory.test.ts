@@ -2,7 +2,7 @@ import { find as mingoFind } from 'mingo';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readStoreContract } from './contract.ts';
 import { createMemoryReadStore, type MemoryCollection, type MemoryReadStore } from './memory.ts';
-import { DuplicateKeyError, type Doc, type Filter, type IndexSpec } from './port.ts';
+import { DuplicateKeyError, SHARED_RESULTS, type Doc, type Filter, type FindOptions, type IndexSpec } from './port.ts';
 import { containsIgnoreCase, foldCase, foldedPrefix } from './text.ts';
 import { rng } from './testing/rng.ts';
 
@@ -605,6 +605,24 @@ describe('memory: top-level projections without mingo', () => {
     const [first] = await c.find({ _id: 'd1' }, { projection: { nested: 1 } });
     (first.nested as { x: number }).x = -1;
     expect(((await c.findOne({ _id: 'd1' }))!.nested as { x: number }).x).toBe(1);
+    await store.close();
+  });
+});
+
+describe('memory: shared results for a caller that copies them itself', () => {
+  it('hands out the stored documents with SHARED_RESULTS, copies without it, and an update replaces rather than changes them', async () => {
+    const store = createMemoryReadStore();
+    const c = store.collection('s');
+    await c.insertOne({ _id: 'a', n: 1, tags: ['x'] });
+    const shared1 = await c.findOne({ _id: 'a' }, { [SHARED_RESULTS]: true } as FindOptions);
+    const shared2 = (await c.find({ n: 1 }, { [SHARED_RESULTS]: true } as FindOptions))[0];
+    expect(shared1).toBe(shared2);
+    const copy = await c.findOne({ _id: 'a' });
+    expect(copy).toEqual(shared1);
+    expect(copy).not.toBe(shared1);
+    await c.updateOne({ _id: 'a' }, { $set: { n: 2 }, $push: { tags: 'y' } });
+    expect(shared1).toEqual({ _id: 'a', n: 1, tags: ['x'] }); // what was handed out never changes
+    expect(await c.findOne({ _id: 'a' }, { [SHARED_RESULTS]: true } as FindOptions)).toEqual({ _id: 'a', n: 2, tags: ['x', 'y'] });
     await store.close();
   });
 });

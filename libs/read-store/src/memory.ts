@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import {
   CHECKPOINTS_COLLECTION,
   DuplicateKeyError,
+  SHARED_RESULTS,
   type Collection,
   type Doc,
   type Filter,
@@ -606,11 +607,11 @@ class MemoryCollectionHandle<T extends Doc> implements MemoryCollection<T> {
 
   async findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {
     const { recs } = this.store.execute(this.current(), filter, { ...options, limit: 1 });
-    return recs.length ? output<T>(recs, options.projection)[0] : null;
+    return recs.length ? output<T>(recs, options.projection, sharedResults(options))[0] : null;
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return output<T>(this.store.execute(this.current(), filter, options).recs, options.projection);
+    return output<T>(this.store.execute(this.current(), filter, options).recs, options.projection, sharedResults(options));
   }
 
   async countDocuments(filter: Filter): Promise<number> {
@@ -707,15 +708,18 @@ class MemoryCollectionHandle<T extends Doc> implements MemoryCollection<T> {
 // helpers
 // ---------------------------------------------------------------------------------------------
 
-function output<T extends Doc>(recs: Rec[], projection: FindOptions['projection']): T[] {
+const sharedResults = (options: FindOptions) => (options as { [SHARED_RESULTS]?: boolean })[SHARED_RESULTS] === true;
+
+function output<T extends Doc>(recs: Rec[], projection: FindOptions['projection'], shared = false): T[] {
   const docs = recs.map((r) => r.doc);
+  const copy = shared ? <V>(v: V) => v : cloneDeep;
   if (projection && Object.keys(projection).length > 0) {
-    const pick = topLevelProjection(projection);
+    const pick = topLevelProjection(projection, copy);
     if (pick) return docs.map((d) => pick(d) as T);
     const projected = mingoFind(docs, {}, projection).all() as Plain[];
-    return projected.map((d) => cloneDeep(d) as T);
+    return projected.map((d) => copy(d) as T);
   }
-  return docs.map((d) => cloneDeep(d) as T);
+  return docs.map((d) => copy(d) as T);
 }
 
 /**
@@ -723,7 +727,7 @@ function output<T extends Doc>(recs: Rec[], projection: FindOptions['projection'
  * unless `_id: 0`), as MongoDB applies them, without running mingo for it; copies only what is
  * kept. Anything else (dotted paths, operators, mixed inclusion and exclusion) returns null.
  */
-function topLevelProjection(projection: Record<string, unknown>): ((doc: Doc) => Plain) | null {
+function topLevelProjection(projection: Record<string, unknown>, copy: <V>(v: V) => V): ((doc: Doc) => Plain) | null {
   const include: string[] = [];
   const exclude: string[] = [];
   let withId = true;
@@ -740,13 +744,13 @@ function topLevelProjection(projection: Record<string, unknown>): ((doc: Doc) =>
     return (doc) => {
       const out: Plain = {};
       if (withId) out._id = doc._id;
-      for (const k of include) if (Object.hasOwn(doc, k) && doc[k] !== undefined) out[k] = cloneDeep(doc[k]);
+      for (const k of include) if (Object.hasOwn(doc, k) && doc[k] !== undefined) out[k] = copy(doc[k]);
       return out;
     };
   }
   return (doc) => {
     const out: Plain = {};
-    for (const k of Object.keys(doc)) if ((k !== '_id' || withId) && !exclude.includes(k)) out[k] = cloneDeep(doc[k]);
+    for (const k of Object.keys(doc)) if ((k !== '_id' || withId) && !exclude.includes(k)) out[k] = copy(doc[k]);
     return out;
   };
 }

@@ -11,6 +11,14 @@ export type Filter = Record<string, unknown>;
 export type Update = Record<string, unknown>;
 export type Sort = Record<string, 1 | -1>;
 
+/**
+ * Find options carrying this symbol let the in-memory store hand out its stored documents (which it
+ * never changes: updates replace them) instead of copies: for a caller that copies them anyway and
+ * never changes them, i.e. serveReadStore, whose answer is a structured clone. Symbols do not cross
+ * a message port, so a remote caller cannot ask for it. Other stores ignore it.
+ */
+export const SHARED_RESULTS: unique symbol = Symbol.for('muster.read-store.shared-results');
+
 export interface FindOptions {
   sort?: Sort;
   skip?: number;

@@ -8,7 +8,7 @@
  * with the original name and message. The shared contract suite runs against this adapter over a
  * MessageChannel (remote.test.ts).
  */
-import { DuplicateKeyError, type Collection, type Doc, type Filter, type FindOptions, type IndexSpec, type ReadStore, type Update, type UpdateResult } from './port.ts';
+import { DuplicateKeyError, SHARED_RESULTS, type Collection, type Doc, type Filter, type FindOptions, type IndexSpec, type ReadStore, type Update, type UpdateResult } from './port.ts';
 
 /** what both ends need of a MessagePort / worker / parentPort */
 export interface PortLike {
@@ -63,7 +63,10 @@ async function answer(store: ReadStore, m: ReadStoreRequest): Promise<ReadStoreA
     if (m.coll !== undefined) {
       if (!(COLLECTION_METHODS as readonly string[]).includes(m.method)) throw new TypeError(`not a collection method: ${m.method}`);
       const c = store.collection(m.coll) as unknown as Record<CollectionMethod, (...a: unknown[]) => Promise<unknown>>;
-      value = await c[m.method as CollectionMethod](...m.args);
+      const args = m.args;
+      // the answer is a structured clone: the store need not copy what it hands over first
+      if (m.method === 'find' || m.method === 'findOne') args[1] = { ...(args[1] as object | undefined), [SHARED_RESULTS]: true };
+      value = await c[m.method as CollectionMethod](...args);
     } else {
       if (!(STORE_METHODS as readonly string[]).includes(m.method)) throw new TypeError(`not a read store method: ${m.method}`);
       const s = store as unknown as Record<StoreMethod, (...a: unknown[]) => Promise<unknown>>;
