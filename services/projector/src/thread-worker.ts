@@ -90,7 +90,8 @@ try {
         await readStore.close();
         await store.close();
       })();
-      void reply(stopping);
+      // answer, then end the thread on its own (a profile or coverage of it gets written)
+      void reply(stopping).then(() => setImmediate(() => process.exit(0)));
     }
   });
 } catch (err) {

@@ -29,8 +29,9 @@ export const projectorThread: ReadStoreHost = async ({ eventsDir }) => startProj
 export async function startProjectorThread(eventsDir: string): Promise<HostedReadStore> {
   const worker = new Worker(new URL('./thread-entry.mjs', import.meta.url), {
     workerData: { eventsDir } satisfies ProjectorThreadData,
-    // the parent's flags (--import tsx, say) are for the main thread; the entry registers tsx itself
-    execArgv: [],
+    // the parent's flags (--import tsx, say) are for the main thread; the entry registers tsx itself.
+    // MUSTER_PROJECTOR_THREAD_NODE_FLAGS passes flags to the thread (e.g. --cpu-prof to profile it)
+    execArgv: process.env.MUSTER_PROJECTOR_THREAD_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],
   });
   let status: { ready: boolean; health: Record<string, unknown> } = { ready: false, health: { state: 'starting' } };
   let exited: Error | null = null;
@@ -75,6 +76,7 @@ export async function startProjectorThread(eventsDir: string): Promise<HostedRea
     }
   });
   worker.on('error', (err) => { failAll(new Error(`projector thread crashed: ${err.message}`)); rejectStarted(exited!); });
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.on('exit', (code) => { failAll(new Error(`projector thread exited (code ${code})`)); rejectStarted(exited!); });
 
   const control = (c: Control): Promise<unknown> => {
@@ -112,6 +114,8 @@ export async function startProjectorThread(eventsDir: string): Promise<HostedRea
           await Promise.race([control({ op: 'stop' }).catch(() => {}), new Promise((r) => setTimeout(r, 10_000).unref())]);
         }
         readStore.fail(new Error('the read store is closed'));
+        // the thread ends itself after 'stop'; terminate() only if it does not
+        await Promise.race([ended, new Promise((r) => setTimeout(r, 2_000).unref())]);
         await worker.terminate().catch(() => {});
       })();
       return closing;
