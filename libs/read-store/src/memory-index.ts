@@ -53,6 +53,8 @@ export class MemoryIndex {
   readonly fields: string[];
   readonly unique: boolean;
   readonly list: SortedList<Entry, Bloom>;
+  /** IndexSpec.pointLookups: entries by their full key (only keys made of strings), kept with the list */
+  readonly points: Map<string, Entry[]> | null;
   /** ids of documents that put an array on one of the key paths (no index-ordered sorts then) */
   readonly multikeyIds = new Set<string>();
   private readonly parts: string[][];
@@ -71,7 +73,8 @@ export class MemoryIndex {
     this.unique = spec.unique === true;
     this.searchFields = spec.searchFields ?? [];
     const searchParts = this.searchFields.map((f) => f.split('.'));
-    this.list = new SortedList<Entry, Bloom>(
+    this.points = spec.pointLookups ? new Map() : null;
+    this.list = new (this.points ? pointedList(this.points) : SortedList)<Entry, Bloom>(
       (a, b) => compareEntries(this.dirs, a, b),
       searchParts.length === 0
         ? undefined
@@ -297,6 +300,53 @@ export class MemoryIndex {
  */
 export function buildIndexes(indexes: readonly MemoryIndex[], recs: Iterable<Rec>): MemoryIndex | null {
   return MemoryIndex.build(indexes, recs);
+}
+
+/**
+ * The key of a tuple of strings in IndexSpec.pointLookups maps (length-prefixed, so no separator can
+ * be forged); null when a value is not a string (such entries are found through the sorted list,
+ * and a query for strings can never equal them).
+ */
+export function pointKey(values: readonly unknown[]): string | null {
+  let key = '';
+  for (const v of values) {
+    if (typeof v !== 'string') return null;
+    key += `${v.length}:${v}`;
+  }
+  return key;
+}
+
+/** a SortedList of index entries that keeps `points` (full key -> entries) in step with it */
+function pointedList(points: Map<string, Entry[]>) {
+  const add = (e: Entry) => {
+    const key = pointKey(e.k);
+    if (key === null) return;
+    const at = points.get(key);
+    if (at) at.push(e);
+    else points.set(key, [e]);
+  };
+  return class PointedList<E extends Entry, S> extends SortedList<E, S> {
+    override insert(e: E): void {
+      super.insert(e);
+      add(e);
+    }
+    override remove(e: E): boolean {
+      if (!super.remove(e)) return false;
+      const key = pointKey(e.k);
+      const at = key === null ? undefined : points.get(key);
+      if (at) {
+        const i = at.findIndex((x) => x.rec.id === e.rec.id);
+        if (i >= 0) at.splice(i, 1);
+        if (at.length === 0) points.delete(key!);
+      }
+      return true;
+    }
+    override load(sorted: readonly E[]): void {
+      super.load(sorted);
+      points.clear();
+      for (const e of sorted) add(e);
+    }
+  };
 }
 
 export interface RangePlan {

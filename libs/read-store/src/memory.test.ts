@@ -626,3 +626,62 @@ describe('memory: shared results for a caller that copies them itself', () => {
     await store.close();
   });
 });
+
+describe('memory: pointLookups (a hash of full index keys beside the sorted index)', () => {
+  it('answers exactly like the sorted index through random inserts, updates, deletes, bulk loads, arrays and non-string keys', async () => {
+    const rand = rng(11);
+    const spec = (pointLookups: boolean): IndexSpec => ({ key: { listId: 1, name: 1 }, name: 'by_list_name', ...(pointLookups ? { pointLookups } : {}) });
+    const hashed = createMemoryReadStore();
+    const plain = createMemoryReadStore();
+    const names = ['ada', 'Ada', 'grace', '1:x', '', 'x\u0000y', 'zoë'];
+    const value = (): unknown => {
+      const r = rand();
+      if (r < 0.6) return names[Math.floor(rand() * names.length)];
+      if (r < 0.7) return [names[Math.floor(rand() * names.length)], names[Math.floor(rand() * names.length)]];
+      if (r < 0.8) return 7;
+      if (r < 0.9) return null;
+      return undefined;
+    };
+    const doc = (i: number): Doc => {
+      const d: Doc = { _id: `d${i}`, listId: `L${Math.floor(rand() * 3)}` };
+      const v = value();
+      if (v !== undefined) d.name = v;
+      return d;
+    };
+    // the hashed store gets its index before (entry by entry) or after (bulk build) the first documents
+    await plain.ensureIndexes('c', [spec(false)]);
+    const seed = Array.from({ length: 150 }, (_, i) => doc(i));
+    for (const d of seed) { await plain.collection('c').insertOne(d); await hashed.collection('c').insertOne(structuredClone(d)); }
+    await hashed.ensureIndexes('c', [spec(true)]);
+    const both = async (f: (s: ReturnType<typeof createMemoryReadStore>) => Promise<unknown>) => { await f(plain); await f(hashed); };
+    const check = async () => {
+      for (const l of ['L0', 'L1', 'L2']) for (const n of names) {
+        const filter = { listId: l, name: n };
+        const want = sortedIds(await plain.collection('c').find(filter));
+        expect(sortedIds(await hashed.collection('c').find(filter)), JSON.stringify(filter)).toEqual(want);
+        expect(hashed.collection('c').explain(filter)).toMatchObject({ index: 'by_list_name', pointLookup: true, nReturned: want.length });
+      }
+      // not strings: answered by the sorted index
+      expect(hashed.collection('c').explain({ listId: 'L0', name: 7 }).pointLookup).toBeUndefined();
+      expect(sortedIds(await hashed.collection('c').find({ listId: 'L0', name: 7 }))).toEqual(sortedIds(await plain.collection('c').find({ listId: 'L0', name: 7 })));
+    };
+    await check();
+    for (let step = 0; step < 600; step++) {
+      const id = `d${Math.floor(rand() * 200)}`;
+      const r = rand();
+      if (r < 0.35) {
+        const d = doc(Number(id.slice(1)));
+        await both(async (s) => { await s.collection('c').replaceOne({ _id: id }, structuredClone(d), { upsert: true }); });
+      } else if (r < 0.7) {
+        const v = value();
+        const update = v === undefined ? { $unset: { name: 1 } } : { $set: { name: v } };
+        await both(async (s) => { await s.collection('c').updateOne({ _id: id }, update); });
+      } else {
+        await both(async (s) => { await s.collection('c').deleteOne({ _id: id }); });
+      }
+      if (step % 100 === 99) await check();
+    }
+    await plain.close();
+    await hashed.close();
+  });
+});

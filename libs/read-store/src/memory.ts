@@ -24,7 +24,7 @@ import {
   type UpdateResult,
 } from './port.ts';
 import { compileFilter, type CompiledFilter } from './matcher.ts';
-import { analyzeFilter, buildIndexes, findSearchCondition, MemoryIndex, type Entry, type KeySet, type RangePlan, type Rec } from './memory-index.ts';
+import { analyzeFilter, buildIndexes, findSearchCondition, MemoryIndex, pointKey, type Entry, type KeySet, type RangePlan, type Rec } from './memory-index.ts';
 import { NO, TextPostings, YES, type ColumnCheck, type SortColumn, type TextCandidates } from './text-postings.ts';
 import { cloneDeep, compareValues, describeKey, isOperatorObject, isPlainObject, setPath, sortKey, valuesEqual, type Plain } from './values.ts';
 
@@ -62,6 +62,8 @@ export interface QueryPlan {
   textBlocks?: { scanned: number; withHits: number };
   /** stage TEXT: n-gram lists intersected and the candidates they named (keysExamined: those still current) */
   textPostings?: { grams: number; candidates: number };
+  /** answered from the index's hash of full keys (IndexSpec.pointLookups) */
+  pointLookup?: boolean;
   /** how many indexes were planned before choosing (1 for a point lookup on a fully bound key) */
   indexesPlanned?: number;
 }
@@ -114,7 +116,7 @@ interface IndexChange {
   multikey: boolean;
 }
 
-type Plan = ({ stage: 'IDHACK'; ids: string[] } | { stage: 'IXSCAN'; range: RangePlan } | { stage: 'COLLSCAN' }) & { planned?: number };
+type Plan = ({ stage: 'IDHACK'; ids: string[] } | { stage: 'IXSCAN'; range: RangePlan } | { stage: 'POINT'; index: MemoryIndex; entries: readonly Entry[] } | { stage: 'COLLSCAN' }) & { planned?: number };
 
 interface Execution {
   recs: Rec[];
@@ -284,6 +286,10 @@ class CollState {
     for (const index of this.indexes.values()) {
       if (index.fields.length < 2 || !index.fields.every((f) => conds.get(f)?.eq?.length === 1) || !index.usableFor(filter)) continue;
       planned++;
+      if (index.points) {
+        const key = pointKey(index.fields.map((f) => conds.get(f)!.eq![0]));
+        if (key !== null) return { stage: 'POINT', index, entries: index.points.get(key) ?? [], planned };
+      }
       const plan = index.planRanges(conds, sort, null);
       if (plan && plan.count <= POINT_LOOKUP_MAX) return { stage: 'IXSCAN', range: plan, planned };
     }
@@ -437,7 +443,7 @@ class MemoryStore implements MemoryReadStore {
       return { recs: [], plan: { stage: 'COLLSCAN', sortedByIndex: false, keysExamined: 0, docsExamined: 0, nReturned: 0 } };
     }
     const plan = state.choosePlan(filter, sort, limit > 0);
-    const text = plan.stage === 'IDHACK' || !this.textPostings ? null : state.textCandidates(filter);
+    const text = plan.stage === 'IDHACK' || plan.stage === 'POINT' || !this.textPostings ? null : state.textCandidates(filter);
     if (text) {
       // the filter's equality and text conditions answered from columns: most candidates never touch their document
       const check = state.text!.check(filter);
@@ -446,9 +452,9 @@ class MemoryStore implements MemoryReadStore {
     }
     const inOrder = !sort || (plan.stage === 'IXSCAN' && plan.range.order !== null);
     const wanted = inOrder && limit > 0 ? skip + limit : Infinity;
-    const dedupe = plan.stage === 'IXSCAN' && (plan.range.combos > 1 || plan.range.index.multikeyIds.size > 0);
+    const dedupe = (plan.stage === 'IXSCAN' && (plan.range.combos > 1 || plan.range.index.multikeyIds.size > 0)) || (plan.stage === 'POINT' && plan.index.multikeyIds.size > 0);
     const run = new QueryRun(this.compile(filter), wanted, dedupe);
-    run.stats.stage = plan.stage;
+    run.stats.stage = plan.stage === 'POINT' ? 'IXSCAN' : plan.stage;
     if (plan.planned !== undefined) run.stats.indexesPlanned = plan.planned;
 
     if (plan.stage === 'IDHACK') {
@@ -457,6 +463,10 @@ class MemoryStore implements MemoryReadStore {
         const rec = state.docs.get(id);
         if (rec && run.consider(rec)) break;
       }
+    } else if (plan.stage === 'POINT') {
+      run.stats.index = plan.index.name;
+      run.stats.pointLookup = true;
+      for (const e of plan.entries) if (run.visit(e)) break;
     } else if (plan.stage === 'IXSCAN') {
       const { range } = plan;
       run.stats.index = range.index.name;
@@ -1024,6 +1034,7 @@ function sameSpec(a: IndexSpec, b: IndexSpec): boolean {
   return (
     sameKeyAndFilter(a, b) &&
     (a.unique === true) === (b.unique === true) &&
+    (a.pointLookups === true) === (b.pointLookups === true) &&
     compareValues(a.searchFields ?? [], b.searchFields ?? []) === 0
   );
 }

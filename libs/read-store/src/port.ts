@@ -42,6 +42,13 @@ export interface IndexSpec {
    * with or without it. There is no case-insensitive/collation flag: see text.ts (foldCase).
    */
   searchFields?: string[];
+  /**
+   * In-memory adapter only (not sent to MongoDB): also keep a hash of the full key, so that a query
+   * binding every key field to one string is answered by one lookup instead of two searches of the
+   * sorted index. For indexes behind hot point lookups (the SCIM `userName eq` IdPs send before
+   * every write); it costs a map entry per document.
+   */
+  pointLookups?: boolean;
 }
 
 export interface UpdateResult {

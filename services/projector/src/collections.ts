@@ -17,8 +17,9 @@ export const INDEXES: Partial<Record<ReadModel, IndexSpec[]>> = {
     // searchFields lets the in-memory store skip blocks that cannot hold a free-text term (q)
     { key: { listId: 1, status: 1, createdAt: 1 }, name: 'by_list_status_created', searchFields: ['search'] },
     { key: { listId: 1, status: 1, 'fields.lastName': 1 }, name: 'by_list_status_last_name', searchFields: ['search'] },
-    { key: { listId: 1, 'scim.userNameLower': 1 }, name: 'by_list_username' },
-    { key: { listId: 1, 'scim.externalId': 1 }, name: 'by_list_external_id' },
+    // the lookups IdPs make before every write (userName eq, externalId eq): one hash lookup each in memory
+    { key: { listId: 1, 'scim.userNameLower': 1 }, name: 'by_list_username', pointLookups: true },
+    { key: { listId: 1, 'scim.externalId': 1 }, name: 'by_list_external_id', pointLookups: true },
     { key: { listId: 1, 'scim.emailsLower': 1 }, name: 'by_list_email' },
     { key: { listId: 1, 'scim.employeeNumber': 1 }, name: 'by_list_employee_number' },
     { key: { listId: 1, linked: 1, createdAt: 1 }, name: 'by_list_linked_created' },
