@@ -23,7 +23,9 @@ export interface BlockSummaries<E, S> {
   add(summary: S, e: E): void;
 }
 
-const MAX_CHUNK = 512;
+// small enough that inserting at the front of a block (descending keys: newest first) moves few
+// elements, large enough that a scan touches few blocks
+const MAX_CHUNK = 128;
 
 export class SortedList<E, S = never> {
   private chunks: E[][] = [];
