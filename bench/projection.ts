@@ -28,7 +28,7 @@ import { openEmbeddedEventStore, type EventStore, type NewEvent } from '@muster/
 import { percentiles, rebuildProjections } from '@muster/projector';
 import { createMemoryReadStore } from '@muster/read-store';
 import { runServices, type RunningServices } from '@muster/runtime';
-import { ALL_SERVICES, readStoreHostFor } from '../services/launcher/src/services.ts';
+import { ALL_SERVICES, LAUNCHER_NODE_FLAGS, readStoreHostFor } from '../services/launcher/src/services.ts';
 import type { LagServerMessage } from './lag-server.ts';
 
 export interface ProjectionBenchOptions {
@@ -182,7 +182,7 @@ async function benchLag(o: Required<Pick<ProjectionBenchOptions, 'rate' | 'secon
   // the stack runs in its own process (bench/lag-server.ts), as `npm start` would; the requests are
   // made from this one, so the load generator does not take turns with the server on one event loop
   const child = fork(join(import.meta.dirname, 'lag-server.ts'), [dataDir, ADMIN, String(await freePort())], {
-    execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...LAUNCHER_NODE_FLAGS, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const message = <K extends LagServerMessage['kind']>(kind: K) => new Promise<Extract<LagServerMessage, { kind: K }>>((resolve, reject) => {
     const onMessage = (m: LagServerMessage) => { if (m.kind === kind) { child.off('exit', onExit); child.off('message', onMessage); resolve(m as Extract<LagServerMessage, { kind: K }>); } };

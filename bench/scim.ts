@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { LAUNCHER_NODE_FLAGS } from '../services/launcher/src/services.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ADMIN = 'bench-admin-token-0123456789abcdef';
@@ -80,7 +81,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
   const dataDir = await mkdtemp(join(tmpdir(), 'muster-bench-scim-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const srv = spawnNode(['--import', 'tsx', 'services/launcher/src/main.ts'], {
+  const srv = spawnNode([...LAUNCHER_NODE_FLAGS, '--import', 'tsx', 'services/launcher/src/main.ts'], {
     PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', NATS_URL: '',
     MUSTER_PUBLIC_URL: base, MUSTER_SCIM_RATE_LIMIT: '1000000',
   });

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LAUNCHER_NODE_FLAGS } from '../services/launcher/src/services.ts';
 import { freePort } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -11,7 +12,7 @@ interface Proc { child: ChildProcess; out: () => string; exited: Promise<number 
 
 function startProcess(env: Record<string, string>): Proc {
   // exactly what `npm start` runs, without npm in between so signals reach the service
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/launcher/src/main.ts'], {
+  const child = spawn(process.execPath, [...LAUNCHER_NODE_FLAGS, '--import', 'tsx', 'services/launcher/src/main.ts'], {
     cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', MUSTER_ADMIN_TOKEN: '', NATS_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -32,6 +32,8 @@ export async function startProjectorThread(eventsDir: string): Promise<HostedRea
     // the parent's flags (--import tsx, say) are for the main thread; the entry registers tsx itself.
     // MUSTER_PROJECTOR_THREAD_NODE_FLAGS passes flags to the thread (e.g. --cpu-prof to profile it)
     execArgv: process.env.MUSTER_PROJECTOR_THREAD_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],
+    // the projector allocates a lot while it folds events: a young generation as large as the main thread's
+    resourceLimits: { maxYoungGenerationSizeMb: 192 },
   });
   let status: { ready: boolean; health: Record<string, unknown> } = { ready: false, health: { state: 'starting' } };
   let exited: Error | null = null;
