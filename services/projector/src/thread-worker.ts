@@ -50,6 +50,9 @@ try {
   });
   const startHead = await store.headPosition();
   await projector.start();
+  // once the read models are loaded, build the people search lists in the background, so the
+  // admin UI's first searches after a start do not wait for them (memory.ts searchReady)
+  void projector.starting.then(() => readStore.collection('people').searchReady()).catch(() => {});
   const rebuilds = new RebuildController({ store, readStore, live: projector });
 
   let head = startHead;
