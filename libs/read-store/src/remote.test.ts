@@ -1,4 +1,4 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readStoreContract } from './contract.ts';
 import { createMemoryReadStore } from './memory.ts';
@@ -45,6 +45,34 @@ describe('remote read store', () => {
     store.fail(new Error('the projector thread stopped'));
     await expect(pending).rejects.toThrow('the projector thread stopped');
     await expect(store.getCheckpoint('main')).rejects.toThrow('the projector thread stopped');
+  });
+
+  it('sends the calls of one event-loop turn as one message, answers likewise, and a bad call in a batch fails alone', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const backing = createMemoryReadStore();
+    for (let i = 0; i < 50; i++) await backing.collection('c').insertOne({ _id: `d${i}`, n: i });
+    const counted = (p: MessagePort) => {
+      const stats = { sent: 0 };
+      const post = p.postMessage.bind(p);
+      p.postMessage = ((m: unknown) => { stats.sent++; post(m); }) as typeof p.postMessage;
+      return stats;
+    };
+    const client = counted(port1);
+    const server = counted(port2);
+    serveReadStore(backing, port2);
+    const store = createRemoteReadStore(port1);
+    cleanups.push(() => { port1.close(); port2.close(); });
+    const found = await Promise.all(Array.from({ length: 50 }, (_, i) => store.collection('c').findOne({ _id: `d${i}` })));
+    expect(found.map((d) => d?.n)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(client.sent).toBe(1);
+    expect(server.sent).toBeLessThan(50);
+    const mixed = await Promise.allSettled([
+      store.collection('c').findOne({ _id: 'd1' }),
+      store.collection('c').find({ f: () => 1 } as never),
+      store.collection('c').countDocuments({}),
+    ]);
+    expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((mixed[2] as PromiseFulfilledResult<number>).value).toBe(50);
   });
 
   it('serves a store living on another thread', async () => {

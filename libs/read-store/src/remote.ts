@@ -2,8 +2,9 @@
  * A read store served over a message port: the store lives on one thread (the projector's worker
  * in the one-process runtime), callers on another use it through the same ReadStore port.
  *
- * Every call is one request message and one answer, carried by structured clone (filters keep
- * their RegExp values, documents their Dates). Errors come back as what they were where that
+ * Every call is one request and one answer, carried by structured clone (filters keep their RegExp
+ * values, documents their Dates); the calls (and answers) of one event-loop turn travel together as
+ * one message, which under load costs far less than a message each. Errors come back as what they were where that
  * matters to callers (DuplicateKeyError with its collection and index); anything else as an Error
  * with the original name and message. The shared contract suite runs against this adapter over a
  * MessageChannel (remote.test.ts).
@@ -27,8 +28,45 @@ export interface ReadStoreRequest { t: 'rs'; id: number; method: CollectionMetho
 export interface ReadStoreAnswer { t: 'rs-answer'; id: number; ok: boolean; value?: unknown; error?: SerializedError }
 interface SerializedError { name: string; message: string; duplicate?: { collection: string; index: string } }
 
+/** calls (or answers) made in one turn of the event loop travel as one message */
+export interface Batch<T> { t: 'rs-batch'; items: T[] }
+
+/**
+ * Collects messages and posts them at the end of this turn of the event loop (setImmediate): one
+ * message carries everything a turn produced, so the per-message cost is paid once for a burst.
+ */
+function batcher<T>(port: PortLike, onCloneError: (item: T, err: Error) => void) {
+  let pending: T[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const items = pending;
+    pending = [];
+    if (items.length === 0) return;
+    try {
+      port.postMessage(items.length === 1 ? items[0] : ({ t: 'rs-batch', items } satisfies Batch<T>));
+    } catch {
+      // something in the batch cannot be cloned: send one by one, so only that one fails
+      for (const item of items) {
+        try { port.postMessage(item); } catch (err) { onCloneError(item, err instanceof Error ? err : new Error(String(err))); }
+      }
+    }
+  };
+  return (item: T) => {
+    pending.push(item);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
+
 export function isReadStoreRequest(m: unknown): m is ReadStoreRequest {
   return typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'rs';
+}
+
+function isBatch(m: unknown): m is Batch<unknown> {
+  return typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'rs-batch' && Array.isArray((m as { items?: unknown }).items);
 }
 
 function serializeError(err: unknown): SerializedError {
@@ -49,9 +87,11 @@ function deserializeError(e: SerializedError): Error {
  * listeners. Returns a function that stops serving.
  */
 export function serveReadStore(store: ReadStore, port: PortLike): () => void {
+  const send = batcher<ReadStoreAnswer>(port, (a, err) => port.postMessage({ t: 'rs-answer', id: a.id, ok: false, error: serializeError(err) } satisfies ReadStoreAnswer));
+  const one = (m: ReadStoreRequest) => { void answer(store, m).then(send); };
   const listener = (m: unknown) => {
-    if (!isReadStoreRequest(m)) return;
-    void answer(store, m).then((a) => port.postMessage(a));
+    if (isReadStoreRequest(m)) one(m);
+    else if (isBatch(m)) for (const r of m.items) if (isReadStoreRequest(r)) one(r);
   };
   port.on('message', listener);
   return () => { port.off('message', listener); };
@@ -88,8 +128,7 @@ export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOp
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let closed: Error | null = null;
-  const listener = (m: unknown) => {
-    const a = m as ReadStoreAnswer;
+  const settle = (a: ReadStoreAnswer) => {
     if (typeof a !== 'object' || a === null || a.t !== 'rs-answer') return;
     const p = pending.get(a.id);
     if (!p) return;
@@ -97,6 +136,15 @@ export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOp
     if (a.ok) p.resolve(a.value);
     else p.reject(deserializeError(a.error!));
   };
+  const listener = (m: unknown) => {
+    if (isBatch(m)) for (const a of m.items) settle(a as ReadStoreAnswer);
+    else settle(m as ReadStoreAnswer);
+  };
+  const send = batcher<ReadStoreRequest>(port, (req, err) => {
+    const p = pending.get(req.id);
+    pending.delete(req.id);
+    p?.reject(err);
+  });
   port.on('message', listener);
 
   const call = <T>(method: ReadStoreRequest['method'], coll: string | undefined, args: unknown[]): Promise<T> => {
@@ -104,13 +152,8 @@ export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOp
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      try {
-        port.postMessage({ t: 'rs', id, method, coll, args } satisfies ReadStoreRequest);
-      } catch (err) {
-        // a value that cannot be cloned (a function in a filter, say): the caller's mistake, not the store's
-        pending.delete(id);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
+      // a value that cannot be cloned (a function in a filter, say) fails only its own call
+      send({ t: 'rs', id, method, coll, args });
     });
   };
 
