@@ -109,10 +109,19 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
         return { ...req, path: `${scimPath}/Users/${id}`, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: `Title ${Math.random().toString(36).slice(2, 8)}` }] }) };
       } }],
     });
-    const getByUserName = (c: number, label: string) => load({
+    // "a list already holding N people": wait until the projector has applied every write so far
+    // (right after a burst of POSTs it is still catching up, and reads wait for their list's writes)
+    const settled = async () => {
+      for (let i = 0; i < 600; i++) {
+        const h = (await (await fetch(`${base}/healthz`)).json()) as { services: { projector: { lagEvents?: number } } };
+        if (h.services.projector.lagEvents === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const getByUserName = async (c: number, label: string) => (await settled(), load({
       url: base, connections: c, duration,
       requests: [{ method: 'GET', path: `${scimPath}/Users`, headers: { authorization: S.authorization }, setupRequest: (req) => ({ ...req, path: `${scimPath}/Users?filter=${encodeURIComponent(`userName eq "user${Math.floor(Math.random() * seq)}@bench.example"`)}` }) }],
-    }).then((r) => figures.push({ ...figure(`GET filter userName (${label})`, c, r, 0), ratio: 0 }));
+    })).then((r) => figures.push({ ...figure(`GET filter userName (${label})`, c, r, 0), ratio: 0 }));
 
     {
       const r = await post(1, duration);
