@@ -75,3 +75,27 @@ describe('projector thread start-up', () => {
     await expect(startProjectorThread(join(dir, 'no-such-events'))).rejects.toThrow(/projector thread failed to start: no event log/);
   });
 });
+
+describe('when the projector thread is gone', () => {
+  let s: Stack;
+  afterAll(async () => { await s?.stop(); });
+
+  it('reads answer 503 with Retry-After (SCIM error format under /scim), writes still succeed, /healthz is 503', async () => {
+    s = await startStack();
+    const listId = (await s.admin('POST', '/lists', { name: 'Gone' })).body.id;
+    await s.admin('POST', `/lists/${listId}/sync/scim`, { uniqueIdentifier: 'userName' });
+    const token = (await s.admin('POST', `/lists/${listId}/sync/scim/tokens`, {})).body.token;
+    // what the projector host does when its thread exits
+    (s.running.adapters.readStore as unknown as { fail(err: Error): void }).fail(new Error('projector thread exited (code 1)'));
+    const read = await s.scim(token, 'GET', `/scim/v2/lists/${listId}/Users?filter=${encodeURIComponent('userName eq "x@example.org"')}`);
+    expect(read.status).toBe(503);
+    expect(read.headers.get('retry-after')).toBe('5');
+    expect(read.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503' });
+    expect(read.body.detail).toMatch(/projector thread exited/);
+    const roster = await s.admin('GET', `/lists/${listId}/people`);
+    expect(roster.status).toBe(503);
+    expect(roster.body.error.code).toBe('unavailable');
+    const created = await s.scim(token, 'POST', `/scim/v2/lists/${listId}/Users`, { schemas: [USER], userName: 'still@example.org' });
+    expect(created.status).toBe(201);
+  });
+});

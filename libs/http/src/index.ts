@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '@muster/domain';
-import type { ReadStore } from '@muster/read-store';
+import { ReadStoreUnavailableError, type ReadStore } from '@muster/read-store';
 
 export const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   not_found: 404, conflict: 409, invalid: 400, forbidden: 403, locked: 409, gone: 410,
@@ -29,6 +29,7 @@ export function installJsonErrorHandler(app: FastifyInstance): void {
       return reply.status(fe.statusCode).send({ error: { code: fe.code ?? 'bad_request', message: fe.message } });
     }
     req.log.error({ err }, 'unhandled error');
+    if (err instanceof ReadStoreUnavailableError) return reply.status(503).header('Retry-After', '5').send({ error: { code: 'unavailable', message: `reads are unavailable for now (${err.message}); try again shortly` } });
     return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));

@@ -1,6 +1,7 @@
 export {
   CHECKPOINTS_COLLECTION,
   DuplicateKeyError,
+  ReadStoreUnavailableError,
   type Collection,
   type Doc,
   type Filter,

@@ -68,6 +68,15 @@ export class DuplicateKeyError extends Error {
   }
 }
 
+/** The read store cannot answer now (its thread stopped, say): try again later; nothing was written by the call. */
+export class ReadStoreUnavailableError extends Error {
+  readonly code = 'READ_STORE_UNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReadStoreUnavailableError';
+  }
+}
+
 export interface Collection<T extends Doc = Doc> {
   readonly name: string;
   findOne(filter: Filter, options?: FindOptions): Promise<T | null>;

@@ -9,7 +9,7 @@
  * with the original name and message. The shared contract suite runs against this adapter over a
  * MessageChannel (remote.test.ts).
  */
-import { DuplicateKeyError, SHARED_RESULTS, type Collection, type Doc, type Filter, type FindOptions, type IndexSpec, type ReadStore, type Update, type UpdateResult } from './port.ts';
+import { DuplicateKeyError, ReadStoreUnavailableError, SHARED_RESULTS, type Collection, type Doc, type Filter, type FindOptions, type IndexSpec, type ReadStore, type Update, type UpdateResult } from './port.ts';
 
 /** what both ends need of a MessagePort / worker / parentPort */
 export interface PortLike {
@@ -178,8 +178,9 @@ export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOp
     return c as unknown as Collection<T>;
   };
 
-  const fail = (err: Error) => {
+  const fail = (cause: Error) => {
     if (closed) return;
+    const err = cause instanceof ReadStoreUnavailableError ? cause : new ReadStoreUnavailableError(cause.message);
     closed = err;
     for (const p of pending.values()) p.reject(err);
     pending.clear();

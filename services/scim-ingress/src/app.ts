@@ -5,7 +5,7 @@ import { streamPrefixes, streams, toNewEvents, type CommandContext } from '@must
 import type { EventStore } from '@muster/event-store';
 import { DomainError, StreamStateCache, listDecider, type ListState } from '@muster/domain';
 import { MappingClient } from '@muster/mapping';
-import type { ReadStore } from '@muster/read-store';
+import { ReadStoreUnavailableError, type ReadStore } from '@muster/read-store';
 import { frameworkErrors } from '@muster/http';
 import {
   CustomExtensionCollector, ERROR_SCHEMA, GROUP_RESOURCE_SCHEMA, InvalidFilterError, ScimError, USER_RESOURCE_SCHEMA, buildListResponse,
@@ -77,6 +77,7 @@ function describeError(err: unknown): { status: number; detail: string; scimType
   if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, detail: 'use Content-Type application/scim+json or application/json' };
   if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { status: 400, scimType: 'invalidSyntax', detail: 'request body is empty' };
   if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, detail: e.message, scimType: e.statusCode === 400 ? 'invalidSyntax' : undefined };
+  if (err instanceof ReadStoreUnavailableError) return { status: 503, detail: `reads are unavailable for now (${err.message}); try again shortly`, unexpected: true };
   return { status: 500, detail: 'internal error', unexpected: true };
 }
 
@@ -244,6 +245,7 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
       const d = describeError(err);
       if (d.unexpected) req.log.error({ err }, 'unhandled SCIM error');
       if (req.scimCall) await logOutcome(req.scimCall, 'FAILED', { status: String(d.status), ...(d.scimType ? { scimType: d.scimType } : {}), detail: d.detail });
+      if (d.status === 503) reply.header('Retry-After', '5');
       return scimError(reply, d.status, d.detail, d.scimType);
     });
     scim.setNotFoundHandler((req, reply) => scimError(reply, 404, `no SCIM endpoint ${req.method} ${req.url.split('?')[0].slice(0, 200)}`));

@@ -22,7 +22,8 @@ export class ScimTokenAuth {
   async start(): Promise<void> {
     this.cache.start();
     await this.cache.catchUp(30_000);
-    this.flushTimer = setInterval(() => { void this.flushUsage(); }, 5_000);
+    // best effort: a read store that is down must not become an unhandled rejection (a crash)
+    this.flushTimer = setInterval(() => { this.flushUsage().catch(() => {}); }, 5_000);
     this.flushTimer.unref();
   }
 
@@ -52,14 +53,21 @@ export class ScimTokenAuth {
     const batch = [...this.lastUsed];
     this.lastUsed.clear();
     const coll = this.readStore.collection('token_usage');
-    for (const [tokenId, at] of batch) {
-      await coll.updateOne({ _id: tokenId }, { $max: { lastUsedAt: new Date(at).toISOString() } }, { upsert: true });
+    for (let i = 0; i < batch.length; i++) {
+      const [tokenId, at] = batch[i];
+      try {
+        await coll.updateOne({ _id: tokenId }, { $max: { lastUsedAt: new Date(at).toISOString() } }, { upsert: true });
+      } catch (err) {
+        // keep what was not written for the next flush (unless a newer use replaced it), give up for now
+        for (const [id, t] of batch.slice(i)) if (!this.lastUsed.has(id)) this.lastUsed.set(id, t);
+        throw err;
+      }
     }
   }
 
   async stop(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
-    await this.flushUsage();
+    await this.flushUsage().catch(() => {});
     await this.cache.stop();
   }
 }
