@@ -7,7 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProjectorThread } from '@muster/projector';
+import { randomUUID } from 'node:crypto';
+import { streams, toNewEvents } from '@muster/contracts';
+import { openEmbeddedEventStore, withHashChain } from '@muster/event-store';
+import { ReadStoreUnavailableError } from '@muster/read-store';
+import { startProjectorThread, type ProjectorThread } from '@muster/projector';
 import { startStack, type Stack } from './helpers.ts';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -97,5 +101,44 @@ describe('when the projector thread is gone', () => {
     expect(roster.body.error.code).toBe('unavailable');
     const created = await s.scim(token, 'POST', `/scim/v2/lists/${listId}/Users`, { schemas: [USER], userName: 'still@example.org' });
     expect(created.status).toBe(201);
+  });
+});
+
+describe('projector thread restart', () => {
+  it('a thread that ends unexpectedly is started again and rebuilds the read models from the log; reads fail fast meanwhile', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'muster-restart-'));
+    let t: ProjectorThread | null = null;
+    const writer = await openEmbeddedEventStore({ dir, hooks: { afterCommit: (p) => t?.afterCommit?.(p) } });
+    const store = withHashChain(writer);
+    const ctx = () => ({ actor: { kind: 'admin' as const, id: 'test' }, source: { kind: 'admin-api' as const }, correlationId: randomUUID(), now: new Date(), newId: randomUUID });
+    const newList = async (name: string) => {
+      const listId = randomUUID();
+      await store.appendToStream(streams.list(listId), toNewEvents([{ type: 'ListCreated', data: { listId, orgId: 'default', name } }], ctx()), { expectedRevision: 'no_stream' });
+      return listId;
+    };
+    const until = async (what: string, check: () => Promise<boolean> | boolean) => {
+      for (let i = 0; i < 300; i++) { if (await Promise.resolve().then(check).catch(() => false)) return; await new Promise((r) => setTimeout(r, 20)); }
+      throw new Error(`timed out waiting for ${what}`);
+    };
+    try {
+      const first = await newList('Before');
+      t = await startProjectorThread(dir);
+      const lists = () => t!.readStore.collection('lists');
+      await until('the first list', async () => (await lists().findOne({ _id: first })) !== null);
+
+      await t.thread.terminate();
+      await until('the thread to be seen gone', () => !t!.projection.status().ready);
+      await expect(lists().findOne({ _id: first })).rejects.toBeInstanceOf(ReadStoreUnavailableError);
+
+      await until('the restarted thread to be ready', () => t!.projection.status().ready);
+      expect(t.restarts).toBe(1);
+      expect(await lists().findOne({ _id: first })).toMatchObject({ name: 'Before' });
+      const second = await newList('After');
+      await until('a list written after the restart', async () => (await lists().findOne({ _id: second })) !== null);
+    } finally {
+      await t?.close();
+      await writer.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

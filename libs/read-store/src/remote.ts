@@ -124,7 +124,7 @@ export interface RemoteReadStoreOptions {
 }
 
 /** A ReadStore whose calls are answered by serveReadStore() at the other end of `port`. */
-export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOptions = {}): ReadStore & { fail(err: Error): void } {
+export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOptions = {}): ReadStore & { fail(err: Error): void; attach(port: PortLike): void } {
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let closed: Error | null = null;
@@ -140,12 +140,13 @@ export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOp
     if (isBatch(m)) for (const a of m.items) settle(a as ReadStoreAnswer);
     else settle(m as ReadStoreAnswer);
   };
-  const send = batcher<ReadStoreRequest>(port, (req, err) => {
+  let current = port;
+  const send = batcher<ReadStoreRequest>({ postMessage: (m) => current.postMessage(m), on: () => undefined, off: () => undefined }, (req, err) => {
     const p = pending.get(req.id);
     pending.delete(req.id);
     p?.reject(err);
   });
-  port.on('message', listener);
+  current.on('message', listener);
 
   const call = <T>(method: ReadStoreRequest['method'], coll: string | undefined, args: unknown[]): Promise<T> => {
     if (closed) return Promise.reject(closed);
@@ -194,13 +195,20 @@ export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOp
     getCheckpoint: (projection: string) => call<number | null>('getCheckpoint', undefined, [projection]),
     setCheckpoint: (projection: string, position: number) => call('setCheckpoint', undefined, [projection, position]),
     fail,
+    /** serve from another port from now on (a restarted thread); calls failed before stay failed */
+    attach(next: PortLike) {
+      current.off('message', listener);
+      current = next;
+      current.on('message', listener);
+      closed = null;
+    },
     async close() {
       if (closed) return;
       // let calls in flight finish, then refuse new ones
       const deadline = Date.now() + 10_000;
       while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       closed = new Error('read store is closed');
-      port.off('message', listener);
+      current.off('message', listener);
       await options.onClose?.();
     },
   };

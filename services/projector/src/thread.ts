@@ -26,63 +26,108 @@ type Control = ThreadControl extends infer C ? (C extends { id: number } ? Omit<
 /** ReadStoreHost for runServices: the read store and the projector in a worker thread. */
 export const projectorThread: ReadStoreHost = async ({ eventsDir }) => startProjectorThread(eventsDir);
 
-export async function startProjectorThread(eventsDir: string): Promise<HostedReadStore> {
-  const worker = new Worker(new URL('./thread-entry.mjs', import.meta.url), {
-    workerData: { eventsDir } satisfies ProjectorThreadData,
-    // the parent's flags (--import tsx, say) are for the main thread; the entry registers tsx itself.
-    // MUSTER_PROJECTOR_THREAD_NODE_FLAGS passes flags to the thread (e.g. --cpu-prof to profile it)
-    execArgv: process.env.MUSTER_PROJECTOR_THREAD_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],
-    // the projector allocates a lot while it folds events: a young generation as large as the main thread's
-    resourceLimits: { maxYoungGenerationSizeMb: 192 },
-  });
+/** the first restart after an unexpected end of the thread waits this long; then it doubles, up to RESTART_MAX_MS */
+const RESTART_FIRST_MS = 500;
+const RESTART_MAX_MS = 30_000;
+
+export interface ProjectorThread extends HostedReadStore {
+  readStore: ReturnType<typeof createRemoteReadStore>;
+  projection: ProjectionHost;
+  /** the thread now (tests end it to see the restart) */
+  readonly thread: Worker;
+  /** how many times the thread was started again after it ended unexpectedly */
+  readonly restarts: number;
+}
+
+export async function startProjectorThread(eventsDir: string): Promise<ProjectorThread> {
   let status: { ready: boolean; health: Record<string, unknown> } = { ready: false, health: { state: 'starting' } };
-  let exited: Error | null = null;
+  let down: Error | null = null;
+  let closing: Promise<void> | null = null;
+  let restarts = 0;
+  let restartDelay = RESTART_FIRST_MS;
+  let restartTimer: NodeJS.Timeout | null = null;
   const lagListeners = new Set<(ms: number) => void>();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
+  let worker!: Worker;
+  let ended!: Promise<void>;
+  let readStore!: ReturnType<typeof createRemoteReadStore>;
 
-  const readStore = createRemoteReadStore(worker);
   const failAll = (err: Error) => {
-    exited ??= err;
-    status = { ready: false, health: { state: 'stopped', error: err.message } };
+    down ??= err;
+    status = { ready: false, health: { state: closing ? 'stopped' : 'restarting', error: err.message, restarts } };
     readStore.fail(err);
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   };
 
-  let resolveStarted!: () => void;
-  let rejectStarted!: (e: Error) => void;
-  const started = new Promise<void>((res, rej) => { resolveStarted = res; rejectStarted = rej; });
-
-  worker.on('message', (m: Incoming) => {
-    switch (m.t) {
-      case 'status':
-        status = { ready: m.ready, health: m.health };
-        resolveStarted();
-        break;
-      case 'lag':
-        for (const l of lagListeners) for (const ms of m.samples) l(ms);
-        break;
-      case 'ctl-answer': {
-        const p = pending.get(m.id);
-        if (!p) break;
-        pending.delete(m.id);
-        if (m.ok) p.resolve(m.value);
-        else p.reject(new Error(m.error));
-        break;
+  /** starts a thread; resolves once it has reported (or rejects when it could not start) */
+  const spawn = (): Promise<void> => {
+    const w = new Worker(new URL('./thread-entry.mjs', import.meta.url), {
+      workerData: { eventsDir } satisfies ProjectorThreadData,
+      // the parent's flags (--import tsx, say) are for the main thread; the entry registers tsx itself.
+      // MUSTER_PROJECTOR_THREAD_NODE_FLAGS passes flags to the thread (e.g. --cpu-prof to profile it)
+      execArgv: process.env.MUSTER_PROJECTOR_THREAD_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],
+      // the projector allocates a lot while it folds events: a young generation as large as the main thread's
+      resourceLimits: { maxYoungGenerationSizeMb: 192 },
+    });
+    worker = w;
+    down = null;
+    if (readStore) readStore.attach(w);
+    else readStore = createRemoteReadStore(w);
+    let resolveStarted!: () => void;
+    let rejectStarted!: (e: Error) => void;
+    const started = new Promise<void>((res, rej) => { resolveStarted = res; rejectStarted = rej; });
+    w.on('message', (m: Incoming) => {
+      switch (m.t) {
+        case 'status':
+          status = { ready: m.ready, health: { ...m.health, ...(restarts ? { restarts } : {}) } };
+          if (m.ready) restartDelay = RESTART_FIRST_MS;
+          resolveStarted();
+          break;
+        case 'lag':
+          for (const l of lagListeners) for (const ms of m.samples) l(ms);
+          break;
+        case 'ctl-answer': {
+          const p = pending.get(m.id);
+          if (!p) break;
+          pending.delete(m.id);
+          if (m.ok) p.resolve(m.value);
+          else p.reject(new Error(m.error));
+          break;
+        }
+        case 'failed':
+          failAll(new Error(`projector thread failed to start: ${m.error}`));
+          rejectStarted(down!);
+          break;
       }
-      case 'failed':
-        failAll(new Error(`projector thread failed to start: ${m.error}`));
-        rejectStarted(exited!);
-        break;
-    }
-  });
-  worker.on('error', (err) => { failAll(new Error(`projector thread crashed: ${err.message}`)); rejectStarted(exited!); });
-  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.on('exit', (code) => { failAll(new Error(`projector thread exited (code ${code})`)); rejectStarted(exited!); });
+    });
+    w.on('error', (err) => { failAll(new Error(`projector thread crashed: ${err.message}`)); rejectStarted(down!); });
+    ended = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.on('exit', (code) => {
+      failAll(new Error(`projector thread exited (code ${code})`));
+      rejectStarted(down!);
+      if (!closing && worker === w) scheduleRestart();
+    });
+    return started;
+  };
+
+  // An unexpected end (a crash, running out of memory): reads answer 503 meanwhile, and a new thread
+  // rebuilds the read models from the log, as at start.
+  const scheduleRestart = () => {
+    if (restartTimer || closing) return;
+    restartTimer = setTimeout(() => {
+      restartTimer = null;
+      if (closing) return;
+      restarts++;
+      restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
+      spawn().catch(() => { /* its exit schedules the next attempt */ });
+    }, restartDelay);
+    restartTimer.unref();
+  };
 
   const control = (c: Control): Promise<unknown> => {
-    if (exited) return Promise.reject(exited);
+    if (down) return Promise.reject(down);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
@@ -91,8 +136,9 @@ export async function startProjectorThread(eventsDir: string): Promise<HostedRea
   };
 
   try {
-    await started;
+    await spawn();
   } catch (err) {
+    closing = Promise.resolve();
     await worker.terminate().catch(() => {});
     throw err;
   }
@@ -104,14 +150,16 @@ export async function startProjectorThread(eventsDir: string): Promise<HostedRea
     rebuild: (request) => control({ op: 'rebuild', request }),
   };
 
-  let closing: Promise<void> | null = null;
   return {
     readStore,
     projection,
-    afterCommit: (position) => { if (!exited) worker.postMessage({ t: 'appended', position }); },
+    get thread() { return worker; },
+    get restarts() { return restarts; },
+    afterCommit: (position) => { if (!down) worker.postMessage({ t: 'appended', position }); },
     close: () => {
       closing ??= (async () => {
-        if (!exited) {
+        if (restartTimer) clearTimeout(restartTimer);
+        if (!down) {
           // the projector writes its last checkpoint and closes its files before the thread ends
           await Promise.race([control({ op: 'stop' }).catch(() => {}), new Promise((r) => setTimeout(r, 10_000).unref())]);
         }
