@@ -35,7 +35,7 @@ export interface Batch<T> { t: 'rs-batch'; items: T[] }
  * Collects messages and posts them at the end of this turn of the event loop (setImmediate): one
  * message carries everything a turn produced, so the per-message cost is paid once for a burst.
  */
-function batcher<T>(port: PortLike, onCloneError: (item: T, err: Error) => void) {
+function batcher<T>(post: (message: unknown) => void, onCloneError: (item: T, err: Error) => void) {
   let pending: T[] = [];
   let scheduled = false;
   const flush = () => {
@@ -44,11 +44,11 @@ function batcher<T>(port: PortLike, onCloneError: (item: T, err: Error) => void)
     pending = [];
     if (items.length === 0) return;
     try {
-      port.postMessage(items.length === 1 ? items[0] : ({ t: 'rs-batch', items } satisfies Batch<T>));
+      post(items.length === 1 ? items[0] : ({ t: 'rs-batch', items } satisfies Batch<T>));
     } catch {
       // something in the batch cannot be cloned: send one by one, so only that one fails
       for (const item of items) {
-        try { port.postMessage(item); } catch (err) { onCloneError(item, err instanceof Error ? err : new Error(String(err))); }
+        try { post(item); } catch (err) { onCloneError(item, err instanceof Error ? err : new Error(String(err))); }
       }
     }
   };
@@ -87,7 +87,7 @@ function deserializeError(e: SerializedError): Error {
  * listeners. Returns a function that stops serving.
  */
 export function serveReadStore(store: ReadStore, port: PortLike): () => void {
-  const send = batcher<ReadStoreAnswer>(port, (a, err) => port.postMessage({ t: 'rs-answer', id: a.id, ok: false, error: serializeError(err) } satisfies ReadStoreAnswer));
+  const send = batcher<ReadStoreAnswer>((m) => port.postMessage(m), (a, err) => port.postMessage({ t: 'rs-answer', id: a.id, ok: false, error: serializeError(err) } satisfies ReadStoreAnswer));
   const one = (m: ReadStoreRequest) => { void answer(store, m).then(send); };
   const listener = (m: unknown) => {
     if (isReadStoreRequest(m)) one(m);
@@ -141,7 +141,7 @@ export function createRemoteReadStore(port: PortLike, options: RemoteReadStoreOp
     else settle(m as ReadStoreAnswer);
   };
   let current = port;
-  const send = batcher<ReadStoreRequest>({ postMessage: (m) => current.postMessage(m), on: () => undefined, off: () => undefined }, (req, err) => {
+  const send = batcher<ReadStoreRequest>((m) => current.postMessage(m), (req, err) => {
     const p = pending.get(req.id);
     pending.delete(req.id);
     p?.reject(err);
