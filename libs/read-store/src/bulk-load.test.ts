@@ -10,11 +10,11 @@ import { compileFilter } from './matcher.ts';
 import { DuplicateKeyError, type Doc, type Filter, type FindOptions, type IndexSpec } from './port.ts';
 import { rng } from './testing/rng.ts';
 
-type Flavour = 'strings' | 'simple' | 'mixed';
+type Flavour = 'strings' | 'simple' | 'packable' | 'mixed';
 
 /**
- * random documents; 'strings' keeps to null and strings below U+D800 (the packed sort), 'simple'
- * adds numbers (the comparator with native operators), 'mixed' any type (compareValues)
+ * random documents; 'strings' keeps to null and strings below U+D800, 'packable' adds numbers and
+ * booleans (both sorted packed), 'simple' has non-integer numbers too, 'mixed' any type (compareValues)
  */
 function randomDocs(seed: number, count: number, flavour: Flavour, oddIds = false): Doc[] {
   const rand = rng(seed);
@@ -25,14 +25,15 @@ function randomDocs(seed: number, count: number, flavour: Flavour, oddIds = fals
     const r = rand();
     if (r < 0.1) return null;
     if (r < 0.3) return flavour === 'strings' ? pick(['0', '-1', '2.5', '7']) : pick([0, -0, 1, -1, 2.5, 1e9, -1e-9, 7]);
-    if (flavour === 'simple' || r < 0.7) return pick(strings);
+    if (flavour === 'packable' && r < 0.4) return pick([true, false, 3, -0, 1e15, 2 ** 53 - 1, -(2 ** 53 - 1), 0.5]);
+    if (flavour === 'simple' || flavour === 'packable' || r < 0.7) return pick(strings);
     return pick<unknown>([...odd, true, false, { x: 1 }, { x: 'a' }, new Date(86_400_000 * Math.floor(rand() * 3)), [], [1, 'a']]);
   };
   const docs: Doc[] = [];
   for (let i = 0; i < count; i++) {
     const id = oddIds && rand() < 0.3 ? `${pick(odd)}${i}` : `d${String(Math.floor(rand() * 1e6)).padStart(6, '0')}-${i}`;
     const n = Math.floor(rand() * 50);
-    const d: Record<string, unknown> = { _id: id, a: scalar(), b: scalar(), n: flavour === 'strings' ? `n${String(n).padStart(2, '0')}` : n, s: pick(['x', 'y']) };
+    const d: Record<string, unknown> = { _id: id, a: scalar(), b: scalar(), n: flavour === 'strings' ? `n${String(n).padStart(2, '0')}` : n, s: pick(['x', 'y']), i: flavour === 'packable' && rand() < 0.9 ? i * 3 - 700 : null };
     if (rand() < 0.8) d.c = { d: scalar(), e: pick(strings) };
     if (rand() < 0.3) delete d.b;
     if (rand() < 0.4) d.tags = rand() < 0.2 ? [] : [pick(strings), pick(strings), scalar()];
@@ -48,6 +49,8 @@ const SPECS: IndexSpec[] = [
   { key: { s: 1, n: -1, 'c.d': 1 }, name: 's_n_cd', searchFields: ['text'] },
   { key: { s: 1, tags: 1 }, name: 's_tags' },
   { key: { 'c.e': 1, n: 1 }, name: 'ce_n', partialFilterExpression: { s: 'x' } },
+  { key: { s: 1, i: -1 }, name: 's_i_desc' },
+  { key: { i: 1, a: 1 }, name: 'i_a' },
 ];
 
 const recsOf = (docs: Doc[]): Rec[] => docs.map((doc) => ({ id: doc._id, doc }));
@@ -70,7 +73,7 @@ function bulk(spec: IndexSpec, recs: Rec[]): MemoryIndex {
 }
 
 describe('MemoryIndex.buildFrom', () => {
-  for (const [flavour, oddIds] of [['strings', false], ['simple', false], ['mixed', false], ['strings', true], ['mixed', true]] as Array<[Flavour, boolean]>) {
+  for (const [flavour, oddIds] of [['strings', false], ['simple', false], ['packable', false], ['mixed', false], ['strings', true], ['packable', true], ['mixed', true]] as Array<[Flavour, boolean]>) {
     it(`holds exactly the entries of a one-by-one build, in the same order (${flavour} values${oddIds ? ', ids beyond U+D7FF' : ''})`, () => {
       const recs = recsOf(randomDocs(flavour === 'mixed' ? 2 : 1, 3_000, flavour, oddIds));
       for (const spec of SPECS) {

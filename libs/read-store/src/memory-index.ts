@@ -54,7 +54,7 @@ export class MemoryIndex {
   readonly unique: boolean;
   readonly list: SortedList<Entry, Bloom>;
   /** IndexSpec.pointLookups: entries by their full key (only keys made of strings), kept with the list */
-  readonly points: Map<string, Entry[]> | null;
+  readonly points: PointMap | null;
   /** ids of documents that put an array on one of the key paths (no index-ordered sorts then) */
   readonly multikeyIds = new Set<string>();
   private readonly parts: string[][];
@@ -73,7 +73,7 @@ export class MemoryIndex {
     this.unique = spec.unique === true;
     this.searchFields = spec.searchFields ?? [];
     const searchParts = this.searchFields.map((f) => f.split('.'));
-    this.points = spec.pointLookups ? new Map() : null;
+    this.points = spec.pointLookups ? new PointMap(this.fields.length) : null;
     this.list = new (this.points ? pointedList(this.points) : SortedList)<Entry, Bloom>(
       (a, b) => compareEntries(this.dirs, a, b),
       searchParts.length === 0
@@ -303,48 +303,89 @@ export function buildIndexes(indexes: readonly MemoryIndex[], recs: Iterable<Rec
 }
 
 /**
- * The key of a tuple of strings in IndexSpec.pointLookups maps (length-prefixed, so no separator can
- * be forged); null when a value is not a string (such entries are found through the sorted list,
- * and a query for strings can never equal them).
+ * IndexSpec.pointLookups: the entries of an index by their full key, for keys made only of strings
+ * (entries with another value are found through the sorted list, and a query for strings can never
+ * equal them). One level of maps per key field, so a lookup or an insert builds no key string.
  */
-export function pointKey(values: readonly unknown[]): string | null {
-  let key = '';
-  for (const v of values) {
-    if (typeof v !== 'string') return null;
-    key += `${v.length}:${v}`;
+export class PointMap {
+  private readonly root = new Map<string, unknown>();
+
+  constructor(private readonly width: number) {}
+
+  /** the entries whose key is exactly `values` (an empty array when none or a value is not a string) */
+  get(values: readonly unknown[]): Entry[] {
+    let node: unknown = this.root;
+    for (let j = 0; j < this.width; j++) {
+      const v = values[j];
+      if (typeof v !== 'string') return [];
+      node = (node as Map<string, unknown>).get(v);
+      if (node === undefined) return [];
+    }
+    return node as Entry[];
   }
-  return key;
+
+  add(e: Entry): void {
+    const k = e.k;
+    let node = this.root;
+    for (let j = 0; j < this.width; j++) if (typeof k[j] !== 'string') return;
+    for (let j = 0; j < this.width - 1; j++) {
+      let next = node.get(k[j] as string) as Map<string, unknown> | undefined;
+      if (next === undefined) { next = new Map(); node.set(k[j] as string, next); }
+      node = next;
+    }
+    const last = k[this.width - 1] as string;
+    const at = node.get(last) as Entry[] | undefined;
+    if (at) at.push(e);
+    else node.set(last, [e]);
+  }
+
+  remove(e: Entry): void {
+    const k = e.k;
+    const path: Array<Map<string, unknown>> = [];
+    let node = this.root;
+    for (let j = 0; j < this.width - 1; j++) {
+      if (typeof k[j] !== 'string') return;
+      const next = node.get(k[j] as string) as Map<string, unknown> | undefined;
+      if (next === undefined) return;
+      path.push(node);
+      node = next;
+    }
+    const last = k[this.width - 1];
+    if (typeof last !== 'string') return;
+    const at = node.get(last) as Entry[] | undefined;
+    if (!at) return;
+    const i = at.findIndex((x) => x.rec.id === e.rec.id);
+    if (i >= 0) at.splice(i, 1);
+    if (at.length > 0) return;
+    node.delete(last);
+    // drop the maps left empty, deepest first
+    for (let j = path.length - 1; j >= 0 && node.size === 0; j--) {
+      path[j].delete(k[j] as string);
+      node = path[j];
+    }
+  }
+
+  clear(): void {
+    this.root.clear();
+  }
 }
 
 /** a SortedList of index entries that keeps `points` (full key -> entries) in step with it */
-function pointedList(points: Map<string, Entry[]>) {
-  const add = (e: Entry) => {
-    const key = pointKey(e.k);
-    if (key === null) return;
-    const at = points.get(key);
-    if (at) at.push(e);
-    else points.set(key, [e]);
-  };
+function pointedList(points: PointMap) {
   return class PointedList<E extends Entry, S> extends SortedList<E, S> {
     override insert(e: E): void {
       super.insert(e);
-      add(e);
+      points.add(e);
     }
     override remove(e: E): boolean {
       if (!super.remove(e)) return false;
-      const key = pointKey(e.k);
-      const at = key === null ? undefined : points.get(key);
-      if (at) {
-        const i = at.findIndex((x) => x.rec.id === e.rec.id);
-        if (i >= 0) at.splice(i, 1);
-        if (at.length === 0) points.delete(key!);
-      }
+      points.remove(e);
       return true;
     }
     override load(sorted: readonly E[]): void {
       super.load(sorted);
       points.clear();
-      for (const e of sorted) add(e);
+      for (let i = 0; i < sorted.length; i++) points.add(sorted[i]);
     }
   };
 }
@@ -446,27 +487,25 @@ function compareKeyTuples(dirs: Array<1 | -1>, a: unknown[], b: unknown[]): numb
 /**
  * Entries in index order (compareEntries), for building an index in bulk.
  *
- * When every key column holds only null or strings without the code units where UTF-16 and code
- * point order disagree (and so do the ids), each column's distinct values are ranked once and an
- * entry's ranks are packed into one integer (sortPacked), so the sort itself is a native sort of a
- * Float64Array: each string is compared O(log d) times rather than O(log n) times through its
- * entry. Otherwise (numbers, which compare cheaply and often arrive in order, as positions do; other
- * types), or when the ranks do not fit in 2^53, entries are sorted with a comparator: native
- * operators on simple columns (null, numbers, such strings), compareValues on the others.
+ * When every key column holds only null, numbers (not NaN), booleans and strings without the code
+ * units where UTF-16 and code point order disagree, each column's values are turned into ranks
+ * (integer columns directly, others by ranking their distinct values once) and an entry's ranks are
+ * packed into one integer (sortPacked), so the sort itself is a native sort of a Float64Array:
+ * each value is compared O(log d) times rather than O(log n) times through its entry. Otherwise,
+ * or when the ranks do not fit in 2^53, entries are sorted with a comparator: native operators on
+ * simple columns (null, numbers, such strings), compareValues on the others.
  */
 export function sortEntries(dirs: Array<1 | -1>, entries: Entry[]): Entry[] {
   const width = dirs.length;
   const n = entries.length;
-  const simple: boolean[] = new Array<boolean>(width).fill(true);
-  let simpleIds = true;
-  for (let i = 0; i < n; i++) {
-    const { k, rec } = entries[i];
-    for (let j = 0; j < width; j++) if (simple[j] && !isSimpleKeyValue(k[j])) simple[j] = false;
-    if (simpleIds && HIGH_UNIT.test(rec.id)) simpleIds = false;
-  }
-  if (n > 1 && simpleIds && simple.every(Boolean) && !hasNumbers(entries, width)) {
+  if (n > 1) {
     const packed = sortPacked(dirs, entries);
     if (packed) return packed;
+  }
+  const simple: boolean[] = new Array<boolean>(width).fill(true);
+  for (let i = 0; i < n; i++) {
+    const k = entries[i].k;
+    for (let j = 0; j < width; j++) if (simple[j] && !isSimpleKeyValue(k[j])) simple[j] = false;
   }
   return entries.slice().sort((a, b) => {
     const ka = a.k;
@@ -478,16 +517,101 @@ export function sortEntries(dirs: Array<1 | -1>, entries: Entry[]): Entry[] {
       const c = simple[j] ? compareSimple(x, y) : compareValues(x, y);
       if (c !== 0) return c * dirs[j];
     }
-    return simpleIds ? (a.rec.id < b.rec.id ? -1 : a.rec.id > b.rec.id ? 1 : 0) : compareStrings(a.rec.id, b.rec.id);
+    return compareStrings(a.rec.id, b.rec.id);
   });
 }
 
+/** per-column rank group of a packed key value: compareValues orders null < numbers < strings < booleans */
+const GROUP_NULL = 0;
+const GROUP_NUMBER = 1;
+const GROUP_STRING = 2;
+const GROUP_BOOLEAN = 3;
+
 /**
- * sortEntries on simple values: each column's distinct values are ranked (sorted natively: numbers
- * in a Float64Array, strings by the default sort, which is code unit order = code point order for
- * simple strings), an entry's ranks and its own position are packed into one integer and the
- * packed integers sorted natively. Runs of entries with equal keys are then put in id order.
- * Null when the packed integers would not fit in 2^53.
+ * The ranks of column `j` (ascending in key order, counting down for a descending key) and how
+ * many there are; null when a value cannot be packed (another type, NaN, a string with high code
+ * units). A dense integer column (with or without nulls) is ranked by value, without a map.
+ */
+function columnRanks(entries: Entry[], j: number, up: boolean): { col: Float64Array; count: number } | null {
+  const n = entries.length;
+  const col = new Float64Array(n);
+  let ints = true;
+  let hasNull = false;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = entries[i].k[j];
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) { ints = false; break; }
+      if (v < min) min = v;
+      if (v > max) max = v;
+    } else if (v === null || v === undefined) hasNull = true;
+    else { ints = false; break; }
+  }
+  const offset = hasNull ? 1 : 0;
+  // dense enough to use the values themselves (positions, counters); sparse ones are ranked below
+  if (ints && (max >= min ? max - min + 1 : 0) + offset <= 2 * n + 2) {
+    const count = (max >= min ? max - min + 1 : 0) + offset;
+    for (let i = 0; i < n; i++) {
+      const v = entries[i].k[j] as number | null | undefined;
+      // + 0 turns -0 into 0: one key for both, as compareValues has it
+      const r = typeof v === 'number' ? v - min + offset + 0 : 0;
+      col[i] = up ? r : count - 1 - r;
+    }
+    return { col, count };
+  }
+  // distinct values in order of appearance, each entry's slot among them
+  const slotOf = new Map<unknown, number>();
+  const distinct: unknown[] = [];
+  const slots = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = entries[i].k[j];
+    if (v === undefined) v = null;
+    let s = slotOf.get(v);
+    if (s === undefined) {
+      if (typeof v === 'number' ? v !== v : v !== null && typeof v !== 'string' && typeof v !== 'boolean') return null;
+      s = distinct.length;
+      slotOf.set(v, s);
+      distinct.push(v);
+    }
+    slots[i] = s;
+  }
+  const numbers: number[] = [];
+  const strings: string[] = [];
+  let hasFalse = false;
+  let hasTrue = false;
+  hasNull = false;
+  for (let s = 0; s < distinct.length; s++) {
+    const v = distinct[s];
+    if (v === null) hasNull = true;
+    else if (typeof v === 'number') numbers.push(v);
+    else if (typeof v === 'string') {
+      if (HIGH_UNIT.test(v)) return null;
+      strings.push(v);
+    } else if (v === false) hasFalse = true;
+    else hasTrue = true;
+  }
+  const sortedNumbers = Float64Array.from(numbers).sort();
+  strings.sort(); // code unit order = code point order for these strings
+  const count = distinct.length;
+  const rankOfSlot = new Float64Array(count);
+  let r = 0;
+  const give = (v: unknown) => { rankOfSlot[slotOf.get(v)!] = up ? r : count - 1 - r; r++; };
+  for (let group = GROUP_NULL; group <= GROUP_BOOLEAN; group++) {
+    if (group === GROUP_NULL && hasNull) give(null);
+    else if (group === GROUP_NUMBER) for (let x = 0; x < sortedNumbers.length; x++) give(sortedNumbers[x]);
+    else if (group === GROUP_STRING) for (let x = 0; x < strings.length; x++) give(strings[x]);
+    else if (group === GROUP_BOOLEAN) { if (hasFalse) give(false); if (hasTrue) give(true); }
+  }
+  for (let i = 0; i < n; i++) col[i] = rankOfSlot[slots[i]];
+  return { col, count };
+}
+
+/**
+ * sortEntries on packable values (see columnRanks): an entry's ranks and its own position are
+ * packed into one integer and the packed integers sorted natively. Runs of entries with equal
+ * keys are then put in id order. Null when a column cannot be packed or the packed integers would
+ * not fit in 2^53.
  */
 function sortPacked(dirs: Array<1 | -1>, entries: Entry[]): Entry[] | null {
   const n = entries.length;
@@ -496,33 +620,11 @@ function sortPacked(dirs: Array<1 | -1>, entries: Entry[]): Entry[] | null {
   const radix: number[] = [];
   let capacity = n;
   for (let j = 0; j < width; j++) {
-    const rank = new Map<unknown, number>();
-    let hasNull = false;
-    const numbers: number[] = [];
-    const strings: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const v = entries[i].k[j];
-      if (rank.has(v)) continue;
-      rank.set(v, 0);
-      if (v === null) hasNull = true;
-      else if (typeof v === 'number') numbers.push(v);
-      else strings.push(v as string);
-    }
-    // null < numbers < strings (compareValues); -0 and 0 are one Map key
-    const sortedNumbers = Float64Array.from(numbers).sort();
-    strings.sort();
-    const count = rank.size;
-    // ranks ascending in key order; a descending key counts down
-    const up = dirs[j] === 1;
-    let r = 0;
-    if (hasNull) rank.set(null, up ? r++ : count - 1 - r++);
-    for (let x = 0; x < sortedNumbers.length; x++) rank.set(sortedNumbers[x], up ? r++ : count - 1 - r++);
-    for (let x = 0; x < strings.length; x++) rank.set(strings[x], up ? r++ : count - 1 - r++);
-    const col = new Float64Array(n);
-    for (let i = 0; i < n; i++) col[i] = rank.get(entries[i].k[j])!;
-    ranks.push(col);
-    radix.push(count);
-    capacity *= count;
+    const column = columnRanks(entries, j, dirs[j] === 1);
+    if (!column) return null;
+    ranks.push(column.col);
+    radix.push(Math.max(column.count, 1));
+    capacity *= Math.max(column.count, 1);
     if (capacity > Number.MAX_SAFE_INTEGER) return null;
   }
   const packed = new Float64Array(n);
@@ -538,21 +640,20 @@ function sortPacked(dirs: Array<1 | -1>, entries: Entry[]): Entry[] | null {
   let start = 0;
   for (let i = 1; i <= n; i++) {
     if (i < n && Math.floor(packed[i] / n) === Math.floor(packed[start] / n)) continue;
-    if (i - start > 1) {
-      const run = out.slice(start, i).sort((a, b) => (a.rec.id < b.rec.id ? -1 : a.rec.id > b.rec.id ? 1 : 0));
-      for (let x = 0; x < run.length; x++) out[start + x] = run[x];
-    }
+    if (i - start > 1) sortRunById(out, start, i);
     start = i;
   }
   return out;
 }
 
-function hasNumbers(entries: Entry[], width: number): boolean {
-  for (let i = 0; i < entries.length; i++) {
-    const k = entries[i].k;
-    for (let j = 0; j < width; j++) if (typeof k[j] === 'number') return true;
-  }
-  return false;
+/** puts out[start, end) in id order (code point order; native comparisons when no id needs more) */
+function sortRunById(out: Entry[], start: number, end: number): void {
+  const run = out.slice(start, end);
+  let high = false;
+  for (let x = 0; x < run.length; x++) if (HIGH_UNIT.test(run[x].rec.id)) { high = true; break; }
+  if (high) run.sort((a, b) => compareStrings(a.rec.id, b.rec.id));
+  else run.sort((a, b) => (a.rec.id < b.rec.id ? -1 : a.rec.id > b.rec.id ? 1 : 0));
+  for (let x = 0; x < run.length; x++) out[start + x] = run[x];
 }
 
 /** see compareStrings: native string order is code point order without these */

@@ -24,7 +24,7 @@ import {
   type UpdateResult,
 } from './port.ts';
 import { compileFilter, type CompiledFilter } from './matcher.ts';
-import { analyzeFilter, buildIndexes, findSearchCondition, MemoryIndex, pointKey, type Entry, type KeySet, type RangePlan, type Rec } from './memory-index.ts';
+import { analyzeFilter, buildIndexes, findSearchCondition, MemoryIndex, type Entry, type KeySet, type RangePlan, type Rec } from './memory-index.ts';
 import { NO, TextPostings, YES, type ColumnCheck, type SortColumn, type TextCandidates } from './text-postings.ts';
 import { cloneDeep, compareValues, describeKey, isOperatorObject, isPlainObject, setPath, sortKey, valuesEqual, type Plain } from './values.ts';
 
@@ -219,6 +219,17 @@ class CollState {
     return changes;
   }
 
+  /**
+   * Adds several indexes built in one pass over the documents (buildIndexes). False, adding none,
+   * when the documents violate a unique one (addIndex one by one then reports it exactly).
+   */
+  addIndexes(specs: Array<{ spec: IndexSpec; partial: CompiledFilter | null }>): boolean {
+    const indexes = specs.map(({ spec, partial }) => new MemoryIndex(cloneDeep(spec), partial));
+    if (buildIndexes(indexes, this.docs.values()) !== null) return false;
+    for (const index of indexes) this.registerIndex(index);
+    return true;
+  }
+
   addIndex(spec: IndexSpec, partial: CompiledFilter | null): void {
     const index = new MemoryIndex(cloneDeep(spec), partial);
     // built in bulk (sorted once); on a unique violation, entry by entry to report it as an insert
@@ -239,7 +250,11 @@ class CollState {
         if (multikey) index.multikeyIds.add(rec.id);
       }
     }
-    this.indexes.set(spec.name, index);
+    this.registerIndex(index);
+  }
+
+  private registerIndex(index: MemoryIndex): void {
+    this.indexes.set(index.name, index);
     if (index.searchFields.length > 0) {
       // every index's search fields get n-gram lists, and their key fields columns (listId, status…)
       const searchFields = new Set(this.text?.fieldNames);
@@ -287,8 +302,15 @@ class CollState {
       if (index.fields.length < 2 || !index.fields.every((f) => conds.get(f)?.eq?.length === 1) || !index.usableFor(filter)) continue;
       planned++;
       if (index.points) {
-        const key = pointKey(index.fields.map((f) => conds.get(f)!.eq![0]));
-        if (key !== null) return { stage: 'POINT', index, entries: index.points.get(key) ?? [], planned };
+        const values: unknown[] = [];
+        let strings = true;
+        for (const f of index.fields) {
+          const v = conds.get(f)!.eq![0];
+          if (typeof v !== 'string') strings = false;
+          values.push(v);
+        }
+        // other values are found through the sorted list below (the map holds keys of strings only)
+        if (strings) return { stage: 'POINT', index, entries: index.points.get(values), planned };
       }
       const plan = index.planRanges(conds, sort, null);
       if (plan && plan.count <= POINT_LOOKUP_MAX) return { stage: 'IXSCAN', range: plan, planned };
@@ -531,20 +553,27 @@ class MemoryStore implements MemoryReadStore {
   async ensureIndexes(collection: string, specs: IndexSpec[]): Promise<void> {
     this.assertOpen();
     const state = this.stateOrCreate(collection);
+    const fresh: IndexSpec[] = [];
     for (const spec of specs) {
-      const existing = state.indexes.get(spec.name);
+      const existing = state.indexes.get(spec.name)?.spec ?? fresh.find((f) => f.name === spec.name);
       if (existing) {
-        if (!sameSpec(existing.spec, spec)) {
+        if (!sameSpec(existing, spec)) {
           throw new Error(`An index named ${spec.name} already exists on ${collection} with different options`);
         }
         continue;
       }
       validateIndexSpec(spec);
-      for (const other of state.indexes.values()) {
-        if (sameKeyAndFilter(other.spec, spec)) throw new Error(`Index already exists with a different name: ${other.name}`);
+      for (const other of [...state.indexes.values()].map((i) => i.spec).concat(fresh)) {
+        if (sameKeyAndFilter(other, spec)) throw new Error(`Index already exists with a different name: ${other.name}`);
       }
-      state.addIndex(spec, spec.partialFilterExpression ? this.compile(spec.partialFilterExpression) : null);
+      fresh.push(spec);
     }
+    if (fresh.length > 1 && state.docs.size > 0) {
+      // several indexes over existing documents: built together, each document read once
+      if (state.addIndexes(fresh.map((spec) => ({ spec, partial: spec.partialFilterExpression ? this.compile(spec.partialFilterExpression) : null })))) return;
+    }
+    // one by one: a unique index the documents violate throws the insert's error, the ones before it stay
+    for (const spec of fresh) state.addIndex(spec, spec.partialFilterExpression ? this.compile(spec.partialFilterExpression) : null);
   }
 
   collection<T extends Doc = Doc>(name: string): MemoryCollection<T> {
