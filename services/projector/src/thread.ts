@@ -24,6 +24,14 @@ type Incoming =
 type Control = ThreadControl extends infer C ? (C extends { id: number } ? Omit<C, 'id' | 't'> : never) : never;
 
 /** ReadStoreHost for runServices: the read store and the projector in a worker thread. */
+
+/**
+ * Heap limits of the projector thread: it allocates a lot while it folds events, so its young
+ * generation is as large as the main thread's (--max-semi-space-size=64). The rebuild bench runs
+ * its rebuild in a thread with the same limits.
+ */
+export const PROJECTOR_THREAD_LIMITS = { maxYoungGenerationSizeMb: 192 } as const;
+
 export const projectorThread: ReadStoreHost = async ({ eventsDir }) => startProjectorThread(eventsDir);
 
 /** the first restart after an unexpected end of the thread waits this long; then it doubles, up to RESTART_MAX_MS */
@@ -68,8 +76,7 @@ export async function startProjectorThread(eventsDir: string): Promise<Projector
       // the parent's flags (--import tsx, say) are for the main thread; the entry registers tsx itself.
       // MUSTER_PROJECTOR_THREAD_NODE_FLAGS passes flags to the thread (e.g. --cpu-prof to profile it)
       execArgv: process.env.MUSTER_PROJECTOR_THREAD_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],
-      // the projector allocates a lot while it folds events: a young generation as large as the main thread's
-      resourceLimits: { maxYoungGenerationSizeMb: 192 },
+      resourceLimits: PROJECTOR_THREAD_LIMITS,
     });
     worker = w;
     down = null;
