@@ -27,15 +27,36 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Definitions by lower-cased name, per list of definitions (the first of a name wins, as a search
+ * would). Schemas are deep-frozen when built (schemas.ts), so a list never changes after it is indexed.
+ */
+const byLowerName = new WeakMap<readonly AttributeDefinition[], Map<string, AttributeDefinition>>();
+
 export function findAttribute(defs: readonly AttributeDefinition[] | undefined, name: string): AttributeDefinition | undefined {
   if (!defs) return undefined;
-  const lower = name.toLowerCase();
-  return defs.find((d) => d.name.toLowerCase() === lower);
+  let index = byLowerName.get(defs);
+  if (!index) {
+    index = new Map();
+    for (const d of defs) {
+      const lower = d.name.toLowerCase();
+      if (!index.has(lower)) index.set(lower, d);
+    }
+    byLowerName.set(defs, index);
+  }
+  return index.get(name.toLowerCase());
 }
 
-/** Core attributes of a resource type plus the RFC 7643 §3.1 common attributes. */
+const coreOf = new WeakMap<ResourceSchema, readonly AttributeDefinition[]>();
+
+/** Core attributes of a resource type plus the RFC 7643 §3.1 common attributes (one list per schema). */
 export function coreAttributes(schema: ResourceSchema): readonly AttributeDefinition[] {
-  return [...COMMON_ATTRIBUTES, ...schema.core.attributes];
+  let list = coreOf.get(schema);
+  if (!list || list.length !== COMMON_ATTRIBUTES.length + schema.core.attributes.length) {
+    list = Object.freeze([...COMMON_ATTRIBUTES, ...schema.core.attributes]);
+    coreOf.set(schema, list);
+  }
+  return list;
 }
 
 export function findExtension(schema: ResourceSchema, uri: string): SchemaDefinition | undefined {
@@ -90,6 +111,25 @@ function resolveIn(
  * extension data an IdP sends can be stored and mapped later.
  */
 export function resolvePath(schema: ResourceSchema, path: AttributePath): ResolvedPath | undefined {
+  // resolutions are pure in (schema, path): remembered per schema, frozen since they are shared
+  let cache = resolutions.get(schema);
+  if (!cache) { cache = new Map(); resolutions.set(schema, cache); }
+  const key = `${path.uri ?? ''}\u0000${path.attribute}\u0000${path.subAttribute ?? '\u0000'}`;
+  let r = cache.get(key);
+  if (r === undefined && !cache.has(key)) {
+    r = resolveUncached(schema, path);
+    if (r) { if (r.sub) Object.freeze(r.sub); Object.freeze(r); }
+    // bounded: names an IdP makes up must not grow it without end
+    if (cache.size >= MAX_RESOLUTIONS) cache.clear();
+    cache.set(key, r);
+  }
+  return r;
+}
+
+const MAX_RESOLUTIONS = 2_000;
+const resolutions = new WeakMap<ResourceSchema, Map<string, ResolvedPath | undefined>>();
+
+function resolveUncached(schema: ResourceSchema, path: AttributePath): ResolvedPath | undefined {
   if (path.uri === undefined) return resolveIn(coreAttributes(schema), path, { knownExtension: false });
   const uriLower = path.uri.toLowerCase();
   if (uriLower === schema.core.id.toLowerCase()) return resolveIn(coreAttributes(schema), path, { knownExtension: false });
