@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { MusterConfig } from '@muster/config';
 import { lazyChildLoggerFactory, loggerOptions } from '@muster/logging';
@@ -49,6 +49,43 @@ export interface RunOptions {
   announce?: (line: string) => void;
   /** where the in-memory read store lives on the embedded stack (default: in this thread) */
   readStoreHost?: ReadStoreHost;
+  /** how long close() waits for request handlers still running (default DRAIN_TIMEOUT_MS) */
+  drainTimeoutMs?: number;
+}
+
+/** how long a shutdown waits for request handlers still running before closing the adapters */
+export const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Requests whose handlers may still be using the adapters: from onRequest until the reply's
+ * payload exists (onSend; a streamed payload until its response is closed) or the response is
+ * done (onResponse). Fastify's close() waits for open responses, but not for the handler of a
+ * request whose client has gone: that handler still runs and writes (onSend comes when it ends).
+ */
+export function trackInflight(app: FastifyInstance): { readonly size: number; drained(timeoutMs: number): Promise<number> } {
+  const inflight = new Set<FastifyRequest>();
+  let idle: Array<() => void> = [];
+  const settle = (req: FastifyRequest) => {
+    if (!inflight.delete(req) || inflight.size > 0) return;
+    const waiting = idle;
+    idle = [];
+    for (const w of waiting) w();
+  };
+  app.addHook('onRequest', (req, _reply, done) => { inflight.add(req); done(); });
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (payload !== null && typeof payload === 'object' && typeof (payload as { pipe?: unknown }).pipe === 'function') reply.raw.once('close', () => settle(req));
+    else settle(req);
+    done(null, payload);
+  });
+  app.addHook('onResponse', (req, _reply, done) => { settle(req); done(); });
+  return {
+    get size() { return inflight.size; },
+    drained: (timeoutMs) => new Promise<number>((resolve) => {
+      if (inflight.size === 0) { resolve(0); return; }
+      const timer = setTimeout(() => resolve(inflight.size), timeoutMs);
+      idle.push(() => { clearTimeout(timer); resolve(0); });
+    }),
+  };
 }
 
 export async function runServices(modules: ServiceModule[], config: MusterConfig, opts: RunOptions = {}): Promise<RunningServices> {
@@ -58,6 +95,7 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
   const announce = opts.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
   const services: ServiceInstance[] = [];
   const app = Fastify({ logger: loggerOptions({ name: serviceName, level: config.logLevel }), childLoggerFactory: lazyChildLoggerFactory, genReqId: () => randomUUID(), bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors });
+  const inflight = trackInflight(app);
   try {
     for (const m of modules) services.push(await m.start({ adapters, config, announce }));
     for (const s of services) if (s.mount) await s.mount(app);
@@ -77,6 +115,10 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
   const close = () => {
     closed ??= (async () => {
       await app.close(); // stop accepting, let in-flight requests finish
+      // handlers of requests their clients gave up on are not awaited by close(): wait for them
+      // (bounded) before the adapters they write through go away
+      const left = await inflight.drained(opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+      if (left > 0) app.log.warn(`${left} request handler(s) still running after ${opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS} ms; closing the adapters anyway`);
       for (const s of [...services].reverse()) await s.stop().catch((err) => app.log.error({ err }, `stopping ${s.name}`));
       await adapters.close();
       await telemetry.shutdown().catch(() => {});
