@@ -368,6 +368,11 @@ export class PointMap {
   clear(): void {
     this.root.clear();
   }
+
+  /** true when no entry is held (the maps of removed keys are dropped with their last entry) */
+  isEmpty(): boolean {
+    return this.root.size === 0;
+  }
 }
 
 /** a SortedList of index entries that keeps `points` (full key -> entries) in step with it */

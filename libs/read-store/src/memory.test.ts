@@ -2,6 +2,7 @@ import { find as mingoFind } from 'mingo';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readStoreContract } from './contract.ts';
 import { createMemoryReadStore, type MemoryCollection, type MemoryReadStore } from './memory.ts';
+import { PointMap, type Entry } from './memory-index.ts';
 import { DuplicateKeyError, SHARED_RESULTS, type Doc, type Filter, type FindOptions, type IndexSpec } from './port.ts';
 import { containsIgnoreCase, foldCase, foldedPrefix } from './text.ts';
 import { rng } from './testing/rng.ts';
@@ -685,3 +686,32 @@ describe('memory: pointLookups (a hash of full index keys beside the sorted inde
     await hashed.close();
   });
 });
+
+describe('PointMap (the pointLookups maps, one level per key field)', () => {
+  const entry = (id: string, ...k: unknown[]): Entry => ({ k, rec: { id, doc: { _id: id } } });
+  const ids = (es: readonly Entry[]) => es.map((e) => e.rec.id);
+
+  it('holds entries by their full key of strings, never keys with other values, and drops emptied maps', () => {
+    const m = new PointMap(3);
+    const a = entry('a', 'L', 'x', '1');
+    const b = entry('b', 'L', 'x', '1');
+    const c = entry('c', 'L', 'y', '1');
+    const n = entry('n', 'L', null, '1');
+    const seven = entry('7', 'L', 7, '1');
+    for (const e of [a, b, c, n, seven]) m.add(e);
+    expect(ids(m.get(['L', 'x', '1']))).toEqual(['a', 'b']);
+    expect(ids(m.get(['L', 'y', '1']))).toEqual(['c']);
+    expect(m.get(['L', 'x'])).toEqual([]); // a prefix is not a key
+    expect(m.get(['L', null, '1'])).toEqual([]);
+    expect(m.get(['L', 7, '1'])).toEqual([]);
+    expect(m.get(['L', 'x', '2'])).toEqual([]);
+    m.remove(n); // never held: no change
+    m.remove(a);
+    expect(ids(m.get(['L', 'x', '1']))).toEqual(['b']);
+    m.remove(entry('b', 'L', 'x', '1')); // found by id, not by identity
+    m.remove(c);
+    expect(m.get(['L', 'x', '1'])).toEqual([]);
+    expect(m.isEmpty()).toBe(true);
+  });
+});
+
