@@ -97,32 +97,36 @@ const GROUP_OPERATION: Record<string, string> = { POST: 'GROUP_CREATE', PUT: 'GR
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) ? str(v[0]) : undefined);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+// module-level helpers rather than closures made per call: they run on every list request
+function queryNumber(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw ScimError.badRequest('invalidValue', `${name} must be an integer`);
+  return n;
+}
+
+function queryText(v: unknown, name: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw ScimError.badRequest(name === 'filter' ? 'invalidFilter' : 'invalidValue', `${name} must be a single string`);
+  return v;
+}
+
 /** Query parameters or a SearchRequest body → list query (wrong types → 400). */
 function listQueryOf(q: Record<string, unknown>): ListQuery {
-  const num = (v: unknown, name: string) => {
-    if (v === undefined || v === null || v === '') return undefined;
-    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n)) throw ScimError.badRequest('invalidValue', `${name} must be an integer`);
-    return n;
-  };
-  const text = (v: unknown, name: string) => {
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') throw ScimError.badRequest(name === 'filter' ? 'invalidFilter' : 'invalidValue', `${name} must be a single string`);
-    return v;
-  };
-  const sortOrder = text(q.sortOrder, 'sortOrder');
+  const sortOrder = queryText(q.sortOrder, 'sortOrder');
   if (sortOrder !== undefined && !/^(a|de)scending$/i.test(sortOrder)) throw ScimError.badRequest('invalidValue', 'sortOrder must be "ascending" or "descending"');
-  return { filter: text(q.filter, 'filter'), startIndex: num(q.startIndex, 'startIndex'), count: num(q.count, 'count'), sortBy: text(q.sortBy, 'sortBy'), sortOrder };
+  return { filter: queryText(q.filter, 'filter'), startIndex: queryNumber(q.startIndex, 'startIndex'), count: queryNumber(q.count, 'count'), sortBy: queryText(q.sortBy, 'sortBy'), sortOrder };
+}
+
+function attributeList(v: unknown, name: string): string | string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  throw ScimError.badRequest('invalidValue', `${name} must be a comma-separated string or an array of strings`);
 }
 
 function projectionOf(src: Record<string, unknown>): { attributes?: string | string[]; excludedAttributes?: string | string[] } {
-  const pick = (v: unknown, name: string) => {
-    if (v === undefined || v === null) return undefined;
-    if (typeof v === 'string') return v;
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-    throw ScimError.badRequest('invalidValue', `${name} must be a comma-separated string or an array of strings`);
-  };
-  return { attributes: pick(src.attributes, 'attributes'), excludedAttributes: pick(src.excludedAttributes, 'excludedAttributes') };
+  return { attributes: attributeList(src.attributes, 'attributes'), excludedAttributes: attributeList(src.excludedAttributes, 'excludedAttributes') };
 }
 
 function ifNoneMatchHits(header: string | undefined, revision: number): boolean {
