@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readStoreContract } from './contract.ts';
 import { createMemoryReadStore } from './memory.ts';
 import { DuplicateKeyError, ReadStoreUnavailableError } from './port.ts';
-import { createRemoteReadStore, serveReadStore } from './remote.ts';
+import { createRemoteReadStore, PendingCalls, serveReadStore } from './remote.ts';
 
 // the whole contract, every call crossing a message channel (structured clone both ways)
 readStoreContract('remote (memory store across a MessageChannel)', async () => {
@@ -91,5 +91,42 @@ describe('remote read store', () => {
     expect(await store.collection('c').findOne({ _id: 'a' })).toEqual({ _id: 'a', n: 1 });
     const err = await store.collection('c').countDocuments({}).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'TypeError', message: 'unsupported countDocuments' });
+  });
+});
+
+describe('PendingCalls (calls waiting for answers, in slots by id)', () => {
+  const call = (id: number) => ({ id, resolve: () => {}, reject: () => {} });
+
+  it('finds each call once by its id, grows when ids in flight spread wider than its table, and drains', () => {
+    const p = new PendingCalls();
+    p.add(call(1));
+    p.add(call(1 + 1024)); // same slot at the first size: the table grows
+    for (let id = 2; id < 5_000; id++) p.add(call(id + 2_000));
+    expect(p.size).toBe(2 + 4_998);
+    expect(p.take(1)?.id).toBe(1);
+    expect(p.take(1)).toBeUndefined(); // answered already
+    expect(p.take(1 + 1024)?.id).toBe(1025);
+    expect(p.take(999_999)).toBeUndefined(); // never asked
+    expect(p.take(Number.NaN)).toBeUndefined();
+    expect(p.take(-1)).toBeUndefined();
+    expect(p.take(4_000)?.id).toBe(4_000);
+    const rest = p.drain().map((c) => c.id).sort((a, b) => a - b);
+    expect(rest.length).toBe(4_997);
+    expect(rest[0]).toBe(2_002);
+    expect(p.size).toBe(0);
+    expect(p.take(2_002)).toBeUndefined();
+  });
+
+  it('keeps working across many calls with a few in flight (ids far beyond the table size)', () => {
+    const p = new PendingCalls();
+    const inFlight: number[] = [];
+    for (let id = 1; id <= 200_000; id++) {
+      p.add(call(id));
+      inFlight.push(id);
+      if (inFlight.length > 64) expect(p.take(inFlight.shift()!)?.id).toBeDefined();
+    }
+    expect(p.size).toBe(64);
+    for (const id of inFlight) expect(p.take(id)?.id).toBe(id);
+    expect(p.size).toBe(0);
   });
 });
