@@ -130,3 +130,20 @@ describe('PendingCalls (calls waiting for answers, in slots by id)', () => {
     expect(p.size).toBe(0);
   });
 });
+
+describe('PendingCalls with a call that is never answered', () => {
+  it('does not grow its table without bound: a collision beyond MAX_SLOTS waits in the overflow map', () => {
+    const p = new PendingCalls();
+    const stuck = { id: 1, resolve: () => {}, reject: () => {} };
+    p.add(stuck);
+    // ids advance far beyond the table while the first call stays pending; each is answered at once
+    for (let id = 2; id < 4 * PendingCalls.MAX_SLOTS; id++) {
+      p.add({ id, resolve: () => {}, reject: () => {} });
+      expect(p.take(id)?.id).toBe(id);
+    }
+    expect(p.size).toBe(1);
+    expect(p.take(1)).toBe(stuck);
+    expect(p.size).toBe(0);
+    expect(p.drain()).toEqual([]);
+  });
+});

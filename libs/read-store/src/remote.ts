@@ -122,13 +122,17 @@ interface PendingCall { id: number; resolve: (v: unknown) => void; reject: (e: E
 
 /**
  * Calls waiting for their answers, in slots indexed by id (ids only grow, so the ones in flight fit
- * a table a little larger than their spread; it doubles when two would share a slot). Not a Map:
+ * a table a little larger than their spread; it doubles when two would share a slot, up to
+ * MAX_SLOTS, beyond which a call that would collide waits in a small map). Not a Map for all:
  * a map every call enters and leaves is rehashed all the time, and V8 keeps what its dropped tables
  * held (the callers' requests) alive into the old generation — measured on the HTTP thread as a few
  * MB promoted per young collection and 10 ms pauses under GET load.
  */
 export class PendingCalls {
+  static readonly MAX_SLOTS = 1 << 16;
   private slots: Array<PendingCall | undefined> = new Array<PendingCall | undefined>(1024).fill(undefined);
+  /** calls that met an occupied slot in a table already MAX_SLOTS long (a call that never gets answered, say) */
+  private readonly overflow = new Map<number, PendingCall>();
   private count = 0;
 
   get size(): number {
@@ -136,7 +140,14 @@ export class PendingCalls {
   }
 
   add(call: PendingCall): void {
-    while (this.slots[call.id & (this.slots.length - 1)] !== undefined) this.grow();
+    while (this.slots[call.id & (this.slots.length - 1)] !== undefined) {
+      if (this.slots.length >= PendingCalls.MAX_SLOTS) {
+        this.overflow.set(call.id, call);
+        this.count++;
+        return;
+      }
+      this.grow();
+    }
     this.slots[call.id & (this.slots.length - 1)] = call;
     this.count++;
   }
@@ -146,15 +157,22 @@ export class PendingCalls {
     if (!Number.isSafeInteger(id) || id < 0) return undefined;
     const i = id & (this.slots.length - 1);
     const call = this.slots[i];
-    if (call === undefined || call.id !== id) return undefined;
-    this.slots[i] = undefined;
+    if (call !== undefined && call.id === id) {
+      this.slots[i] = undefined;
+      this.count--;
+      return call;
+    }
+    const other = this.overflow.size > 0 ? this.overflow.get(id) : undefined;
+    if (other === undefined) return undefined;
+    this.overflow.delete(id);
     this.count--;
-    return call;
+    return other;
   }
 
   /** every waiting call, removed */
   drain(): PendingCall[] {
-    const out: PendingCall[] = [];
+    const out: PendingCall[] = [...this.overflow.values()];
+    this.overflow.clear();
     for (let i = 0; i < this.slots.length; i++) {
       const call = this.slots[i];
       if (call !== undefined) { out.push(call); this.slots[i] = undefined; }
