@@ -13,6 +13,7 @@ import { SortedList, type Pos } from './sorted-list.ts';
 import {
   compareStrings,
   compareValues,
+  HIGH_UNIT,
   extractKeyValues,
   isIndexableScalar,
   isOperatorObject,
@@ -660,9 +661,6 @@ function sortRunById(out: Entry[], start: number, end: number): void {
   else run.sort((a, b) => (a.rec.id < b.rec.id ? -1 : a.rec.id > b.rec.id ? 1 : 0));
   for (let x = 0; x < run.length; x++) out[start + x] = run[x];
 }
-
-/** see compareStrings: native string order is code point order without these */
-const HIGH_UNIT = /[\ud800-\uffff]/;
 
 function isSimpleKeyValue(v: unknown): boolean {
   if (v === null) return true;

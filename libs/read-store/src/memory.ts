@@ -220,37 +220,35 @@ class CollState {
   }
 
   /**
-   * Adds several indexes built in one pass over the documents (buildIndexes). False, adding none,
-   * when the documents violate a unique one (addIndex one by one then reports it exactly).
+   * Adds indexes built in bulk, in one pass over the documents (buildIndexes). When the documents
+   * violate a unique one, the indexes are filled entry by entry in order instead, so the ones before
+   * it are added and it throws the error an insert would; nothing of it is registered.
    */
-  addIndexes(specs: Array<{ spec: IndexSpec; partial: CompiledFilter | null }>): boolean {
+  addIndexes(specs: Array<{ spec: IndexSpec; partial: CompiledFilter | null }>): void {
     const indexes = specs.map(({ spec, partial }) => new MemoryIndex(cloneDeep(spec), partial));
-    if (buildIndexes(indexes, this.docs.values()) !== null) return false;
-    for (const index of indexes) this.registerIndex(index);
-    return true;
+    const violated = buildIndexes(indexes, this.docs.values()) !== null; // on a violation every index is left empty
+    for (const index of indexes) {
+      if (violated) this.fillOneByOne(index);
+      this.registerIndex(index);
+    }
   }
 
-  addIndex(spec: IndexSpec, partial: CompiledFilter | null): void {
-    const index = new MemoryIndex(cloneDeep(spec), partial);
-    // built in bulk (sorted once); on a unique violation, entry by entry to report it as an insert
-    // would. Nothing is registered if the data violates it.
-    if (!index.buildFrom(this.docs.values())) {
-      for (const rec of this.docs.values()) {
-        const { keys, multikey } = index.keysFor(rec.doc);
-        for (const k of keys) {
-          if (index.unique && index.findDuplicate(k, rec.id) !== null) {
-            throw new DuplicateKeyError(
-              this.name,
-              index.name,
-              `E11000 duplicate key error collection: ${this.name} index: ${index.name} dup key: ${describeKey(index.fields, k)}`,
-            );
-          }
-          index.list.insert({ k, rec });
+  /** fills an empty index entry by entry; throws the insert's DuplicateKeyError on a unique violation */
+  private fillOneByOne(index: MemoryIndex): void {
+    for (const rec of this.docs.values()) {
+      const { keys, multikey } = index.keysFor(rec.doc);
+      for (const k of keys) {
+        if (index.unique && index.findDuplicate(k, rec.id) !== null) {
+          throw new DuplicateKeyError(
+            this.name,
+            index.name,
+            `E11000 duplicate key error collection: ${this.name} index: ${index.name} dup key: ${describeKey(index.fields, k)}`,
+          );
         }
-        if (multikey) index.multikeyIds.add(rec.id);
+        index.list.insert({ k, rec });
       }
+      if (multikey) index.multikeyIds.add(rec.id);
     }
-    this.registerIndex(index);
   }
 
   private registerIndex(index: MemoryIndex): void {
@@ -568,12 +566,8 @@ class MemoryStore implements MemoryReadStore {
       }
       fresh.push(spec);
     }
-    if (fresh.length > 1 && state.docs.size > 0) {
-      // several indexes over existing documents: built together, each document read once
-      if (state.addIndexes(fresh.map((spec) => ({ spec, partial: spec.partialFilterExpression ? this.compile(spec.partialFilterExpression) : null })))) return;
-    }
-    // one by one: a unique index the documents violate throws the insert's error, the ones before it stay
-    for (const spec of fresh) state.addIndex(spec, spec.partialFilterExpression ? this.compile(spec.partialFilterExpression) : null);
+    // built together, each document read once
+    if (fresh.length) state.addIndexes(fresh.map((spec) => ({ spec, partial: spec.partialFilterExpression ? this.compile(spec.partialFilterExpression) : null })));
   }
 
   collection<T extends Doc = Doc>(name: string): MemoryCollection<T> {

@@ -79,7 +79,7 @@ function typeRank(v: unknown): number {
 }
 
 /** a code unit at which UTF-16 order and code point order can disagree (surrogates, U+E000..U+FFFF) */
-const HIGH_UNIT = /[\ud800-\uffff]/;
+export const HIGH_UNIT = /[\ud800-\uffff]/;
 
 export function compareStrings(a: string, b: string): number {
   if (a === b) return 0;

@@ -52,7 +52,7 @@ const coreOf = new WeakMap<ResourceSchema, readonly AttributeDefinition[]>();
 /** Core attributes of a resource type plus the RFC 7643 §3.1 common attributes (one list per schema). */
 export function coreAttributes(schema: ResourceSchema): readonly AttributeDefinition[] {
   let list = coreOf.get(schema);
-  if (!list || list.length !== COMMON_ATTRIBUTES.length + schema.core.attributes.length) {
+  if (!list) {
     list = Object.freeze([...COMMON_ATTRIBUTES, ...schema.core.attributes]);
     coreOf.set(schema, list);
   }
