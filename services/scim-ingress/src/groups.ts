@@ -7,6 +7,7 @@ import {
 } from '@muster/scim';
 import { MAX_WRITE_ATTEMPTS, backoff, etagMatches, etagOf, preconditionFailed, type IngressDeps, type ListQuery, type WriteOutcome } from './people.ts';
 import { claim, ownerOf, release } from './reservations.ts';
+import { checkIdentifierLengths } from './identifier-limits.ts';
 
 const notFound = (id: string) => new ScimError({ status: 404, detail: `Group ${id} not found` });
 
@@ -76,6 +77,7 @@ export class GroupService {
 
   async create(list: ListState, body: unknown, ctx: CommandContext): Promise<WriteOutcome> {
     const input = normalizeResourceInput(body, GROUP_RESOURCE_SCHEMA);
+    checkIdentifierLengths([['displayName', input.displayName], ['externalId', input.externalId]]);
     const displayName = String(input.displayName ?? '');
     const members = this.membersOf(input);
     await this.checkMembers(list.listId, members);
@@ -100,6 +102,7 @@ export class GroupService {
       if (!etagMatches(ifMatch, g.revision)) throw preconditionFailed();
       const current: ScimResource = { schemas: [GROUP_SCHEMA_ID], id, displayName: g.state.displayName, ...(g.state.externalId ? { externalId: g.state.externalId } : {}), members: g.state.members.map((m) => ({ value: m })) };
       const after = next(current);
+      checkIdentifierLengths([['displayName', after.displayName], ['externalId', after.externalId]]);
       const displayName = String(after.displayName ?? '');
       if (!displayName) throw ScimError.badRequest('invalidValue', 'displayName is required');
       const members = this.membersOf(after);

@@ -8,6 +8,7 @@ import {
   parseFilter, parsePatchRequest, sortResources, validateFilter, type FilterNode, type ResourceSchema, type ScimResource,
 } from '@muster/scim';
 import { claim, ownerOf, release, type Owner, type ReservationKind } from './reservations.ts';
+import { checkIdentifierLengths } from './identifier-limits.ts';
 
 export interface IngressDeps {
   store: EventStore;
@@ -78,6 +79,11 @@ function keysOf(resource: ScimResource, list: ListState): Array<[ReservationKind
   const uid = uniqueIdOf(resource, list.sync?.uniqueIdentifier);
   if (uid && list.sync?.uniqueIdentifier !== 'userName') keys.push(['uid', uid]);
   return keys;
+}
+/** identifiers longer than IdPs can filter on are refused (identifier-limits.ts) */
+function checkUserIdentifiers(resource: ScimResource, list: ListState): void {
+  const choice = list.sync?.uniqueIdentifier;
+  checkIdentifierLengths([['userName', resource.userName], ['externalId', resource.externalId], [`the unique identifier (${choice})`, uniqueIdOf(resource, choice)]]);
 }
 const externalIdOf = (r: ScimResource) => (typeof r.externalId === 'string' && r.externalId ? r.externalId : undefined);
 
@@ -204,6 +210,7 @@ export class UserService {
 
   async create(list: ListState, body: unknown, ctx: CommandContext): Promise<WriteOutcome> {
     const input = normalizeUserInput(body, this.d.userSchema);
+    checkUserIdentifiers(input, list);
     const keys = keysOf(input, list);
     const personId = this.d.newId();
     // the mapping round trip runs while the identifiers are claimed
@@ -278,6 +285,7 @@ export class UserService {
       if (!etagMatches(ifMatch, snap.revision)) throw preconditionFailed();
       const before = snap.state.scim!;
       const after = next(before);
+      checkUserIdentifiers(after, list);
       // the event contract's AttributeChange is { path, old, new }
       const scimChanges = diffResources(before, after).map((ch) => ({ path: ch.path, old: ch.oldValue, new: ch.newValue }));
       const statusChanges = (snap.state.status === 'active') !== (after.active !== false);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, PATCH_OP, USER, expectScimError, scimStack, type ScimClient } from './support.ts';
+import { MAX_IDENTIFIER_LENGTH } from '../src/identifier-limits.ts';
+import { ENTERPRISE, GROUP, PATCH_OP, USER, connectList, expectScimError, scimStack, type ScimClient } from './support.ts';
 
 const BODY_LIMIT = 8_192;
 
@@ -45,6 +46,40 @@ describe('SCIM errors and limits over HTTP', () => {
     expectScimError(await c.req('GET', `/Users?filter=${encodeURIComponent(nots)}`), 400, 'invalidFilter');
     // repeated query parameters are not a filter
     expectScimError(await c.req('GET', '/Users?filter=a&filter=b'), 400, 'invalidFilter');
+  });
+
+  it('identifiers longer than a filter can hold → 400 invalidValue, nothing written; the longest allowed is found by its filter', async () => {
+    expect(MAX_IDENTIFIER_LENGTH).toBe(1_024);
+    const long = (n: number) => `${'l'.repeat(n - '@example.org'.length)}@example.org`;
+    const mark = await c.head();
+    const tooLong = await c.user(long(MAX_IDENTIFIER_LENGTH + 1));
+    expectScimError(tooLong, 400, 'invalidValue');
+    expect(tooLong.body.detail).toMatch(/userName is 1025 characters long.*at most 1024/);
+    expectScimError(await c.user('ext-long@example.org', { externalId: 'x'.repeat(MAX_IDENTIFIER_LENGTH + 1) }), 400, 'invalidValue');
+    expectScimError(await c.req('PUT', `/Users/${userId}`, { schemas: [USER], userName: long(MAX_IDENTIFIER_LENGTH + 1) }), 400, 'invalidValue');
+    const patch = await c.req('PATCH', `/Users/${userId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'externalId', value: 'e'.repeat(2_000) }] });
+    expectScimError(patch, 400, 'invalidValue');
+    expect(patch.body.detail).toMatch(/externalId/);
+    expectScimError(await c.req('POST', '/Groups', { schemas: [GROUP], displayName: 'g'.repeat(MAX_IDENTIFIER_LENGTH + 1) }), 400, 'invalidValue');
+    expectScimError(await c.req('PATCH', `/Groups/${groupId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'g'.repeat(MAX_IDENTIFIER_LENGTH + 1) }] }), 400, 'invalidValue');
+    // refused writes append no domain event (only their FAILED log entries)
+    expect((await c.since(mark)).filter((e) => /^(person|group)-/.test(e.streamId))).toEqual([]);
+    expect((await c.req('GET', `/Users/${userId}`)).body.userName).toBe('err@example.org');
+
+    const longest = long(MAX_IDENTIFIER_LENGTH);
+    const created = await c.user(longest, { externalId: 'x'.repeat(MAX_IDENTIFIER_LENGTH) });
+    expect(created.status, created.text).toBe(201);
+    const found = await c.req('GET', `/Users?filter=${encodeURIComponent(`userName eq "${longest.toUpperCase()}"`)}`);
+    expect(found.body.totalResults).toBe(1);
+    expect(found.body.Resources[0].id).toBe(created.body.id);
+    const byExt = await c.req('POST', '/Users/.search', { filter: `externalId eq "${'x'.repeat(MAX_IDENTIFIER_LENGTH)}"` });
+    expect(byExt.body.Resources.map((r: { id: string }) => r.id)).toEqual([created.body.id]);
+
+    // the list's unique identifier, when it is another attribute (here employeeNumber)
+    const other = await connectList(c.stack, { uniqueIdentifier: 'employeeNumber' });
+    const uid = await other.user('uid-long@example.org', { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { employeeNumber: '7'.repeat(MAX_IDENTIFIER_LENGTH + 1) } });
+    expectScimError(uid, 400, 'invalidValue');
+    expect(uid.body.detail).toMatch(/unique identifier \(employeeNumber\)/);
   });
 
   it('garbage bodies and paths at every endpoint never answer 5xx', async () => {
