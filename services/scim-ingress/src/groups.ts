@@ -102,7 +102,7 @@ export class GroupService {
       if (!etagMatches(ifMatch, g.revision)) throw preconditionFailed();
       const current: ScimResource = { schemas: [GROUP_SCHEMA_ID], id, displayName: g.state.displayName, ...(g.state.externalId ? { externalId: g.state.externalId } : {}), members: g.state.members.map((m) => ({ value: m })) };
       const after = next(current);
-      checkIdentifierLengths([['displayName', after.displayName], ['externalId', after.externalId]]);
+      checkIdentifierLengths([['displayName', after.displayName, current.displayName], ['externalId', after.externalId, current.externalId]]);
       const displayName = String(after.displayName ?? '');
       if (!displayName) throw ScimError.badRequest('invalidValue', 'displayName is required');
       const members = this.membersOf(after);

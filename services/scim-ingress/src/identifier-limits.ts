@@ -1,4 +1,4 @@
-import { ScimError, type ScimResource } from '@muster/scim';
+import { ScimError } from '@muster/scim';
 
 /**
  * Longest identifier (userName, externalId, the list's unique identifier, a group's displayName)
@@ -9,10 +9,14 @@ import { ScimError, type ScimResource } from '@muster/scim';
  */
 export const MAX_IDENTIFIER_LENGTH = 1_024;
 
-/** 400 invalidValue when one of `values` (label → value) is a string longer than the limit */
-export function checkIdentifierLengths(values: ReadonlyArray<readonly [label: string, value: unknown]>): void {
-  for (const [label, value] of values) {
-    if (typeof value === 'string' && value.length > MAX_IDENTIFIER_LENGTH) {
+/**
+ * 400 invalidValue when one of `values` (label, value, and the value before this write) is a
+ * string longer than the limit that this write sets. A value stored before the limit existed and
+ * left as it is does not block other changes (deactivating such a person, say).
+ */
+export function checkIdentifierLengths(values: ReadonlyArray<readonly [label: string, value: unknown, before?: unknown]>): void {
+  for (const [label, value, before] of values) {
+    if (typeof value === 'string' && value.length > MAX_IDENTIFIER_LENGTH && value !== before) {
       throw ScimError.badRequest('invalidValue', `${label} is ${value.length} characters long; identifiers may hold at most ${MAX_IDENTIFIER_LENGTH}`);
     }
   }

@@ -80,10 +80,14 @@ function keysOf(resource: ScimResource, list: ListState): Array<[ReservationKind
   if (uid && list.sync?.uniqueIdentifier !== 'userName') keys.push(['uid', uid]);
   return keys;
 }
-/** identifiers longer than IdPs can filter on are refused (identifier-limits.ts) */
-function checkUserIdentifiers(resource: ScimResource, list: ListState): void {
+/** identifiers longer than IdPs can filter on are refused when a write sets them (identifier-limits.ts) */
+function checkUserIdentifiers(resource: ScimResource, list: ListState, before?: ScimResource): void {
   const choice = list.sync?.uniqueIdentifier;
-  checkIdentifierLengths([['userName', resource.userName], ['externalId', resource.externalId], [`the unique identifier (${choice})`, uniqueIdOf(resource, choice)]]);
+  checkIdentifierLengths([
+    ['userName', resource.userName, before?.userName],
+    ['externalId', resource.externalId, before?.externalId],
+    [`the unique identifier (${choice})`, uniqueIdOf(resource, choice), before && uniqueIdOf(before, choice)],
+  ]);
 }
 const externalIdOf = (r: ScimResource) => (typeof r.externalId === 'string' && r.externalId ? r.externalId : undefined);
 
@@ -285,7 +289,7 @@ export class UserService {
       if (!etagMatches(ifMatch, snap.revision)) throw preconditionFailed();
       const before = snap.state.scim!;
       const after = next(before);
-      checkUserIdentifiers(after, list);
+      checkUserIdentifiers(after, list, before);
       // the event contract's AttributeChange is { path, old, new }
       const scimChanges = diffResources(before, after).map((ch) => ({ path: ch.path, old: ch.oldValue, new: ch.newValue }));
       const statusChanges = (snap.state.status === 'active') !== (after.active !== false);
