@@ -12,11 +12,6 @@ import { scimIngressModule } from '@muster/scim-ingress';
 export const ALL_SERVICES: ServiceModule[] = [projectorModule, mappingModule, adminApiModule, scimIngressModule];
 
 /**
- * Where the one-process runtime keeps its in-memory read store on the embedded stack: in the
- * projector's worker thread (see services/projector/src/thread.ts), off the thread serving HTTP.
- * MUSTER_PROJECTOR_THREAD=inline keeps everything on one thread.
- */
-/**
  * Node flags `npm start` runs the launcher with (package.json): a 64 MB young-generation semi-space,
  * so the garbage each request leaves is collected in fewer, cheaper scavenges (measured: GC pauses
  * under a steady 1,000 SCIM creates/s fell from ~550 to ~320 ms per 10 s). Benchmarks and tests that
@@ -24,6 +19,11 @@ export const ALL_SERVICES: ServiceModule[] = [projectorModule, mappingModule, ad
  */
 export const LAUNCHER_NODE_FLAGS = ['--max-semi-space-size=64'] as const;
 
+/**
+ * Where the one-process runtime keeps its in-memory read store on the embedded stack: in the
+ * projector's worker thread (see services/projector/src/thread.ts), off the thread serving HTTP.
+ * MUSTER_PROJECTOR_THREAD=inline keeps everything on one thread.
+ */
 export function readStoreHostFor(env: NodeJS.ProcessEnv = process.env) {
   return env.MUSTER_PROJECTOR_THREAD === 'inline' ? undefined : projectorThread;
 }

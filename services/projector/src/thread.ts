@@ -23,8 +23,6 @@ type Incoming =
 
 type Control = ThreadControl extends infer C ? (C extends { id: number } ? Omit<C, 'id' | 't'> : never) : never;
 
-/** ReadStoreHost for runServices: the read store and the projector in a worker thread. */
-
 /**
  * Heap limits of the projector thread: it allocates a lot while it folds events, so its young
  * generation is as large as the main thread's (--max-semi-space-size=64). The rebuild bench runs
@@ -32,6 +30,7 @@ type Control = ThreadControl extends infer C ? (C extends { id: number } ? Omit<
  */
 export const PROJECTOR_THREAD_LIMITS = { maxYoungGenerationSizeMb: 192 } as const;
 
+/** ReadStoreHost for runServices: the read store and the projector in a worker thread. */
 export const projectorThread: ReadStoreHost = async ({ eventsDir }) => startProjectorThread(eventsDir);
 
 /** the first restart after an unexpected end of the thread waits this long; then it doubles, up to RESTART_MAX_MS */
