@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMemoryReadStore } from './memory.ts';
-import { MemoryIndex, sortEntries, type Entry, type Rec } from './memory-index.ts';
+import { buildIndexes, MemoryIndex, sortEntries, type Entry, type Rec } from './memory-index.ts';
 import { compileFilter } from './matcher.ts';
 import { DuplicateKeyError, type Doc, type Filter, type FindOptions, type IndexSpec } from './port.ts';
 import { rng } from './testing/rng.ts';
@@ -87,6 +87,20 @@ describe('MemoryIndex.buildFrom', () => {
         for (const index of [a, b]) for (const rec of recs.slice(0, 500)) for (const k of index.keysFor(rec.doc).keys) expect(index.list.remove({ k, rec })).toBe(true);
         expect(entryView(b.list.toArray()), spec.name).toEqual(entryView(a.list.toArray()));
       }
+    });
+  }
+
+  // built together, the indexes with one entry per document share ranked fields (a, s, n, i appear
+  // in several specs) and the documents' id order; each must still equal its one-by-one build
+  for (const [flavour, oddIds] of [['strings', false], ['packable', false], ['simple', false], ['mixed', false], ['strings', true]] as Array<[Flavour, boolean]>) {
+    it(`indexes built in one pass equal their one-by-one builds (${flavour} values${oddIds ? ', ids beyond U+D7FF' : ''})`, () => {
+      const recs = recsOf(randomDocs(flavour === 'packable' ? 5 : 4, 4_000, flavour, oddIds));
+      const specs: IndexSpec[] = [...SPECS, { key: { s: -1, a: 1, n: 1 }, name: 's_desc_a_n' }, { key: { n: 1 }, name: 'n' }, { key: { s: 1 }, name: 's' }];
+      const together = specs.map((spec) => new MemoryIndex(spec, spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : null));
+      expect(buildIndexes(together, recs)).toBeNull();
+      specs.forEach((spec, x) => {
+        expect(entryView(together[x].list.toArray()), spec.name).toEqual(entryView(incremental(spec, recs).list.toArray()));
+      });
     });
   }
 

@@ -48,6 +48,8 @@ export interface SearchCond {
 type Bloom = Uint32Array;
 const BLOOM_WORDS = 2048; // 65,536 bits (8 KiB) per block of 512-1024 entries
 const MAX_LOOKUP_COMBINATIONS = 1000;
+/** BuildColumns: beyond this many entries sharing keys (and a sixteenth of them), ties are broken by id ranks instead of run sorts */
+const MANY_TIES = 64;
 
 export class MemoryIndex {
   readonly name: string;
@@ -95,6 +97,8 @@ export class MemoryIndex {
   /** the key tuples a document contributes (none when a partial filter leaves it out) */
   keysFor(doc: Doc): KeySet {
     if (this.partial && !this.partial.test(doc)) return NO_KEYS;
+    const simple = simpleKey(doc, this.parts);
+    if (simple) return { keys: [simple], multikey: false };
     let combos: unknown[][] = [[]];
     let multikey = false;
     for (const parts of this.parts) {
@@ -125,9 +129,12 @@ export class MemoryIndex {
     return buildIndexes([this], recs) === null;
   }
 
-  /** the sorted entries for a bulk build, or null when a unique index would hold a key twice */
-  private sortedForBuild(entries: Entry[]): Entry[] | null {
-    const sorted = sortEntries(this.dirs, entries);
+  /**
+   * the sorted entries for a bulk build, or null when a unique index would hold a key twice;
+   * `shared`: entries[i] belongs to the build's i-th document (one entry per document)
+   */
+  private sortedForBuild(entries: Entry[], shared: BuildColumns | null): Entry[] | null {
+    const sorted = (shared && shared.sortAligned(this.fields, this.dirs, entries)) ?? sortEntries(this.dirs, entries);
     if (this.unique) {
       const dirs = this.dirs;
       for (let i = 1; i < sorted.length; i++) {
@@ -156,16 +163,29 @@ export class MemoryIndex {
     // one pass over the documents for all indexes: each document is read once
     const entries: Entry[][] = indexes.map(() => []);
     const multikey: string[][] = indexes.map(() => []);
+    const all: Rec[] = [];
     for (const rec of recs) {
+      all.push(rec);
       for (let x = 0; x < indexes.length; x++) {
-        const { keys, multikey: mk } = indexes[x].keysFor(rec.doc);
+        const index = indexes[x];
+        // the common case without the KeySet keysFor wraps it in
+        const simple = index.partial ? null : simpleKey(rec.doc, index.parts);
+        if (simple) {
+          entries[x].push({ k: simple, rec });
+          continue;
+        }
+        const { keys, multikey: mk } = index.keysFor(rec.doc);
         const out = entries[x];
         for (let i = 0; i < keys.length; i++) out.push({ k: keys[i], rec });
         if (mk) multikey[x].push(rec.id);
       }
     }
+    // indexes with exactly one entry per document (no arrays on their paths, no partial filter
+    // leaving documents out) share ranked columns and the documents' id order (BuildColumns)
+    const shared = new BuildColumns(all);
     for (let x = 0; x < indexes.length; x++) {
-      const sorted = indexes[x].sortedForBuild(entries[x]);
+      const aligned = entries[x].length === all.length && multikey[x].length === 0 && all.length > 1;
+      const sorted = indexes[x].sortedForBuild(entries[x], aligned ? shared : null);
       entries[x] = [];
       if (!sorted) {
         for (const index of indexes) index.clear();
@@ -527,6 +547,30 @@ export function sortEntries(dirs: Array<1 | -1>, entries: Entry[]): Entry[] {
   });
 }
 
+/**
+ * keysFor's common case: every key path runs through plain objects (or stops at a missing or
+ * scalar value) and ends at a value that is not an array; then the document has exactly the one
+ * key this returns, the same extractKeyValues gives. Null when an array is met on the way.
+ */
+function simpleKey(doc: Doc, parts: readonly string[][]): unknown[] | null {
+  const key: unknown[] = new Array(parts.length);
+  for (let j = 0; j < parts.length; j++) {
+    const path = parts[j];
+    let cur: unknown = doc;
+    for (let i = 0; i < path.length; i++) {
+      if (!isPlainObject(cur)) {
+        if (Array.isArray(cur)) return null;
+        cur = undefined;
+        break;
+      }
+      cur = Object.prototype.hasOwnProperty.call(cur, path[i]) ? (cur as Plain)[path[i]] : undefined;
+    }
+    if (Array.isArray(cur)) return null;
+    key[j] = cur === undefined ? null : cur;
+  }
+  return key;
+}
+
 /** per-column rank group of a packed key value: compareValues orders null < numbers < strings < booleans */
 const GROUP_NULL = 0;
 const GROUP_NUMBER = 1;
@@ -614,6 +658,92 @@ function columnRanks(entries: Entry[], j: number, up: boolean): { col: Float64Ar
 }
 
 /**
+ * What the indexes of one bulk build share when each of them holds exactly one entry per document,
+ * in document order (entries[i] is the i-th document's): the ranks of a key field, computed once
+ * for every index that has the field (the list id leads most of them), and the documents' rank in
+ * _id order, which breaks ties inside the packed integer itself, so no run of equal keys has to be
+ * sorted by id afterwards.
+ */
+class BuildColumns {
+  private readonly ranked = new Map<string, { col: Float64Array; count: number } | null>();
+  /** rank of the i-th document's _id, and the document at each rank; null: an id needs code point order */
+  private ids: { rank: Float64Array; at: Int32Array } | null | undefined;
+
+  constructor(private readonly recs: readonly Rec[]) {}
+
+  /** `entries` (aligned with the documents) in index order, or null when they cannot be packed */
+  sortAligned(fields: readonly string[], dirs: Array<1 | -1>, entries: Entry[]): Entry[] | null {
+    const n = entries.length;
+    const columns: Float64Array[] = [];
+    const radix: number[] = [];
+    let capacity = n;
+    for (let j = 0; j < fields.length; j++) {
+      let column = this.ranked.get(fields[j]);
+      if (column === undefined) {
+        column = columnRanks(entries, j, true);
+        this.ranked.set(fields[j], column);
+      }
+      if (!column) return null;
+      const count = Math.max(column.count, 1);
+      columns.push(column.col);
+      radix.push(dirs[j] === 1 ? count : -count);
+      capacity *= count;
+      if (capacity > Number.MAX_SAFE_INTEGER) return null;
+    }
+    const width = columns.length;
+    const packed = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      for (let j = 0; j < width; j++) {
+        const r = radix[j];
+        // a descending column counts down from its highest rank
+        acc = r > 0 ? acc * r + columns[j][i] : acc * -r + (-r - 1 - columns[j][i]);
+      }
+      packed[i] = acc * n + i;
+    }
+    packed.sort();
+    // entries with equal keys go in id order: a few runs are sorted in place; when many entries
+    // share keys, the documents' id ranks (computed once per build) replace the entry's position
+    // in the packed integers and one more native sort does it
+    let tied = 0;
+    for (let i = 1; i < n; i++) if (Math.floor(packed[i] / n) === Math.floor(packed[i - 1] / n)) tied++;
+    const ids = tied > Math.max(MANY_TIES, n >> 4) ? this.idOrder() : null;
+    const out: Entry[] = new Array(n);
+    if (ids) {
+      for (let i = 0; i < n; i++) packed[i] = Math.floor(packed[i] / n) * n + ids.rank[packed[i] % n];
+      packed.sort();
+      for (let i = 0; i < n; i++) out[i] = entries[ids.at[packed[i] % n]];
+      return out;
+    }
+    for (let i = 0; i < n; i++) out[i] = entries[packed[i] % n];
+    if (tied > 0) sortTiedRuns(out, packed, n);
+    return out;
+  }
+
+  private idOrder(): { rank: Float64Array; at: Int32Array } | null {
+    if (this.ids !== undefined) return this.ids;
+    const n = this.recs.length;
+    const sorted: string[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = this.recs[i].id;
+      if (HIGH_UNIT.test(id)) return (this.ids = null);
+      sorted[i] = id;
+    }
+    sorted.sort(); // code unit order = code point order for these ids
+    const rankOf = new Map<string, number>();
+    for (let r = 0; r < n; r++) rankOf.set(sorted[r], r);
+    const rank = new Float64Array(n);
+    const at = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = rankOf.get(this.recs[i].id)!;
+      rank[i] = r;
+      at[r] = i;
+    }
+    return (this.ids = { rank, at });
+  }
+}
+
+/**
  * sortEntries on packable values (see columnRanks): an entry's ranks and its own position are
  * packed into one integer and the packed integers sorted natively. Runs of entries with equal
  * keys are then put in id order. Null when a column cannot be packed or the packed integers would
@@ -642,14 +772,18 @@ function sortPacked(dirs: Array<1 | -1>, entries: Entry[]): Entry[] | null {
   packed.sort();
   const out: Entry[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = entries[packed[i] % n];
-  // equal keys: id order
+  sortTiedRuns(out, packed, n);
+  return out;
+}
+
+/** puts each run of entries with equal keys (equal packed / n) in id order */
+function sortTiedRuns(out: Entry[], packed: Float64Array, n: number): void {
   let start = 0;
   for (let i = 1; i <= n; i++) {
     if (i < n && Math.floor(packed[i] / n) === Math.floor(packed[start] / n)) continue;
     if (i - start > 1) sortRunById(out, start, i);
     start = i;
   }
-  return out;
 }
 
 /** puts out[start, end) in id order (code point order; native comparisons when no id needs more) */
