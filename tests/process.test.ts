@@ -81,6 +81,24 @@ describe('the one-process runtime as a real process (npm start)', () => {
     expect(await second.exited).toBe(0);
   }, 90_000);
 
+  it('warns at start about a short MUSTER_ADMIN_TOKEN, and the log keeps only its first 4 characters', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'muster-proc-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const token = 'change-me-admin-token';
+    const p = startProcess({ PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: token });
+    await waitHealthy(url, p);
+    expect(p.out()).toMatch(/Warning: MUSTER_ADMIN_TOKEN has 21 characters/);
+    const res = await fetch(`${url}/api/v1/audit/events?type=AdminTokenIssued`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const events = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { data: { label: string; prefix: string } });
+    const issued = events.find((e) => e.data.label === 'MUSTER_ADMIN_TOKEN');
+    expect(issued?.data.prefix).toBe('chan');
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+  }, 60_000);
+
   it('a bad configuration is a clear error, not a crash', async () => {
     const p = startProcess({ PORT: 'eighty', MUSTER_EVENT_STORE: 'eventstoredb' });
     expect(await p.exited).toBe(2);

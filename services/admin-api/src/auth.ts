@@ -20,6 +20,27 @@ declare module 'fastify' {
 export const DEFAULT_ORG = 'default';
 
 /** Admin bearer tokens: event-sourced (admintoken-*), stored as SHA-256 hashes, compared in constant time. */
+/**
+ * Characters of an operator-chosen MUSTER_ADMIN_TOKEN kept as its display prefix. Fewer than the
+ * 8 of generated tokens: the prefix is in the event log (auditors export it) next to the token's
+ * SHA-256, and an operator's token may be far shorter than a generated one.
+ */
+const ENV_TOKEN_PREFIX = 4;
+/** below this length an operator-chosen admin token draws a warning at start (generated ones have 43+) */
+export const ADMIN_TOKEN_MIN_LENGTH = 32;
+
+/**
+ * The warning for an operator-chosen admin token that is short enough to be guessed from what the
+ * event log keeps of it (its SHA-256 and first characters, which auditors can export); null when
+ * it is long enough or none was set.
+ */
+export function weakAdminTokenWarning(envToken: string | undefined): string | null {
+  if (!envToken || envToken.length >= ADMIN_TOKEN_MIN_LENGTH) return null;
+  return `MUSTER_ADMIN_TOKEN has ${envToken.length} characters. The event log keeps its SHA-256 and first ${ENV_TOKEN_PREFIX} characters, `
+    + `and auditors can export both, so a short or guessable token can be recovered from them: use ${ADMIN_TOKEN_MIN_LENGTH} or more random characters `
+    + '(e.g. `openssl rand -hex 24`), or leave it unset to have one generated.';
+}
+
 export class AdminAuth {
   readonly cache: StreamStateCache<AdminTokenState>;
   constructor(private readonly store: EventStore) {
@@ -54,7 +75,7 @@ export class AdminAuth {
       const hash = hashToken(envToken);
       if (this.find(hash)) return {};
       const tokenId = `bootstrap-${hash.slice(0, 16)}`;
-      await this.store.appendToStream(streams.adminToken(tokenId), toNewEvents([{ type: 'AdminTokenIssued', data: { tokenId, orgId: null, role: 'owner', hash, prefix: envToken.slice(0, 8), label: 'MUSTER_ADMIN_TOKEN' } }], ctx), { expectedRevision: 'any' });
+      await this.store.appendToStream(streams.adminToken(tokenId), toNewEvents([{ type: 'AdminTokenIssued', data: { tokenId, orgId: null, role: 'owner', hash, prefix: envToken.slice(0, ENV_TOKEN_PREFIX), label: 'MUSTER_ADMIN_TOKEN' } }], ctx), { expectedRevision: 'any' });
       await this.cache.catchUp();
       return {};
     }

@@ -1,5 +1,6 @@
 import type { ServiceModule } from '@muster/runtime';
 import { adminApiPlugin } from './app.ts';
+import { weakAdminTokenWarning } from './auth.ts';
 
 export const adminApiModule: ServiceModule = {
   name: 'admin-api',
@@ -18,6 +19,8 @@ export const adminApiModule: ServiceModule = {
             announce('');
           },
         });
+        const weak = weakAdminTokenWarning(config.adminToken);
+        if (weak) announce(`Warning: ${weak}`);
         app.addHook('onReady', async () => { ready = true; });
       },
       ready: () => ready,
