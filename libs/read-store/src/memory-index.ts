@@ -660,9 +660,9 @@ function columnRanks(entries: Entry[], j: number, up: boolean): { col: Float64Ar
 /**
  * What the indexes of one bulk build share when each of them holds exactly one entry per document,
  * in document order (entries[i] is the i-th document's): the ranks of a key field, computed once
- * for every index that has the field (the list id leads most of them), and the documents' rank in
- * _id order, which breaks ties inside the packed integer itself, so no run of equal keys has to be
- * sorted by id afterwards.
+ * for every index that has the field (the list id leads most of them), and, computed only when an
+ * index has many entries with equal keys, the documents' ranks in _id order, which then break the
+ * ties inside the packed integers instead of a comparator sort of every run of equal keys.
  */
 class BuildColumns {
   private readonly ranked = new Map<string, { col: Float64Array; count: number } | null>();
