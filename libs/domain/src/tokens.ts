@@ -27,6 +27,11 @@ export function tokenIsUsable(t: ScimTokenInfo, now: Date): boolean {
   return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
 }
 
+/** the token with this id, if issued (own entries only: an id such as "constructor" names none) */
+function tokenOf(s: TokensState, tokenId: string): ScimTokenInfo | undefined {
+  return Object.hasOwn(s.tokens, tokenId) ? s.tokens[tokenId] : undefined;
+}
+
 export const tokensDecider: Decider<TokensCommand, TokensState> = {
   initialState: () => ({ listId: '', tokens: {} }),
   decide(cmd, s): DomainEvent[] {
@@ -35,13 +40,13 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
         if (!cmd.scimConnected) throw conflict('SCIM is not connected on this list; connect it before issuing tokens');
         return [{ type: 'ScimTokenIssued', data: { listId: cmd.listId, tokenId: cmd.tokenId, hash: cmd.hash, prefix: cmd.prefix, expiresAt: cmd.expiresAt } }];
       case 'RevokeToken': {
-        const t = s.tokens[cmd.tokenId];
+        const t = tokenOf(s, cmd.tokenId);
         if (!t) throw notFound('token not found');
         if (t.revoked) return [];
         return [{ type: 'ScimTokenRevoked', data: { listId: s.listId, tokenId: cmd.tokenId, reason: 'revoked' } }];
       }
       case 'RotateToken': {
-        const t = s.tokens[cmd.tokenId];
+        const t = tokenOf(s, cmd.tokenId);
         if (!t) throw notFound('token not found');
         if (!tokenIsUsable(t, cmd.now)) throw conflict('only an active token can be rotated');
         const overlapEnd = new Date(cmd.now.getTime() + cmd.overlapMs).toISOString();
@@ -75,11 +80,12 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
           },
         };
       case 'ScimTokenExpiryScheduled': {
-        const t = s.tokens[e.data.tokenId];
+        const t = tokenOf(s, e.data.tokenId);
         return t ? { ...s, tokens: { ...s.tokens, [t.tokenId]: { ...t, expiresAt: e.data.expiresAt } } } : s;
       }
       case 'ScimTokenRevoked': {
-        const t = s.tokens[e.data.tokenId];
+        // a revocation of an id that was never issued (written before tokenOf checked own entries) changes nothing
+        const t = tokenOf(s, e.data.tokenId);
         return t ? { ...s, tokens: { ...s.tokens, [t.tokenId]: { ...t, revoked: true } } } : s;
       }
       default:

@@ -400,7 +400,7 @@ export async function registerRoutes(api: App, ctx: AdminContext): Promise<void>
     const res = await handleCommand(store, streams.scimTokens(list.listId), tokensDecider, {
       type: 'RotateToken', tokenId: req.params.tokenId, newTokenId, hash, prefix: displayPrefix, overlapMs: Math.round((req.body?.overlapHours ?? 24) * 3_600_000), now,
     }, cmd(req, p, now));
-    const old = res.state.tokens[req.params.tokenId];
+    const old = res.state.tokens[req.params.tokenId]; // the decider found it (own entry) or threw 404
     return reply.status(201).send({
       id: newTokenId, token, prefix: displayPrefix, scimBaseUrl: scimBaseUrl(ctx, list.listId), createdAt: now.toISOString(), expiresAt: null,
       previous: { id: req.params.tokenId, expiresAt: old.expiresAt }, position: res.position,

@@ -153,6 +153,41 @@ describe('a token works only on its own list', () => {
     expect(people.body.items.map((p: { id: string }) => p.id)).toEqual([onB]);
   });
 
+  it('a token id naming a built-in object property (constructor, __proto__, ...) is 404 and writes nothing; SCIM keeps working', async () => {
+    const l = await scimList(s, { name: 'Built-in ids' });
+    const stream = `scimtokens-${l.id}`;
+    const before = (await s.running.adapters.store.readStream(stream)).length;
+    for (const id of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      expectStatus(await s.admin('DELETE', `/lists/${l.id}/sync/scim/tokens/${id}`), 404);
+      expectStatus(await s.admin('POST', `/lists/${l.id}/sync/scim/tokens/${id}/rotate`, {}), 404);
+    }
+    expect((await s.running.adapters.store.readStream(stream)).length).toBe(before);
+    const fresh = await s.admin('POST', `/lists/${l.id}/sync/scim/tokens`, {});
+    expectStatus(fresh, 201);
+    expectStatus(await s.scim(fresh.body.token, 'GET', `${l.base}/Users`), 200);
+    expectStatus(await s.scim(l.token, 'GET', `${l.base}/Users`), 200);
+    expect401(await s.scim('sct_wrong', 'GET', `${l.base}/Users`));
+  });
+
+  it('a log already holding a revocation of such an id (written before the fix) still authenticates every issued token', async () => {
+    const l = await scimList(s, { name: 'Bogus revocation' });
+    const stream = `scimtokens-${l.id}`;
+    const now = new Date().toISOString();
+    const id = `bogus-${Date.now()}`;
+    await s.running.adapters.store.appendToStream(stream, [{
+      eventId: crypto.randomUUID(), type: 'ScimTokenRevoked', data: { listId: '', tokenId: 'constructor', reason: 'revoked' },
+      metadata: { eventId: id, version: 1, occurredAt: now, correlationId: id, causationId: id, actor: { kind: 'admin', id: 'test' }, source: { kind: 'admin-api' } },
+    }], { expectedRevision: 'any' });
+    const later = await s.admin('POST', `/lists/${l.id}/sync/scim/tokens`, {});
+    expectStatus(later, 201);
+    expectStatus(await s.scim(l.token, 'GET', `${l.base}/Users`), 200);
+    expectStatus(await s.scim(later.body.token, 'GET', `${l.base}/Users`), 200);
+    expect401(await s.scim('sct_wrong', 'GET', `${l.base}/Users`));
+    const listing = await s.admin('GET', `/lists/${l.id}/sync/scim/tokens`);
+    expectStatus(listing, 200);
+    expect(listing.body.items.map((t: { id: string }) => t.id).sort()).toEqual([l.tokenId, later.body.id].sort());
+  });
+
   it('no token, a malformed one or an admin token is 401', async () => {
     const l = await scimList(s, { name: 'No token' });
     expect401(await s.scim('', 'GET', `${l.base}/Users`));

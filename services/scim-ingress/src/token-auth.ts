@@ -30,7 +30,7 @@ export class ScimTokenAuth {
   private lookup(listId: string, hash: string) {
     const state = this.cache.get(`${streamPrefixes.scimTokens}${listId}`);
     if (!state) return undefined;
-    for (const t of Object.values(state.tokens)) if (hashesEqual(t.hash, hash)) return t;
+    for (const t of Object.values(state.tokens)) if (typeof t.hash === 'string' && hashesEqual(t.hash, hash)) return t;
     return undefined;
   }
 
