@@ -93,7 +93,7 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
         }
       case 'EditPerson': {
         if (!s.exists) throw notFound('person not found');
-        const locked = Object.keys(cmd.changes).filter((k) => k in cmd.lockedFields);
+        const locked = Object.keys(cmd.changes).filter((k) => Object.hasOwn(cmd.lockedFields, k));
         if (locked.length) {
           const owners = [...new Set(locked.map((k) => cmd.lockedFields[k]))].join(', ');
           throw new DomainError('locked', `field${locked.length > 1 ? 's' : ''} ${locked.map((k) => `"${k}"`).join(', ')} ${locked.length > 1 ? 'are' : 'is'} owned by the ${owners} sync and cannot be edited here; change it in the identity provider`, { fields: locked, sync: owners });

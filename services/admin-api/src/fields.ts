@@ -43,7 +43,7 @@ export function validateFieldValues(fields: SchemaField[], values: Record<string
     else out[k] = v;
   }
   if (!opts.partial) {
-    for (const f of fields) if (f.required && values[f.key] === undefined) errors.push(`field "${f.key}" is required`);
+    for (const f of fields) if (f.required && (!Object.hasOwn(values, f.key) || values[f.key] === undefined)) errors.push(`field "${f.key}" is required`);
   }
   if (errors.length) throw new DomainError('invalid', errors.join('; '), { errors });
   return out;

@@ -14,7 +14,7 @@ const arr = (v: unknown): Res[] => (Array.isArray(v) ? v.filter((x): x is Res =>
 /** Attribute names are case-insensitive in SCIM: find a key ignoring case. */
 function key(o: Res | undefined, name: string): unknown {
   if (!o) return undefined;
-  if (name in o) return o[name];
+  if (Object.hasOwn(o, name)) return o[name];
   const lower = name.toLowerCase();
   for (const k of Object.keys(o)) if (k.toLowerCase() === lower) return o[k];
   return undefined;

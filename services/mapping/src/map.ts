@@ -41,7 +41,7 @@ export function applyGroupRules(groupNames: string[], rules: GroupRule[], fields
   const lower = new Set(groupNames.map((g) => g.toLowerCase()));
   const multi = new Set(fields.filter((f) => f.multiValued).map((f) => f.key));
   const out: Record<string, unknown> = {};
-  for (const r of rules) if (!(r.field in out)) out[r.field] = multi.has(r.field) ? [] : null;
+  for (const r of rules) if (!Object.hasOwn(out, r.field)) out[r.field] = multi.has(r.field) ? [] : null;
   for (const r of rules) {
     if (!lower.has(r.group.toLowerCase())) continue;
     const value = r.value ?? groupNames.find((g) => g.toLowerCase() === r.group.toLowerCase())!;
