@@ -15,7 +15,7 @@ export class HttpError extends Error {
 /** One error handler for the admin API: JSON errors `{ error: { code, message, details? } }`, never a stack. */
 export function installJsonErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | DomainError | HttpError | Error, req, reply) => {
-    if (err instanceof DomainError) {
+    if (err instanceof DomainError && Object.hasOwn(DOMAIN_STATUS, err.code)) {
       return reply.status(DOMAIN_STATUS[err.code]).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
     if (err instanceof HttpError) {

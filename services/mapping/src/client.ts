@@ -5,6 +5,8 @@ import { DomainError } from '@muster/domain';
 import type { CatalogueEntry } from './catalogue.ts';
 import type { Reply } from './service.ts';
 
+const DOMAIN_ERROR_CODES: Record<DomainError['code'], true> = { not_found: true, conflict: true, invalid: true, forbidden: true, locked: true, gone: true };
+
 /** What other services use to talk to the mapping service over the bus. */
 export class MappingClient {
   constructor(private readonly bus: Bus, private readonly timeoutMs = 5_000) {}
@@ -12,7 +14,11 @@ export class MappingClient {
   private async call<T>(subject: string, data: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     const msg = await this.bus.request<Reply<T>>(subject, data, { timeoutMs });
     const reply = msg.data;
-    if (!reply.ok) throw new DomainError(reply.error.code as DomainError['code'], reply.error.message, reply.error.details);
+    if (!reply.ok) {
+      // the mapping service's domain errors keep their meaning (404, 409, ...); anything else is its failure
+      if (Object.hasOwn(DOMAIN_ERROR_CODES, reply.error.code)) throw new DomainError(reply.error.code as DomainError['code'], reply.error.message, reply.error.details);
+      throw new Error(`mapping service: ${reply.error.message}`);
+    }
     return reply.result;
   }
 

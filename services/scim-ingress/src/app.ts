@@ -71,7 +71,7 @@ const DOMAIN_STATUS = { not_found: 404, conflict: 409, invalid: 400, forbidden: 
 /** Any error → SCIM status, scimType and detail (never a stack; unknown errors are 500). */
 function describeError(err: unknown): { status: number; detail: string; scimType?: string; unexpected?: boolean } {
   if (err instanceof ScimError) return { status: err.status, detail: err.detail, scimType: err.scimType };
-  if (err instanceof DomainError) return { status: DOMAIN_STATUS[err.code], detail: err.message, scimType: err.code === 'conflict' ? 'uniqueness' : err.code === 'invalid' ? 'invalidValue' : undefined };
+  if (err instanceof DomainError && Object.hasOwn(DOMAIN_STATUS, err.code)) return { status: DOMAIN_STATUS[err.code], detail: err.message, scimType: err.code === 'conflict' ? 'uniqueness' : err.code === 'invalid' ? 'invalidValue' : undefined };
   const e = err as Error & { statusCode?: number; code?: string };
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, detail: 'request body is larger than this endpoint accepts (see maxPayloadSize in /ServiceProviderConfig)' };
   if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, detail: 'use Content-Type application/scim+json or application/json' };
