@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './helpers.ts';
 
@@ -31,5 +32,41 @@ describe('errors the router raises before any route runs', () => {
     const res = await raw('/api/v1/lists/%E0%A4%A');
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: { code: 'bad_request' } });
+  });
+});
+
+/** bytes straight onto a socket (requests Node's HTTP parser refuses); the whole answer as text */
+function rawBytes(bytes: Buffer): Promise<string> {
+  const { port } = new URL(s.url);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(port), '127.0.0.1', () => sock.end(bytes));
+    let text = '';
+    sock.on('data', (d) => { text += d.toString('latin1'); });
+    sock.on('close', () => resolve(text));
+    sock.on('error', reject);
+  });
+}
+
+function parse(answer: string) {
+  const [head, body] = answer.split('\r\n\r\n');
+  return { status: Number(head.split(' ')[1]), head, body: JSON.parse(body) };
+}
+
+describe('requests the HTTP parser refuses before Fastify sees them', () => {
+  it('a raw non-ASCII byte in a /scim/ request target is a 400 SCIM error', async () => {
+    const res = parse(await rawBytes(Buffer.concat([Buffer.from('GET /scim/v2/lists/x/Users?filter=userName eq "'), Buffer.from([0xe9]), Buffer.from('" HTTP/1.1\r\nHost: x\r\n\r\n')])));
+    expect(res.status).toBe(400);
+    expect(res.head).toMatch(/content-type: application\/scim\+json/i);
+    expect(res.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', scimType: 'invalidSyntax' });
+  });
+  it('elsewhere it is the admin API\'s JSON error', async () => {
+    const res = parse(await rawBytes(Buffer.concat([Buffer.from('GET /api/v1/lists/'), Buffer.from([0xe9]), Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')])));
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: { code: 'bad_request', message: expect.stringContaining('cannot be parsed as HTTP') } });
+  });
+  it('headers over the size limit are 431 in the caller\'s dialect', async () => {
+    const res = parse(await rawBytes(Buffer.from(`GET /scim/v2/lists/x/Users HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)));
+    expect(res.status).toBe(431);
+    expect(res.body).toMatchObject({ status: '431', detail: expect.stringContaining('headers are larger') });
   });
 });

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '@muster/domain';
 import { ReadStoreUnavailableError, type ReadStore } from '@muster/read-store';
@@ -65,4 +67,30 @@ export function frameworkErrors(error: FastifyError, req: FastifyRequest, reply:
     return;
   }
   reply.code(status).header('content-type', 'application/json; charset=utf-8').send({ error: { code: 'bad_request', message: detail } });
+}
+
+/**
+ * Requests Node's HTTP parser rejects before Fastify sees them (a raw non-ASCII byte in the request
+ * target, headers over the size limit, a request that never finishes arriving): answered like
+ * frameworkErrors, in SCIM's Error schema when the request line names a /scim/ path and in the
+ * admin API's JSON error otherwise, instead of Fastify's default body. The connection is closed
+ * afterwards, as Node and Fastify do. Pass as the `clientErrorHandler` server option.
+ */
+export function clientErrors(err: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const detail = status === 431 ? 'the request headers are larger than this server accepts'
+    : status === 408 ? 'the request did not arrive in time'
+    : 'the request cannot be parsed as HTTP (a byte the request line or headers may not hold?)';
+  // Node hands the bytes it had read as a Buffer (Fastify's types describe its JSON form)
+  const requestLine = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, 256).toString('latin1') : '';
+  const scim = /^[A-Za-z]+ \/scim\//.test(requestLine);
+  const body = JSON.stringify(scim
+    ? { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), ...(status === 400 ? { scimType: 'invalidSyntax' } : {}), detail }
+    : { error: { code: 'bad_request', message: detail } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${scim ? 'application/scim+json' : 'application/json'}; charset=utf-8\r\n`
+      + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }

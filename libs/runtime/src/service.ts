@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { MusterConfig } from '@muster/config';
 import { lazyChildLoggerFactory, loggerOptions } from '@muster/logging';
-import { frameworkErrors } from '@muster/http';
+import { clientErrors, frameworkErrors } from '@muster/http';
 import { SpanKind, extractTraceContext, startTelemetry, tracer, type Span } from '@muster/telemetry';
 import { openAdapters, type Adapters, type ReadStoreHost } from './adapters.ts';
 
@@ -107,7 +107,7 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
   const adapters = await openAdapters(config, { serviceName, readStoreHost: opts.readStoreHost });
   const announce = opts.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
   const services: ServiceInstance[] = [];
-  const app = Fastify({ logger: loggerOptions({ name: serviceName, level: config.logLevel }), childLoggerFactory: lazyChildLoggerFactory, genReqId: () => randomUUID(), bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors });
+  const app = Fastify({ logger: loggerOptions({ name: serviceName, level: config.logLevel }), childLoggerFactory: lazyChildLoggerFactory, genReqId: () => randomUUID(), bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors, clientErrorHandler: clientErrors });
   const inflight = trackInflight(app);
   try {
     for (const m of modules) services.push(await m.start({ adapters, config, announce }));

@@ -6,7 +6,7 @@ import type { EventStore } from '@muster/event-store';
 import { DomainError, StreamStateCache, listDecider, type ListState } from '@muster/domain';
 import { MappingClient } from '@muster/mapping';
 import { ReadStoreUnavailableError, type ReadStore } from '@muster/read-store';
-import { frameworkErrors } from '@muster/http';
+import { clientErrors, frameworkErrors } from '@muster/http';
 import {
   CustomExtensionCollector, ERROR_SCHEMA, GROUP_RESOURCE_SCHEMA, InvalidFilterError, ScimError, USER_RESOURCE_SCHEMA, buildListResponse,
   buildResourceTypes, buildSchemas, buildServiceProviderConfig, projectAttributes, type ResourceSchema, type ScimResource,
@@ -497,7 +497,7 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
 
 /** The SCIM ingress app factory (tests use app.inject(); main.ts listens). */
 export async function build(opts: ScimIngressOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, genReqId: () => randomUUID(), frameworkErrors, bodyLimit: Math.max(opts.bodyLimit ?? 1_048_576, opts.bulkMaxPayloadSize ?? 4 * 1_048_576) });
+  const app = Fastify({ logger: opts.logger ?? false, genReqId: () => randomUUID(), frameworkErrors, clientErrorHandler: clientErrors, bodyLimit: Math.max(opts.bodyLimit ?? 1_048_576, opts.bulkMaxPayloadSize ?? 4 * 1_048_576) });
   await app.register(scimIngressPlugin, opts);
   return app;
 }
