@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../../tests/helpers.ts';
-import { ENTERPRISE, createUser, expectStatus, patchOps, person, provisioningLog, scimList } from './support.ts';
+import { ENTERPRISE, createUser, eventually, expectStatus, patchOps, person, provisioningLog, scimList } from './support.ts';
 
 let s: Stack;
 beforeAll(async () => { s = await startStack(); });
@@ -136,6 +136,29 @@ describe('saving mappings', () => {
     expectStatus(saved, 200);
     expect(saved.body.remapped).toBe(1);
     expect((await person(s, l.id, ada)).fields).toMatchObject({ badge: 'teal', level: 'Gold' });
+  });
+});
+
+describe('an interrupted remap', () => {
+  it('saving the same mappings again completes it: people the earlier save did not reach are remapped', async () => {
+    const l = await scimList(s, { name: 'Interrupted remap' });
+    const ada = await createUser(s, l, 'ada');
+    const { mappings, groupRules } = await mappingsOf(l.id);
+    const upper = mappings.map((m: { field: string }) => (m.field === 'firstName' ? { ...m, transform: 'uppercase' } : m));
+    // the state a save leaves when its remap stops early: the new mappings stored, the person not remapped
+    const id = crypto.randomUUID();
+    await s.running.adapters.store.appendToStream(`list-${l.id}`, [{
+      eventId: id, type: 'MappingsChanged', data: { listId: l.id, mappings: upper, groupRules },
+      metadata: { eventId: id, version: 1, occurredAt: new Date().toISOString(), correlationId: id, causationId: id, actor: { kind: 'admin', id: 'test' }, source: { kind: 'admin-api' } },
+    }], { expectedRevision: 'any' });
+    await eventually(async () => expect((await mappingsOf(l.id)).mappings).toEqual(upper));
+    expect((await person(s, l.id, ada)).fields.firstName).toBe('Ada');
+    const again = await s.admin('PUT', `/lists/${l.id}/mappings`, { mappings: upper, groupRules });
+    expectStatus(again, 200);
+    expect(again.body).toMatchObject({ changed: false, remapped: 1 });
+    expect((await person(s, l.id, ada)).fields.firstName).toBe('ADA');
+    const once = await s.admin('PUT', `/lists/${l.id}/mappings`, { mappings: upper, groupRules });
+    expect(once.body).toMatchObject({ changed: false, remapped: 0 });
   });
 });
 

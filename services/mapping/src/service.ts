@@ -125,12 +125,15 @@ export class MappingService {
       actor: req.actor, source: { kind: 'admin-api', ...(req.source ?? {}) }, correlationId, now: this.now(), newId: randomUUID,
       ...(req.traceparent ? { traceparent: req.traceparent } : {}),
     });
-    if (res.events.length === 0) return { changed: false, position: null as number | null, remapped: 0 };
+    const changed = res.events.length > 0;
+    // Unchanged mappings are re-applied too: saving them again completes a remap that an earlier
+    // save could not finish (its mappings stored, some people not yet remapped). People already
+    // current get no event, so a repeated save writes nothing.
     const remap = await this.remapList(req.listId, res.state, {
-      actor: { kind: 'system', id: 'mapping' }, source: { kind: 'remap' }, correlationId, causationId: res.eventIds[0], now: this.now(), newId: randomUUID,
+      actor: { kind: 'system', id: 'mapping' }, source: { kind: 'remap' }, correlationId, causationId: changed ? res.eventIds[0] : correlationId, now: this.now(), newId: randomUUID,
       ...(req.traceparent ? { traceparent: req.traceparent } : {}),
     });
-    return { changed: true, position: remap.position ?? res.position, remapped: remap.changed };
+    return { changed, position: remap.position ?? (changed ? res.position : null), remapped: remap.changed };
   }
 
   /** Wait (bounded) until the projection has applied everything stored so far, so the people list is complete. */
