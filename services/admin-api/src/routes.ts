@@ -40,7 +40,10 @@ export async function registerRoutes(api: App, ctx: AdminContext): Promise<void>
 
   /** Wait for the read models: to `after` when given, else to the head at request time (bounded). */
   const consistent = async (after?: number) => {
-    const target = after ?? (await store.headPosition());
+    const head = await store.headPosition();
+    // a position the log has not reached can never be projected: say so now rather than after the wait
+    if (after !== undefined && after > head) throw new HttpError(400, 'invalid', `after=${after} is past the end of the event log (its last position is ${head}); use a position a command returned`);
+    const target = after ?? head;
     if (target < 0) return;
     const ok = await waitForCheckpoint(readStore, PROJECTION, target, ctx.consistencyTimeoutMs);
     if (!ok && after !== undefined) throw new HttpError(503, 'projection_lagging', `the read models have not reached position ${after} yet; retry shortly`);

@@ -168,3 +168,20 @@ describe('people on a synced list', () => {
     expect(p.timeline[2]).toMatchObject({ source: { kind: 'scim', method: 'PATCH' }, fieldChanges: [{ field: 'firstName', old: 'Ada', new: 'Augusta' }], scimChanges: [expect.objectContaining({ path: 'name.givenName' })] });
   });
 });
+
+describe('read-your-writes positions', () => {
+  it('after= a position the log has not reached is 400 at once, not a wait; a returned one answers', async () => {
+    const list = await s.admin('POST', '/lists', { name: 'After' });
+    expectStatus(await s.admin('POST', `/lists/${list.body.id}/fields`, { key: 'firstName', label: 'First name', type: 'text' }), 201);
+    const created = await s.admin('POST', `/lists/${list.body.id}/people`, { fields: { firstName: 'Ada' } });
+    expectStatus(created, 201);
+    const t0 = Date.now();
+    const far = await s.admin('GET', `/lists/${list.body.id}/people?after=${created.body.position + 1_000_000}`);
+    expectStatus(far, 400);
+    expect(far.body.error).toMatchObject({ code: 'invalid', message: expect.stringContaining('past the end of the event log') });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    const ok = await s.admin('GET', `/lists/${list.body.id}/people?after=${created.body.position}`);
+    expectStatus(ok, 200);
+    expect(ok.body.total).toBe(1);
+  });
+});
