@@ -39,7 +39,9 @@ function same(a: unknown, b: unknown): boolean {
 export function fieldChangesOf(before: Fields, next: Fields): FieldChange[] {
   const changes: FieldChange[] = [];
   for (const [field, value] of Object.entries(next)) {
-    if (!same(before[field], value)) changes.push({ field, old: before[field] ?? null, new: isEmpty(value) ? null : value });
+    // own values only: an unset field named "toString" or "constructor" is unset, not Object.prototype's
+    const old = Object.hasOwn(before, field) ? before[field] : undefined;
+    if (!same(old, value)) changes.push({ field, old: old ?? null, new: isEmpty(value) ? null : value });
   }
   return changes;
 }

@@ -32,7 +32,11 @@ function cloneValue(v: unknown): unknown {
   }
   if (isPlainObject(v)) {
     const out: Plain = {};
-    for (const k in v) out[k] = cloneValue(v[k]);
+    for (const k in v) {
+      // an own "__proto__" key (JSON.parse makes one) stays a key: assigning it would set the copy's prototype
+      if (k === '__proto__') Object.defineProperty(out, k, { value: cloneValue(v[k]), enumerable: true, writable: true, configurable: true });
+      else out[k] = cloneValue(v[k]);
+    }
     return out;
   }
   if (v instanceof Date) return new Date(v.getTime());

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../../tests/helpers.ts';
-import { ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, createUser, eventually, expectStatus, person, scimList } from './support.ts';
+import { ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, createUser, eventually, expectStatus, person, provisioningLog, scimList } from './support.ts';
 
 let s: Stack;
 beforeAll(async () => { s = await startStack(); });
@@ -68,5 +68,27 @@ describe('field keys and attribute names that objects inherit', () => {
     const fields = (await person(s, l.id, ada)).fields;
     expect(fields.badge ?? null).toBeNull();
     expect(fields.level ?? null).toBeNull();
+  });
+
+  it('an unset field named "toString" or "constructor" is unset: no change recorded, and saving the same mappings again writes nothing', async () => {
+    const l = await scimList(s, { name: 'Unset built-ins' });
+    expectStatus(await s.admin('POST', `/lists/${l.id}/fields`, { key: 'toString', label: 'T', type: 'text' }), 201);
+    expectStatus(await s.admin('POST', `/lists/${l.id}/fields`, { key: 'constructor', label: 'C', type: 'text' }), 201);
+    const { body } = await s.admin('GET', `/lists/${l.id}/mappings`);
+    const config = { mappings: [...body.mappings, { source: `${BADGE}:badge`, field: 'constructor' }], groupRules: [{ group: 'G', field: 'toString' }] };
+    expectStatus(await s.admin('PUT', `/lists/${l.id}/mappings`, config), 200);
+    const ada = await createUser(s, l, 'ada');
+    const created = await provisioningLog(s, l.id);
+    const fieldsChanged = created.flatMap((e: { changes?: Array<{ field: string }> }) => (e.changes ?? []).map((c) => c.field));
+    expect(fieldsChanged).not.toContain('toString');
+    expect(fieldsChanged).not.toContain('constructor');
+    const version = (await s.scim(l.token, 'GET', `${l.base}/Users/${ada}`)).body.meta.version;
+    for (let i = 0; i < 2; i++) {
+      const again = await s.admin('PUT', `/lists/${l.id}/mappings`, config);
+      expectStatus(again, 200);
+      expect(again.body).toMatchObject({ changed: false, remapped: 0 });
+    }
+    expect((await s.scim(l.token, 'GET', `${l.base}/Users/${ada}`)).body.meta.version).toBe(version);
+    expect(Object.hasOwn((await person(s, l.id, ada)).fields, 'toString')).toBe(false);
   });
 });
