@@ -62,11 +62,15 @@ export function frameworkErrors(error: FastifyError, req: FastifyRequest, reply:
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   const url = String(req.url ?? req.raw?.url ?? '');
   const detail = status === 414 ? 'the request URL is too long' : `the request URL cannot be parsed: ${error.message}`;
-  if (url.startsWith('/scim/')) {
-    reply.code(status).header('content-type', 'application/scim+json; charset=utf-8').send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), ...(status === 400 ? { scimType: 'invalidSyntax' } : {}), detail });
-    return;
-  }
-  reply.code(status).header('content-type', 'application/json; charset=utf-8').send({ error: { code: 'bad_request', message: detail } });
+  const scim = url.startsWith('/scim/');
+  reply.code(status).header('content-type', `${scim ? 'application/scim+json' : 'application/json'}; charset=utf-8`).send(dialectError(scim, status, detail));
+}
+
+/** a request error before any route ran: SCIM's Error schema for /scim/ callers, the admin API's JSON error otherwise */
+function dialectError(scim: boolean, status: number, detail: string): object {
+  return scim
+    ? { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), ...(status === 400 ? { scimType: 'invalidSyntax' } : {}), detail }
+    : { error: { code: 'bad_request', message: detail } };
 }
 
 /**
@@ -85,9 +89,7 @@ export function clientErrors(err: Error & { code?: string; rawPacket?: unknown }
   // Node hands the bytes it had read as a Buffer (Fastify's types describe its JSON form)
   const requestLine = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, 256).toString('latin1') : '';
   const scim = /^[A-Za-z]+ \/scim\//.test(requestLine);
-  const body = JSON.stringify(scim
-    ? { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), ...(status === 400 ? { scimType: 'invalidSyntax' } : {}), detail }
-    : { error: { code: 'bad_request', message: detail } });
+  const body = JSON.stringify(dialectError(scim, status, detail));
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${scim ? 'application/scim+json' : 'application/json'}; charset=utf-8\r\n`
       + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);

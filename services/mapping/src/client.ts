@@ -1,11 +1,9 @@
 import type { Bus } from '@muster/bus';
 import { subjects } from '@muster/bus';
 import type { FieldMapping, GroupRule } from '@muster/contracts';
-import { DomainError } from '@muster/domain';
+import { DomainError, isDomainErrorCode } from '@muster/domain';
 import type { CatalogueEntry } from './catalogue.ts';
 import type { Reply } from './service.ts';
-
-const DOMAIN_ERROR_CODES: Record<DomainError['code'], true> = { not_found: true, conflict: true, invalid: true, forbidden: true, locked: true, gone: true };
 
 /** What other services use to talk to the mapping service over the bus. */
 export class MappingClient {
@@ -16,7 +14,7 @@ export class MappingClient {
     const reply = msg.data;
     if (!reply.ok) {
       // the mapping service's domain errors keep their meaning (404, 409, ...); anything else is its failure
-      if (Object.hasOwn(DOMAIN_ERROR_CODES, reply.error.code)) throw new DomainError(reply.error.code as DomainError['code'], reply.error.message, reply.error.details);
+      if (isDomainErrorCode(reply.error.code)) throw new DomainError(reply.error.code, reply.error.message, reply.error.details);
       throw new Error(`mapping service: ${reply.error.message}`);
     }
     return reply.result;
