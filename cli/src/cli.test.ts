@@ -194,10 +194,9 @@ describe('muster audit verify on a log edited on disk', () => {
 
   it('reports a damaged record (exit 1) when bytes were changed without fixing the checksum', async () => {
     const damaged = Buffer.from(original);
-    // payloads are MessagePack (strings as raw utf8 after a length byte): change one letter of a name
-    const at = damaged.indexOf(Buffer.from('Grace'));
+    const at = damaged.indexOf(Buffer.from('"Grace"'));
     expect(at).toBeGreaterThan(0);
-    damaged.write('Grack', at);
+    damaged.write('"Grack"', at);
     await writeFile(logPath, damaged);
     const res = await muster(['audit', 'verify']);
     expect(res.code).toBe(1);

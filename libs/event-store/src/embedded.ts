@@ -35,7 +35,6 @@ import { CorruptLogError, EventStoreFailedError } from './embedded/errors.ts';
 import { encodeEvent, encodeRecord, MAX_GROUP_BYTES, parsePayload, type DecodedRecord } from './embedded/format.ts';
 import { hasValidRecordBeyond, readRange, scanRecords, writeFully } from './embedded/log-file.ts';
 import { LogIndex, type StreamEntry } from './embedded/log-index.ts';
-import { PayloadCodec } from './embedded/codec.ts';
 import { acquireWriterLock, type WriterLock } from './embedded/lock.ts';
 import { PagedSubscription, type Page } from './embedded/subscriber.ts';
 
@@ -188,8 +187,6 @@ function nonNegativeInt(value: number | undefined, name: string, fallback: numbe
 class EmbeddedStore implements EmbeddedEventStore {
   readonly recovery: RecoveryInfo = { events: 0, validBytes: 0, tailBytes: 0 };
   private readonly index = new LogIndex();
-  /** payload encoding and the log's shared record structures (see embedded/codec.ts) */
-  private readonly codec = new PayloadCodec();
   /** end of the durable, indexed records */
   private fileEnd = 0;
   private nextPosition = 0;
@@ -239,9 +236,6 @@ class EmbeddedStore implements EmbeddedEventStore {
 
   /** Indexes a durable record; `base` is the file offset the record's payload offsets are relative to. */
   private applyRecord(rec: DecodedRecord, base: number): void {
-    if (rec.definitions && !this.codec.addDefinitions(rec.definitions)) {
-      throw new CorruptLogError(this.logPath, base + rec.events[0].payloadOffset, `record of ${rec.streamId} defines record structures from ${rec.definitions.from}, expected ${this.codec.structures}`);
-    }
     const stream = this.index.ensureStream(rec.streamId);
     if (rec.firstPosition !== this.index.length || rec.firstRevision !== stream.count) {
       throw new CorruptLogError(
@@ -296,7 +290,7 @@ class EmbeddedStore implements EmbeddedEventStore {
     const expected = options?.expectedRevision ?? 'any';
     validateExpected(expected);
     // Serialise before touching any state, so bad input cannot leave a hole in positions.
-    const encoded = events.map((e) => encodeEvent(e, this.codec));
+    const encoded = events.map(encodeEvent);
 
     const existing = this.index.getStream(streamId);
     const current = (existing?.pendingCount ?? 0) - 1;
@@ -305,14 +299,10 @@ class EmbeddedStore implements EmbeddedEventStore {
 
     const created = Date.now();
     const firstPosition = this.nextPosition;
-    // this record will be written (in call order) unless the store fails: it carries the record
-    // structures its events (or any event encoded before it) may use and no earlier record carries
-    const definitions = this.codec.pendingDefinitions();
     const { bytes, payloadOffsets } = encodeRecord(
-      { streamId, firstPosition, firstRevision: current + 1, created, definitions },
+      { streamId, firstPosition, firstRevision: current + 1, created },
       encoded,
     );
-    this.codec.definitionsQueued(definitions);
     const stream = existing ?? this.index.ensureStream(streamId);
     stream.pendingCount += encoded.length;
     this.nextPosition += encoded.length;
@@ -321,7 +311,7 @@ class EmbeddedStore implements EmbeddedEventStore {
         stream,
         bytes,
         payloadOffsets,
-        payloadLengths: encoded.map((e) => e.payload.length),
+        payloadLengths: encoded.map((e) => e.jsonBytes),
         typeIdx: encoded.map((e) => this.index.typeId(e.type)),
         firstRevision: current + 1,
         created,
@@ -474,7 +464,7 @@ class EmbeddedStore implements EmbeddedEventStore {
       for (let k = i; k < j; k++) {
         const p = positions[k];
         const rel = index.fileOffset[p] - start;
-        const { eventId, data, metadata } = parsePayload(this.codec, buf, rel, rel + index.payloadLength[p]);
+        const { eventId, data, metadata } = parsePayload(buf, rel, rel + index.payloadLength[p]);
         out[k] = {
           eventId,
           streamId: index.streamList[index.streamIdx[p]].name,

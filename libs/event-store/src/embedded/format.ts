@@ -8,12 +8,8 @@
  *   body                u8 version | u8 flags | u16 streamIdLength | u32 eventCount
  *                       f64 firstPosition | f64 firstRevision | f64 created (ms since epoch)
  *                       streamId (utf8)
- *                       [flags & 1: u32 definitionsLength | definitions: utf8 JSON {from, keys}]
  *                       eventCount x ( u16 typeLength | u32 payloadLength | type (utf8) | payload )
- *   payload             [eventId, data, metadata] as MessagePack with the log's shared record
- *                       structures, or as utf8 JSON (see codec.ts; version 1 records hold JSON only)
- *   definitions         shared record structures (lists of keys) this record adds to the log's
- *                       table, starting at id `from` (the table's length before this record)
+ *   payload             utf8 JSON array [eventId, data, metadata]
  *
  * A record is valid when its magic matches, its whole body is present and the crc matches; the
  * first record that is not valid ends the log (a torn tail after a crash, or a record still being
@@ -21,16 +17,12 @@
  */
 import type { NewEvent } from '../port.ts';
 import { crc32 } from '../crc32.ts';
-import { PayloadCodec, type StructureDefinitions } from './codec.ts';
 
 export const RECORD_MAGIC = 0x5453554d; // "MUST" read as little-endian u32
 export const HEADER_BYTES = 12;
 export const FIXED_BODY_BYTES = 32;
 export const EVENT_HEADER_BYTES = 6;
-export const FORMAT_VERSION = 2;
-/** versions this code reads: 1 (JSON payloads, no definitions) and 2 */
-const READABLE_VERSIONS = new Set([1, 2]);
-const FLAG_DEFINITIONS = 1;
+export const FORMAT_VERSION = 1;
 /** Upper bound of one record; larger lengths in a header are treated as damage. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 /**
@@ -45,15 +37,14 @@ export interface RecordHeader {
   firstPosition: number;
   firstRevision: number;
   created: number;
-  /** shared record structures this record defines (see codec.ts) */
-  definitions?: StructureDefinitions;
 }
 
 /** An event serialised for the log, before it is placed into a record. */
 export interface EncodedEvent {
   type: string;
   typeBytes: number;
-  payload: Buffer;
+  json: string;
+  jsonBytes: number;
 }
 
 export interface DecodedEventRef {
@@ -74,8 +65,7 @@ export type DecodeResult =
   | { kind: 'incomplete'; needBytes: number }
   | { kind: 'invalid'; reason: string };
 
-/** serialises an event: with `codec`, as MessagePack where exact (see codec.ts); without, as JSON */
-export function encodeEvent(event: NewEvent, codec?: PayloadCodec): EncodedEvent {
+export function encodeEvent(event: NewEvent): EncodedEvent {
   if (!event || typeof event !== 'object') throw new TypeError('event must be an object');
   if (typeof event.eventId !== 'string' || event.eventId.length === 0) {
     throw new TypeError('event.eventId must be a non-empty string');
@@ -88,8 +78,8 @@ export function encodeEvent(event: NewEvent, codec?: PayloadCodec): EncodedEvent
   if (typeof metadata !== 'object' || metadata === null) throw new TypeError('event.metadata must be an object');
   const typeBytes = Buffer.byteLength(event.type, 'utf8');
   if (typeBytes > 0xffff) throw new TypeError('event.type is longer than 65535 bytes');
-  const payload = codec ? codec.encode(event.eventId, event.data, metadata) : Buffer.from(JSON.stringify([event.eventId, event.data, metadata]), 'utf8');
-  return { type: event.type, typeBytes, payload };
+  const json = JSON.stringify([event.eventId, event.data, metadata]);
+  return { type: event.type, typeBytes, json, jsonBytes: Buffer.byteLength(json, 'utf8') };
 }
 
 export interface EncodedRecord {
@@ -102,16 +92,15 @@ export function encodeRecord(header: RecordHeader, events: EncodedEvent[]): Enco
   if (events.length === 0) throw new RangeError('a record holds at least one event');
   const streamBytes = Buffer.byteLength(header.streamId, 'utf8');
   if (streamBytes === 0 || streamBytes > 0xffff) throw new TypeError('stream id must be 1..65535 bytes');
-  const definitions = header.definitions ? Buffer.from(JSON.stringify(header.definitions), 'utf8') : undefined;
-  let bodyLength = FIXED_BODY_BYTES + streamBytes + (definitions ? 4 + definitions.length : 0);
-  for (const e of events) bodyLength += EVENT_HEADER_BYTES + e.typeBytes + e.payload.length;
+  let bodyLength = FIXED_BODY_BYTES + streamBytes;
+  for (const e of events) bodyLength += EVENT_HEADER_BYTES + e.typeBytes + e.jsonBytes;
   if (HEADER_BYTES + bodyLength > MAX_RECORD_BYTES) {
     throw new RangeError(`append batch of ${HEADER_BYTES + bodyLength} bytes exceeds ${MAX_RECORD_BYTES}`);
   }
   const buf = Buffer.allocUnsafe(HEADER_BYTES + bodyLength);
   const b = HEADER_BYTES;
   buf.writeUInt8(FORMAT_VERSION, b);
-  buf.writeUInt8(definitions ? FLAG_DEFINITIONS : 0, b + 1);
+  buf.writeUInt8(0, b + 1);
   buf.writeUInt16LE(streamBytes, b + 2);
   buf.writeUInt32LE(events.length, b + 4);
   buf.writeDoubleLE(header.firstPosition, b + 8);
@@ -119,19 +108,15 @@ export function encodeRecord(header: RecordHeader, events: EncodedEvent[]): Enco
   buf.writeDoubleLE(header.created, b + 24);
   let at = b + FIXED_BODY_BYTES;
   at += buf.write(header.streamId, at, 'utf8');
-  if (definitions) {
-    buf.writeUInt32LE(definitions.length, at);
-    at += 4 + definitions.copy(buf, at + 4);
-  }
   const payloadOffsets: number[] = new Array(events.length);
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     buf.writeUInt16LE(e.typeBytes, at);
-    buf.writeUInt32LE(e.payload.length, at + 2);
+    buf.writeUInt32LE(e.jsonBytes, at + 2);
     at += EVENT_HEADER_BYTES;
     at += buf.write(e.type, at, 'utf8');
     payloadOffsets[i] = at;
-    at += e.payload.copy(buf, at);
+    at += buf.write(e.json, at, 'utf8');
   }
   buf.writeUInt32LE(RECORD_MAGIC, 0);
   buf.writeUInt32LE(bodyLength, 4);
@@ -156,27 +141,13 @@ export function decodeRecordAt(buf: Buffer, offset: number): DecodeResult {
 
   // The crc matched, so from here on any inconsistency is not a torn write.
   const version = buf.readUInt8(b);
-  if (!READABLE_VERSIONS.has(version)) return { kind: 'invalid', reason: `unknown record version ${version}` };
-  const flags = buf.readUInt8(b + 1);
+  if (version !== FORMAT_VERSION) return { kind: 'invalid', reason: `unknown record version ${version}` };
   const streamBytes = buf.readUInt16LE(b + 2);
   const count = buf.readUInt32LE(b + 4);
   let at = b + FIXED_BODY_BYTES;
   if (at + streamBytes > end || count === 0) return { kind: 'invalid', reason: 'malformed record body' };
   const streamId = buf.toString('utf8', at, at + streamBytes);
   at += streamBytes;
-  let definitions: StructureDefinitions | undefined;
-  if (flags & FLAG_DEFINITIONS) {
-    if (version < 2 || at + 4 > end) return { kind: 'invalid', reason: 'malformed record body' };
-    const length = buf.readUInt32LE(at);
-    at += 4;
-    if (at + length > end) return { kind: 'invalid', reason: 'malformed record body' };
-    try {
-      definitions = JSON.parse(buf.toString('utf8', at, at + length)) as StructureDefinitions;
-    } catch {
-      return { kind: 'invalid', reason: 'malformed structure definitions' };
-    }
-    at += length;
-  }
   const events: DecodedEventRef[] = new Array(count);
   for (let i = 0; i < count; i++) {
     if (at + EVENT_HEADER_BYTES > end) return { kind: 'invalid', reason: 'malformed record body' };
@@ -197,7 +168,6 @@ export function decodeRecordAt(buf: Buffer, offset: number): DecodeResult {
       firstPosition: buf.readDoubleLE(b + 8),
       firstRevision: buf.readDoubleLE(b + 16),
       created: buf.readDoubleLE(b + 24),
-      ...(definitions ? { definitions } : {}),
       events,
       size,
     },
@@ -210,8 +180,12 @@ export interface EventPayload {
   metadata: Record<string, unknown>;
 }
 
-export function parsePayload(codec: PayloadCodec, buf: Buffer, start: number, end: number): EventPayload {
-  const [eventId, data, metadata] = codec.decode(buf, start, end);
+export function parsePayload(buf: Buffer, start: number, end: number): EventPayload {
+  const [eventId, data, metadata] = JSON.parse(buf.toString('utf8', start, end)) as [
+    string,
+    Record<string, unknown>,
+    Record<string, unknown>,
+  ];
   return { eventId, data, metadata };
 }
 
@@ -223,20 +197,18 @@ export interface LogRecord extends RecordHeader {
 /** Decodes every valid record of a log image; stops at the first invalid or incomplete one. */
 export function decodeLog(buf: Buffer): { records: LogRecord[]; validBytes: number } {
   const records: LogRecord[] = [];
-  const codec = new PayloadCodec();
   let offset = 0;
   for (;;) {
     const r = decodeRecordAt(buf, offset);
     if (r.kind !== 'ok') break;
     const { record } = r;
-    if (record.definitions && !codec.addDefinitions(record.definitions)) break;
     records.push({
       streamId: record.streamId,
       firstPosition: record.firstPosition,
       firstRevision: record.firstRevision,
       created: record.created,
       events: record.events.map((e) => {
-        const p = parsePayload(codec, buf, e.payloadOffset, e.payloadOffset + e.payloadLength);
+        const p = parsePayload(buf, e.payloadOffset, e.payloadOffset + e.payloadLength);
         return { eventId: p.eventId, type: e.type, data: p.data, metadata: p.metadata };
       }),
     });
@@ -245,7 +217,7 @@ export function decodeLog(buf: Buffer): { records: LogRecord[]; validBytes: numb
   return { records, validBytes: offset };
 }
 
-/** Encodes records back into a log image (with fresh crcs; every payload as JSON, no definitions). */
+/** Encodes records back into a log image (with fresh crcs). */
 export function encodeLog(records: LogRecord[]): Buffer {
-  return Buffer.concat(records.map((r) => encodeRecord({ ...r, definitions: undefined }, r.events.map((e) => encodeEvent(e))).bytes));
+  return Buffer.concat(records.map((r) => encodeRecord(r, r.events.map(encodeEvent)).bytes));
 }
