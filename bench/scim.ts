@@ -141,6 +141,17 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
       });
       return figure(`GET filter userName (${label})`, c, r, await rssMb(srv.child.pid!));
     });
+    // not a target: GET /Users/{id}, answered on the HTTP thread from the person stream and the
+    // ingress's snapshot cache (no hop to the projector thread, one resource without a ListResponse);
+    // the cheapest read shape this stack has, measured beside the filtered GET for comparison
+    const getById = (c: number) => paired(c, async () => {
+      const label = `${seq} people`;
+      const r = await load({
+        url: base, connections: c, duration,
+        requests: [{ method: 'GET', path: `${scimPath}/Users`, headers: { authorization: S.authorization }, setupRequest: (req) => ({ ...req, path: `${scimPath}/Users/${ids[Math.floor(Math.random() * ids.length)]}` }) }],
+      });
+      return figure(`GET /Users/{id} (${label})`, c, r, await rssMb(srv.child.pid!));
+    });
     const postRun = (c: number) => paired(c, async () => figure('POST /Users (unique, durable)', c, await post(c, duration), await rssMb(srv.child.pid!)));
     const patchRun = (c: number) => paired(c, async () => figure('PATCH /Users/{id}', c, await patch(c), await rssMb(srv.child.pid!)));
 
@@ -153,6 +164,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     await settled();
     await postRun(64);
     for (const c of [1, 64]) { await settled(); await getByUserName(c); }
+    await getById(64);
     for (const c of [1, 64]) { await settled(); await patchRun(c); }
     if (seq < target) {
       const t0 = Date.now();
@@ -160,6 +172,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
       console.log(`loaded ${seq} people in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
     for (const c of [1, 64]) { await settled(); await getByUserName(c); }
+    await getById(64);
   } finally {
     srv.child.kill('SIGTERM');
     echo.child.kill('SIGTERM');
