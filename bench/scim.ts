@@ -74,6 +74,14 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     const app = Fastify({ logger: false });
     app.post('/echo', async (req) => req.body);
     app.get('/echo', async () => ({ ok: true }));
+    // no-work routes that answer with the exact bytes and headers of a real SCIM response, set by
+    // the bench once it has one (PUT /fixed/get|post): the ceiling for each shape of response
+    const fixed = {};
+    app.put('/fixed/:kind', async (req) => { fixed[req.params.kind] = req.body; return { ok: true }; });
+    app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, (req, body, done) => { try { done(null, JSON.parse(body)); } catch (e) { done(e); } });
+    const answer = (kind, status) => async (req, reply) => { const f = fixed[kind]; reply.code(status).headers(f.headers); return f.body; };
+    app.get('/fixed/*', answer('get', 200));
+    app.post('/fixed/*', answer('post', 201));
     await app.listen({ port: ${echoPort}, host: '127.0.0.1' });
   `], {});
   await waitFor(`http://127.0.0.1:${echoPort}/echo`, echo.child, echo.out);
@@ -108,8 +116,9 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     const tok = (await (await fetch(`${base}/api/v1/lists/${list.id}/sync/scim/tokens`, { method: 'POST', headers: A, body: '{}' })).json()) as { token: string };
     const scimPath = `/scim/v2/lists/${list.id}`;
     const S = { authorization: `Bearer ${tok.token}`, 'content-type': 'application/scim+json' };
-    const userBody = () => {
-      const n = seq++;
+    /** a new user's body; numbered from `seq` (the people created so far) unless told otherwise */
+    const userBody = (given?: number) => {
+      const n = given ?? seq++;
       return JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `user${n}@bench.example`, externalId: `ext-${n}`, name: { givenName: `Given${n}`, familyName: `Family${n}` }, emails: [{ value: `user${n}@bench.example`, type: 'work', primary: true }], active: true });
     };
     const ids: string[] = [];
@@ -152,6 +161,23 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
       });
       return figure(`GET /Users/{id} (${label})`, c, r, await rssMb(srv.child.pid!));
     });
+    // not targets: the ceiling for each response shape, a bare Fastify route (in the echo process)
+    // that does no work and answers with the bytes and headers of a real SCIM response of that kind
+    const setFixed = async (kind: 'get' | 'post', res: Response) => {
+      const headers: Record<string, string> = {};
+      for (const h of ['content-type', 'etag', 'location']) { const v = res.headers.get(h); if (v) headers[h] = v; }
+      await fetch(`http://127.0.0.1:${echoPort}/fixed/${kind}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ headers, body: await res.text() }) });
+    };
+    let fixedSeq = 10_000_000; // bodies for the no-work POST: the same shape, never created
+    const fixedRun = (c: number, kind: 'get' | 'post') => paired(c, async () => {
+      const r = await load({
+        url: `http://127.0.0.1:${echoPort}`, connections: c, duration,
+        requests: [kind === 'get'
+          ? { method: 'GET', path: `/fixed${scimPath}/Users`, headers: { authorization: S.authorization }, setupRequest: (req) => ({ ...req, path: `/fixed${scimPath}/Users?filter=${encodeURIComponent(`userName eq "user${Math.floor(Math.random() * seq)}@bench.example"`)}` }) }
+          : { method: 'POST', path: `/fixed${scimPath}/Users`, headers: S, setupRequest: (req) => ({ ...req, body: userBody(fixedSeq++) }) }],
+      });
+      return figure(`${kind === 'get' ? 'GET filter' : 'POST'} bytes, no work (ceiling)`, c, r, await rssMb(echo.child.pid!));
+    });
     const postRun = (c: number) => paired(c, async () => figure('POST /Users (unique, durable)', c, await post(c, duration), await rssMb(srv.child.pid!)));
     const patchRun = (c: number) => paired(c, async () => figure('PATCH /Users/{id}', c, await patch(c), await rssMb(srv.child.pid!)));
 
@@ -165,6 +191,10 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     await postRun(64);
     for (const c of [1, 64]) { await settled(); await getByUserName(c); }
     await getById(64);
+    await setFixed('get', await fetch(`${base}${scimPath}/Users?filter=${encodeURIComponent('userName eq "user1@bench.example"')}`, { headers: { authorization: S.authorization } }));
+    await setFixed('post', await fetch(`${base}${scimPath}/Users`, { method: 'POST', headers: S, body: userBody() }));
+    await fixedRun(64, 'get');
+    await fixedRun(64, 'post');
     for (const c of [1, 64]) { await settled(); await patchRun(c); }
     if (seq < target) {
       const t0 = Date.now();
@@ -187,7 +217,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
   }
   const at64 = (s: string) => figures.filter((f) => f.scenario.startsWith(s) && f.connections === 64);
   const postF = at64('POST')[0];
-  const gets = at64('GET filter');
+  const gets = at64('GET filter userName');
   console.log(`targets: durable POST ≥ 0.30 of echo with p99 < 40 ms → ${postF.ratio} / ${postF.p99} ms: ${postF.ratio! >= 0.3 && postF.p99 < 40 ? 'PASS' : 'MISS'}`);
   for (const getF of gets) {
     console.log(`         filter GET ≥ 0.70 of echo with p99 < 15 ms (${getF.scenario.replace('GET filter userName ', '')}) → ${getF.ratio} / ${getF.p99} ms: ${getF.ratio! >= 0.7 && getF.p99 < 15 ? 'PASS' : 'MISS'}`);

@@ -16,6 +16,7 @@ import { recogniseIdp } from './idp.ts';
 import { UserService, etagOf, type ListQuery, type WriteOutcome } from './people.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { ScimTokenAuth, type TokenPrincipal } from './token-auth.ts';
+import { UserNameAnswers } from './user-name-answers.ts';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 export const BULK_REQUEST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
@@ -43,6 +44,8 @@ export interface ScimIngressOptions {
   rateBurst?: number;
   /** how long a filtered read waits for the projection to reach this ingress's last write */
   consistencyTimeoutMs?: number;
+  /** how many serialized `userName eq` answers this ingress keeps (user-name-answers.ts; default 200,000) */
+  answerCacheSize?: number;
 }
 
 /** What one SCIM call (a request, or one operation of a Bulk request) is about: stamped on events and log entries. */
@@ -163,7 +166,7 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
     const deadline = Date.now() + consistencyTimeoutMs;
     for (let delay = 1; ; delay = Math.min(delay * 2, 10)) {
       const cp = await opts.readStore.getCheckpoint('main');
-      if (cp !== null && cp > projected) projected = cp;
+      if (cp !== null && cp > projected) { projected = cp; answers.noteProjected(cp); }
       if (projected >= position || Date.now() >= deadline) return;
       await new Promise((r) => setTimeout(r, delay));
     }
@@ -173,10 +176,15 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
     if (pos !== undefined && pos > projected) await waitForProjection(pos);
   };
 
+  const answers = new UserNameAnswers(opts.store, () => opts.readStore.getCheckpoint('main'),
+    (r) => JSON.stringify(project(r, {}, USER_RESOURCE_SCHEMA)), opts.answerCacheSize ?? 200_000);
+  await answers.start();
+  app.addHook('onClose', async () => { await answers.stop(); });
+
   const deps = {
     store: opts.store, readStore: opts.readStore, mapping: new MappingClient(opts.bus), now, newId: randomUUID, baseUrl,
     userSchema: USER_RESOURCE_SCHEMA, maxFilterLength: opts.maxFilterLength ?? 4_096, maxFilterDepth: opts.maxFilterDepth ?? 16, maxResults,
-    waitForProjection,
+    waitForProjection, answers,
   };
   const users = new UserService(deps);
   const groups = new GroupService(deps);
@@ -231,6 +239,8 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
     else if (method === 'PATCH' && id !== undefined) out = await svc.patch(c.list, id, body, ifMatch, ctx);
     else if (method === 'DELETE' && id !== undefined) { out = await svc.remove(c.list, id, ifMatch, ctx); status = 204; }
     else throw new ScimError({ status: 405, detail: `${method} is not supported on /${type}${id ? '/{id}' : ''}` });
+    // a group event changes its members' `groups`: answers kept for the list are stale from here on
+    if (!isUser && out.position !== null) answers.noteGroupEvent(c.list.listId, out.position);
     await afterWrite(c, out);
     return { status, out, schema: isUser ? USER_RESOURCE_SCHEMA : GROUP_RESOURCE_SCHEMA };
   }
@@ -332,6 +342,11 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
     const listUsers = async (req: FastifyRequest, src: Record<string, unknown>) => {
       const proj = projectionOf(src);
       const q = listQueryOf(src);
+      // `userName eq` with nothing else asked: a kept answer, checked against the event store, needs no wait
+      if (proj.attributes === undefined && proj.excludedAttributes === undefined) {
+        const body = await users.answerFromCache(req.scimList!.listId, q);
+        if (body !== null) return body;
+      }
       await waitForOwnWrites(req.scimList!.listId);
       const res = await users.query(req.scimList!.listId, q);
       return buildListResponse(res.resources.map((r) => project(r, proj, USER_RESOURCE_SCHEMA)), res.total, res.startIndex);

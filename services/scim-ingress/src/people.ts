@@ -9,6 +9,7 @@ import {
 } from '@muster/scim';
 import { claim, ownerOf, release, type Owner, type ReservationKind } from './reservations.ts';
 import { checkIdentifierLengths } from './identifier-limits.ts';
+import type { UserNameAnswers } from './user-name-answers.ts';
 
 export interface IngressDeps {
   store: EventStore;
@@ -23,6 +24,8 @@ export interface IngressDeps {
   maxFilterLength: number;
   maxFilterDepth: number;
   maxResults: number;
+  /** serialized answers to `userName eq` kept on this thread (user-name-answers.ts) */
+  answers: UserNameAnswers;
 }
 
 export interface WriteOutcome {
@@ -177,7 +180,20 @@ export class UserService {
   async get(listId: string, id: string): Promise<{ resource: ScimResource; revision: number }> {
     const p = await this.loadPerson(listId, id);
     if (!p.found) throw notFoundError(id);
-    return { resource: this.resourceOf(listId, id, p.snap!, await this.groupsOf(id)), revision: p.snap!.revision };
+    return { resource: await this.current(listId, id, p.snap!), revision: p.snap!.revision };
+  }
+
+  /**
+   * The resource of a linked person at `snap`, with group memberships from the read model (none for
+   * a person just created), kept as the answer to `userName eq` when its groups are known current.
+   */
+  private async current(listId: string, personId: string, snap: Snapshot, isNew = false): Promise<ScimResource> {
+    const answers = this.d.answers;
+    const stamp = answers.groupStamp(listId);
+    const keep = isNew || (await answers.projectedThrough(stamp));
+    const resource = this.resourceOf(listId, personId, snap, isNew ? [] : await this.groupsOf(personId));
+    if (keep) answers.remember(listId, personId, snap.revision, resource, stamp);
+    return resource;
   }
 
   /** Append the decided events with the expected revision; updates the cache. */
@@ -235,7 +251,7 @@ export class UserService {
     try {
       const { fields } = await mapping;
       const r = await this.decideAndAppend(personId, { type: 'Provision', personId, listId: list.listId, scim: input, fields }, null, ctx);
-      return { resource: this.resourceOf(list.listId, personId, r.snap!, []), event: r.event, position: r.position };
+      return { resource: await this.current(list.listId, personId, r.snap!, true), event: r.event, position: r.position };
     } catch (err) {
       await Promise.all(keys.map(([k, v]) => release(this.d.store, list.listId, k, v, personId, ctx).catch(() => {})));
       throw err;
@@ -271,7 +287,7 @@ export class UserService {
       const snap = await this.cache.load(personId);
       try {
         const r = await this.decideAndAppend(personId, { type: 'Provision', personId, listId: list.listId, scim: input, fields }, snap, ctx);
-        return { resource: this.resourceOf(list.listId, personId, r.snap!, await this.groupsOf(personId)), event: r.event, position: r.position };
+        return { resource: await this.current(list.listId, personId, r.snap!), event: r.event, position: r.position };
       } catch (err) {
         if (err instanceof WrongExpectedRevisionError && attempt < MAX_WRITE_ATTEMPTS) { await backoff(attempt); continue; }
         if (err instanceof DomainError && err.code === 'conflict') throw conflictError(err.message);
@@ -294,7 +310,7 @@ export class UserService {
       const scimChanges = diffResources(before, after).map((ch) => ({ path: ch.path, old: ch.oldValue, new: ch.newValue }));
       const statusChanges = (snap.state.status === 'active') !== (after.active !== false);
       if (!scimChanges.length && !statusChanges) {
-        return { resource: this.resourceOf(list.listId, id, snap, await this.groupsOf(id)), event: null, position: null };
+        return { resource: await this.current(list.listId, id, snap), event: null, position: null };
       }
       // identifiers that change must be claimed before the change is recorded
       const oldKeys = new Map(keysOf(before, list).map(([k, v]) => [k, v]));
@@ -315,7 +331,7 @@ export class UserService {
           const old = oldKeys.get(kind);
           return old ? release(this.d.store, list.listId, kind, old, id, ctx) : undefined;
         }));
-        return { resource: this.resourceOf(list.listId, id, r.snap ?? snap, await this.groupsOf(id)), event: r.event, position: r.position };
+        return { resource: await this.current(list.listId, id, r.snap ?? snap), event: r.event, position: r.position };
       } catch (err) {
         await Promise.all(claimed.map(([k, v]) => release(this.d.store, list.listId, k, v, id, ctx).catch(() => {})));
         if (err instanceof WrongExpectedRevisionError && !ifMatch && attempt < MAX_WRITE_ATTEMPTS) { await backoff(attempt); continue; }
@@ -369,6 +385,21 @@ export class UserService {
     return node;
   }
 
+  /**
+   * `userName eq "…"` (no sortBy) answered on this thread from the kept answers, as the ListResponse
+   * body; null when the read store has to answer it.
+   */
+  async answerFromCache(listId: string, q: ListQuery): Promise<string | null> {
+    const byName = q.filter !== undefined && !q.sortBy ? USERNAME_EQ.exec(q.filter) : null;
+    if (!byName) return null;
+    let value: unknown;
+    try { value = JSON.parse(`"${byName[1]}"`); } catch { return null; }
+    if (typeof value !== 'string') return null;
+    const startIndex = Math.max(1, q.startIndex ?? 1);
+    const count = Math.min(Math.max(0, q.count ?? this.d.maxResults), this.d.maxResults);
+    return this.d.answers.answer(listId, value, startIndex, count);
+  }
+
   /** GET /Users and POST /Users/.search */
   async query(listId: string, q: ListQuery) {
     // the lookup every IdP makes before a write (`userName eq "…"`): straight to the index, no parse
@@ -379,9 +410,13 @@ export class UserService {
       if (typeof value === 'string') {
         const startIndex = Math.max(1, q.startIndex ?? 1);
         const count = Math.min(Math.max(0, q.count ?? this.d.maxResults), this.d.maxResults);
+        // the group stamp is taken, and the projection's progress checked, before the documents are read
+        const stamp = this.d.answers.groupStamp(listId);
+        const keep = await this.d.answers.projectedThrough(stamp);
         // userName is unique among linked users: at most one document, so no sort is needed
         const docs = await this.d.readStore.collection('people').find({ listId, linked: true, 'scim.userNameLower': value.toLowerCase() }, { projection: RESOURCE_FIELDS });
         const resources = docs.length ? await this.fromDocs(listId, docs) : [];
+        if (keep && docs.length === 1) this.d.answers.remember(listId, String(docs[0]._id), Number(docs[0].revision ?? 0), resources[0], stamp);
         return { total: resources.length, resources: count === 0 ? [] : resources.slice(startIndex - 1, startIndex - 1 + count), startIndex };
       }
     }

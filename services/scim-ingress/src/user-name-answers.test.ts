@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openEmbeddedEventStore, type EventStore } from '@muster/event-store';
+import { UserNameAnswers } from './user-name-answers.ts';
+import { reservationStream } from './reservations.ts';
+
+const LIST = 'list-a';
+const ev = (type: string, data: Record<string, unknown>) => [{ eventId: crypto.randomUUID(), type, data, metadata: {} }];
+const user = (userName: string, title = 'T') => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: 'p1', userName, title });
+const settle = () => new Promise((r) => setTimeout(r, 30));
+
+describe('UserNameAnswers', () => {
+  let dir: string;
+  let store: EventStore;
+  let checkpoint: number | null;
+  let checkpointReads: number;
+  let answers: UserNameAnswers;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'muster-answers-'));
+    store = await openEmbeddedEventStore({ dir });
+    checkpoint = null;
+    checkpointReads = 0;
+    answers = new UserNameAnswers(store, async () => { checkpointReads++; return checkpoint; }, (r) => JSON.stringify(r), 3);
+    await answers.start();
+  });
+  afterEach(async () => { await answers.stop(); await store.close(); await rm(dir, { recursive: true, force: true }); });
+
+  const reserve = (name: string) => store.appendToStream(reservationStream(LIST, 'userName', name), ev('ValueReserved', { listId: LIST, kind: 'userName', value: name, ownerId: 'p1' }));
+  const personEvent = () => store.appendToStream('person-p1', ev('AttributesChanged', { personId: 'p1', listId: LIST }));
+
+  it('serves a kept answer while the person stream is at the kept revision, and drops it when it moves', async () => {
+    await reserve('Ann@x.org');
+    await personEvent();
+    answers.remember(LIST, 'p1', 0, user('Ann@x.org'), answers.groupStamp(LIST));
+    const body = await answers.answer(LIST, 'ANN@x.org', 1, 100);
+    expect(JSON.parse(body!)).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 1, startIndex: 1, itemsPerPage: 1, Resources: [user('Ann@x.org')] });
+    await personEvent();
+    expect(await answers.answer(LIST, 'ann@x.org', 1, 100)).toBeNull();
+    expect(answers.size).toBe(0);
+  });
+
+  it('a group event of the list (own write or seen through the subscription) makes its kept answers stale; other lists keep theirs', async () => {
+    await personEvent();
+    answers.remember(LIST, 'p1', 0, user('a@x.org'), answers.groupStamp(LIST));
+    answers.remember('list-b', 'p1', 0, user('b@x.org'), answers.groupStamp('list-b'));
+    answers.noteGroupEvent(LIST, 5);
+    expect(await answers.answer(LIST, 'a@x.org', 1, 100)).toBeNull();
+    expect(await answers.answer('list-b', 'b@x.org', 1, 100)).not.toBeNull();
+    // another writer's group event reaches the stamp through the subscription
+    const { position } = await store.appendToStream('group-g1', ev('GroupMembersChanged', { groupId: 'g1', listId: 'list-b', added: ['p1'], removed: [] }));
+    await settle();
+    expect(answers.groupStamp('list-b')).toBe(position);
+    expect(await answers.answer('list-b', 'b@x.org', 1, 100)).toBeNull();
+  });
+
+  it('projectedThrough: only once the projection has applied the stamp and everything logged before the cache started', async () => {
+    await personEvent(); // position 0, before start of a new cache below
+    await answers.stop();
+    answers = new UserNameAnswers(store, async () => { checkpointReads++; return checkpoint; }, (r) => JSON.stringify(r));
+    await answers.start();
+    expect(await answers.projectedThrough(-1)).toBe(false); // no checkpoint yet
+    checkpoint = 0;
+    expect(await answers.projectedThrough(-1)).toBe(true);
+    const reads = checkpointReads;
+    expect(await answers.projectedThrough(0)).toBe(true); // known already: no lookup
+    expect(checkpointReads).toBe(reads);
+    answers.noteGroupEvent(LIST, 7);
+    expect(await answers.projectedThrough(answers.groupStamp(LIST))).toBe(false);
+    answers.noteProjected(7);
+    expect(await answers.projectedThrough(answers.groupStamp(LIST))).toBe(true);
+  });
+
+  it('misses without a reservation are answered as empty; a reserved name it does not hold is left to the read store', async () => {
+    expect(JSON.parse((await answers.answer(LIST, 'nobody@x.org', 3, 10))!)).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 0, startIndex: 3, itemsPerPage: 0, Resources: [] });
+    await reserve('Held@x.org');
+    expect(await answers.answer(LIST, 'held@X.org', 1, 10)).toBeNull();
+  });
+
+  it('keeps at most `max` answers, the oldest going first', async () => {
+    await personEvent();
+    for (const n of ['a', 'b', 'c', 'd']) answers.remember(LIST, 'p1', 0, user(`${n}@x.org`), -1);
+    expect(answers.size).toBe(3);
+    // 'a' is no longer held: with no reservation in this store the answer is "nobody"
+    expect(JSON.parse((await answers.answer(LIST, 'a@x.org', 1, 10))!).totalResults).toBe(0);
+    expect(JSON.parse((await answers.answer(LIST, 'd@x.org', 1, 10))!).totalResults).toBe(1);
+  });
+});

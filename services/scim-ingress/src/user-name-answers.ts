@@ -1,0 +1,166 @@
+import { streams } from '@muster/contracts';
+import { streamRevision, type EventStore, type Subscription } from '@muster/event-store';
+import { LIST_RESPONSE_SCHEMA, type ScimResource } from '@muster/scim';
+import { reservationStream } from './reservations.ts';
+
+/**
+ * Answers to the lookup every IdP makes before it writes, `GET /Users?filter=userName eq "…"`,
+ * kept serialized on the thread serving HTTP, so that a hit costs a map lookup and one revision
+ * check instead of a round trip to the read store.
+ *
+ * An entry is the default representation of one linked user (what the read path would return
+ * without attributes/excludedAttributes), stamped with
+ *   - the revision of the person's stream it shows, and
+ *   - the list's group stamp when it was built (the position of the last group event of the list
+ *     this process had seen), because the `groups` attribute changes through group streams.
+ * It is served only while both still hold: the person stream's current revision is asked of the
+ * event store on every hit (an index lookup on the embedded store), and the list's group stamp
+ * moves on every group event (this ingress's own group writes synchronously, other writers'
+ * through a subscription). So a hit is never older than the event store; it is at least as fresh
+ * as the read model the slow path waits for.
+ *
+ * An entry built from read-model data (groups from the people/groups documents) is kept only when
+ * the projection had applied every group event up to the stamp before that data was read, and
+ * everything that was in the log when this cache started. A new person has no groups, so the
+ * answer to a create can always be kept.
+ *
+ * A miss is decided without the read store too when the userName was never reserved in the list:
+ * every SCIM user claims its userName (reservations.ts) before its person event is appended, so a
+ * reservation stream that does not exist means no user of the list has that userName.
+ *
+ * Bounded: beyond `max` entries the oldest go first (eviction looks at the first entry of each list).
+ */
+export class UserNameAnswers {
+  /** listId → userName (lower case) → entry */
+  private readonly lists = new Map<string, Map<string, Entry>>();
+  private count = 0;
+  private readonly groupStamps = new Map<string, number>();
+  private startHead = Number.POSITIVE_INFINITY;
+  private projected = -1;
+  private sub: Subscription | null = null;
+  /** the store's cheap revision lookup, bound once (hits call it on every answer) */
+  private readonly revisionOf: (streamId: string) => Promise<number>;
+
+  constructor(
+    private readonly store: EventStore,
+    /** the live projection's checkpoint (null when none yet) */
+    private readonly checkpoint: () => Promise<number | null>,
+    /** the resource as the read path sends it when nothing was asked for */
+    private readonly serialize: (resource: ScimResource) => string,
+    private readonly max = 200_000,
+  ) {
+    this.revisionOf = store.currentRevision ? store.currentRevision.bind(store) : (id) => streamRevision(store, id);
+  }
+
+  async start(): Promise<void> {
+    this.startHead = await this.store.headPosition();
+    this.sub = this.store.subscribeToAll({ fromPosition: this.startHead, filter: { streamPrefixes: ['group-'] } }, (e) => {
+      const listId = (e.data as { listId?: unknown }).listId;
+      if (typeof listId === 'string') this.noteGroupEvent(listId, e.position);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.sub?.stop();
+  }
+
+  get size(): number { return this.count; }
+
+  /** the list's group stamp: the position of the last group event of the list seen here (-1: none) */
+  groupStamp(listId: string): number {
+    return this.groupStamps.get(listId) ?? -1;
+  }
+
+  /** a group event of the list at `position` (this ingress's own writes call this right after the append) */
+  noteGroupEvent(listId: string, position: number): void {
+    if (position > this.groupStamp(listId)) this.groupStamps.set(listId, position);
+  }
+
+  /**
+   * Whether read-model data read from now on reflects every group event up to `stamp` (and all
+   * the log held when this cache started). Call it before reading that data.
+   */
+  async projectedThrough(stamp: number): Promise<boolean> {
+    const need = Math.max(stamp, this.startHead);
+    if (this.projected >= need) return true;
+    const cp = await this.checkpoint();
+    if (cp !== null && cp > this.projected) this.projected = cp;
+    return this.projected >= need;
+  }
+
+  /** a checkpoint of the live projection seen elsewhere (saves a lookup) */
+  noteProjected(position: number): void {
+    if (position > this.projected) this.projected = position;
+  }
+
+  /** Keep `resource` (a linked user of `listId` at stream revision `revision`, built at group stamp `stamp`). */
+  remember(listId: string, personId: string, revision: number, resource: ScimResource, stamp: number): void {
+    if (typeof resource.userName !== 'string') return;
+    const name = resource.userName.toLowerCase();
+    let list = this.lists.get(listId);
+    if (!list) { list = new Map(); this.lists.set(listId, list); }
+    const held = list.get(name);
+    if (held && held.personId === personId && held.revision === revision && held.stamp === stamp) return; // already kept
+    if (held) { list.delete(name); this.count--; }
+    list.set(name, { personId, stream: streams.person(personId), revision, stamp, json: this.serialize(resource), seq: this.seq++ });
+    this.count++;
+    if (this.count > this.max) this.evictOldest();
+  }
+
+  private seq = 0;
+
+  /** drops the oldest entry (each list's map is in insertion order, so the oldest is a first entry) */
+  private evictOldest(): void {
+    let oldest: { list: Map<string, Entry>; key: string; seq: number } | null = null;
+    for (const list of this.lists.values()) {
+      const first = list.entries().next();
+      if (!first.done && (!oldest || first.value[1].seq < oldest.seq)) oldest = { list, key: first.value[0], seq: first.value[1].seq };
+    }
+    if (oldest) { oldest.list.delete(oldest.key); this.count--; }
+  }
+
+  private drop(listId: string, name: string, e: Entry): void {
+    const list = this.lists.get(listId);
+    if (list?.get(name) === e) { list.delete(name); this.count--; }
+  }
+
+  /**
+   * The ListResponse body for `userName eq value` in `listId`, or null when it cannot be answered
+   * here (then the read store answers it). `startIndex` ≥ 1, `count` ≥ 0 as already capped.
+   */
+  async answer(listId: string, value: string, startIndex: number, count: number): Promise<string | null> {
+    const lower = value.toLowerCase();
+    const list = this.lists.get(listId);
+    const e = list?.get(lower);
+    if (e) {
+      if (e.stamp === this.groupStamp(listId) && (await this.revisionOf(e.stream)) === e.revision
+        // the entry may have been replaced or dropped while the revision was looked up
+        && list!.get(lower) === e) {
+        return listResponse(1, startIndex, startIndex === 1 && count > 0 ? e.json : null);
+      }
+      this.drop(listId, lower, e);
+      return null;
+    }
+    // never reserved: nobody in the list has (or had) this userName
+    if ((await streamRevision(this.store, reservationStream(listId, 'userName', lower))) === -1) return listResponse(0, startIndex, null);
+    return null;
+  }
+}
+
+interface Entry {
+  personId: string;
+  /** the person's stream id (kept: a string looked up again and again keeps its hash) */
+  stream: string;
+  revision: number;
+  stamp: number;
+  json: string;
+  /** insertion order across lists, for eviction */
+  seq: number;
+}
+
+const HEAD = `{"schemas":[${JSON.stringify(LIST_RESPONSE_SCHEMA)}],"totalResults":`;
+
+/** what JSON.stringify(buildListResponse(resources, total, startIndex)) writes, with the one resource already serialized */
+function listResponse(total: number, startIndex: number, json: string | null): string {
+  return `${HEAD}${total},"startIndex":${startIndex},"itemsPerPage":${json === null ? 0 : 1},"Resources":[${json ?? ''}]}`;
+}
