@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedEventStore, type EventStore } from '@muster/event-store';
-import { UserNameAnswers } from './user-name-answers.ts';
+import { MAX_ANSWER_CHARS, UserNameAnswers } from './user-name-answers.ts';
 import { reservationStream } from './reservations.ts';
 
 const LIST = 'list-a';
@@ -85,5 +85,16 @@ describe('UserNameAnswers', () => {
     // 'a' is no longer held: with no reservation in this store the answer is "nobody"
     expect(JSON.parse((await answers.answer(LIST, 'a@x.org', 1, 10))!).totalResults).toBe(0);
     expect(JSON.parse((await answers.answer(LIST, 'd@x.org', 1, 10))!).totalResults).toBe(1);
+  });
+
+  it('keeps at most `maxChars` of JSON in all, and no single answer longer than MAX_ANSWER_CHARS', async () => {
+    await personEvent();
+    const small = new UserNameAnswers(store, async () => 0, (r) => JSON.stringify(r), 100, 250);
+    for (const n of ['a', 'b', 'c']) small.remember(LIST, 'p1', 0, user(`${n}@x.org`), -1); // ~100 characters each
+    expect(small.size).toBe(2);
+    expect(JSON.parse((await small.answer(LIST, 'a@x.org', 1, 10))!).totalResults).toBe(0);
+    expect(JSON.parse((await small.answer(LIST, 'c@x.org', 1, 10))!).totalResults).toBe(1);
+    answers.remember(LIST, 'p1', 0, { ...user('big@x.org'), photos: [{ value: `data:${'x'.repeat(MAX_ANSWER_CHARS)}` }] }, -1);
+    expect(answers.size).toBe(0);
   });
 });

@@ -28,12 +28,15 @@ import { reservationStream } from './reservations.ts';
  * every SCIM user claims its userName (reservations.ts) before its person event is appended, so a
  * reservation stream that does not exist means no user of the list has that userName.
  *
- * Bounded: beyond `max` entries the oldest go first (eviction looks at the first entry of each list).
+ * Bounded: beyond `max` entries or `maxChars` characters of JSON in all the oldest go first
+ * (eviction looks at the first entry of each list); an answer longer than `MAX_ANSWER_CHARS` is not
+ * kept (a user with large photos or certificates inline is rare, and is answered by the read store).
  */
 export class UserNameAnswers {
   /** listId → userName (lower case) → entry */
   private readonly lists = new Map<string, Map<string, Entry>>();
   private count = 0;
+  private chars = 0;
   private readonly groupStamps = new Map<string, number>();
   private startHead = Number.POSITIVE_INFINITY;
   private projected = -1;
@@ -48,6 +51,7 @@ export class UserNameAnswers {
     /** the resource as the read path sends it when nothing was asked for */
     private readonly serialize: (resource: ScimResource) => string,
     private readonly max = 200_000,
+    private readonly maxChars = 256 * 1024 * 1024,
   ) {
     this.revisionOf = store.currentRevision ? store.currentRevision.bind(store) : (id) => streamRevision(store, id);
   }
@@ -101,27 +105,40 @@ export class UserNameAnswers {
     if (!list) { list = new Map(); this.lists.set(listId, list); }
     const held = list.get(name);
     if (held && held.personId === personId && held.revision === revision && held.stamp === stamp) return; // already kept
-    if (held) { list.delete(name); this.count--; }
-    list.set(name, { personId, stream: streams.person(personId), revision, stamp, json: this.serialize(resource), seq: this.seq++ });
+    if (held) this.drop(listId, name, held);
+    const json = this.serialize(resource);
+    if (json.length > MAX_ANSWER_CHARS) return;
+    list.set(name, { personId, stream: streams.person(personId), revision, stamp, json, seq: this.seq++ });
     this.count++;
-    if (this.count > this.max) this.evictOldest();
+    this.chars += json.length;
+    while ((this.count > this.max || this.chars > this.maxChars) && this.evictOldest());
   }
 
   private seq = 0;
 
   /** drops the oldest entry (each list's map is in insertion order, so the oldest is a first entry) */
-  private evictOldest(): void {
+  private evictOldest(): boolean {
     let oldest: { list: Map<string, Entry>; key: string; seq: number } | null = null;
     for (const list of this.lists.values()) {
       const first = list.entries().next();
       if (!first.done && (!oldest || first.value[1].seq < oldest.seq)) oldest = { list, key: first.value[0], seq: first.value[1].seq };
     }
-    if (oldest) { oldest.list.delete(oldest.key); this.count--; }
+    if (!oldest) return false;
+    this.remove(oldest.list, oldest.key);
+    return true;
+  }
+
+  private remove(list: Map<string, Entry>, name: string): void {
+    const e = list.get(name);
+    if (!e) return;
+    list.delete(name);
+    this.count--;
+    this.chars -= e.json.length;
   }
 
   private drop(listId: string, name: string, e: Entry): void {
     const list = this.lists.get(listId);
-    if (list?.get(name) === e) { list.delete(name); this.count--; }
+    if (list?.get(name) === e) this.remove(list, name);
   }
 
   /**
@@ -146,6 +163,9 @@ export class UserNameAnswers {
     return null;
   }
 }
+
+/** answers longer than this (in UTF-16 code units) are left to the read store */
+export const MAX_ANSWER_CHARS = 64 * 1024;
 
 interface Entry {
   personId: string;
