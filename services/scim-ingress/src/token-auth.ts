@@ -1,6 +1,7 @@
+import { hash, timingSafeEqual } from 'node:crypto';
 import { streamPrefixes } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
-import { StreamStateCache, hashToken, hashesEqual, tokenIsUsable, tokensDecider, type TokensState } from '@muster/domain';
+import { StreamStateCache, tokenIsUsable, tokensDecider, type ScimTokenInfo, type TokensState } from '@muster/domain';
 import type { ReadStore } from '@muster/read-store';
 
 export interface TokenPrincipal { tokenId: string; listId: string }
@@ -13,6 +14,10 @@ export class ScimTokenAuth {
   private readonly cache: StreamStateCache<TokensState>;
   /** hash -> (listId, tokenId); rebuilt lazily from the cache */
   private lastUsed = new Map<string, number>();
+  /** listId → its tokens stream id (built once: a string looked up on every request keeps its hash) */
+  private readonly streamIds = new Map<string, string>();
+  /** a list's token state → its tokens with their stored hashes as bytes (states are immutable: a new event, a new state) */
+  private readonly decoded = new WeakMap<TokensState, Array<{ hash: Buffer; token: ScimTokenInfo }>>();
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(store: EventStore, private readonly readStore: ReadStore, private readonly now: () => Date) {
@@ -27,23 +32,43 @@ export class ScimTokenAuth {
     this.flushTimer.unref();
   }
 
-  private lookup(listId: string, hash: string) {
-    const state = this.cache.get(`${streamPrefixes.scimTokens}${listId}`);
+  private streamOf(listId: string): string {
+    let id = this.streamIds.get(listId);
+    if (id === undefined) {
+      if (this.streamIds.size > 10_000) this.streamIds.clear();
+      id = `${streamPrefixes.scimTokens}${listId}`;
+      this.streamIds.set(listId, id);
+    }
+    return id;
+  }
+
+  /** the token whose stored hash equals `presented` (32 bytes), each comparison in constant time */
+  private lookup(stream: string, presented: Buffer) {
+    const state = this.cache.get(stream);
     if (!state) return undefined;
-    for (const t of Object.values(state.tokens)) if (typeof t.hash === 'string' && hashesEqual(t.hash, hash)) return t;
+    let tokens = this.decoded.get(state);
+    if (!tokens) {
+      tokens = Object.values(state.tokens).filter((t) => typeof t.hash === 'string' && /^[0-9a-f]{64}$/i.test(t.hash))
+        .map((t) => ({ hash: Buffer.from(t.hash, 'hex'), token: t }));
+      this.decoded.set(state, tokens);
+    }
+    for (const t of tokens) if (timingSafeEqual(t.hash, presented)) return t.token;
     return undefined;
   }
 
   /** The token's principal if it is valid for `listId`, else null (wrong list, revoked, expired, unknown). */
   async authenticate(listId: string, token: string): Promise<TokenPrincipal | null> {
     if (!token.startsWith('sct_') || token.length > 200) return null;
-    const hash = hashToken(token);
+    // the same digest as hashToken() (SHA-256 of the token), as bytes
+    const presented = hash('sha256', token, 'buffer');
+    const stream = this.streamOf(listId);
     // revocation and issue take effect on the very next request: the cache is checked against the
     // token stream's last revision (one small read) before the lookup
-    await this.cache.getCurrent(`${streamPrefixes.scimTokens}${listId}`);
-    const t = this.lookup(listId, hash);
-    if (!t || !tokenIsUsable(t, this.now())) return null;
-    this.lastUsed.set(t.tokenId, this.now().getTime());
+    await this.cache.getCurrent(stream);
+    const t = this.lookup(stream, presented);
+    const now = this.now();
+    if (!t || !tokenIsUsable(t, now)) return null;
+    this.lastUsed.set(t.tokenId, now.getTime());
     return { tokenId: t.tokenId, listId };
   }
 
