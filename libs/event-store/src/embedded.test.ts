@@ -365,5 +365,9 @@ describe('currentRevision (the cheap tip lookup)', () => {
     expect(await store.currentRevision('a-1')).toBe(2);
     const chained = withHashChain(store);
     expect(await streamRevision(chained, 'a-1')).toBe(2);
+    // and synchronously, through the hash-chain wrapper too
+    expect(store.currentRevisionNow('a-1')).toBe(2);
+    expect(chained.currentRevisionNow?.('a-1')).toBe(2);
+    expect(chained.currentRevisionNow?.('nope')).toBe(-1);
   });
 });

@@ -425,6 +425,10 @@ class EmbeddedStore implements EmbeddedEventStore {
   }
 
   async currentRevision(streamId: string): Promise<number> {
+    return this.currentRevisionNow(streamId);
+  }
+
+  currentRevisionNow(streamId: string): number {
     this.assertOpen();
     const stream = this.index.getStream(streamId);
     return stream ? stream.count - 1 : -1;

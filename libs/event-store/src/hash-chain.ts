@@ -226,6 +226,7 @@ export function withHashChain(store: EventStore, options: HashChainOptions = {})
     subscribeToAll: (o, handler) => store.subscribeToAll(o, handler),
     headPosition: () => store.headPosition(),
     ...(store.currentRevision ? { currentRevision: (streamId: string) => store.currentRevision!(streamId) } : {}),
+    ...(store.currentRevisionNow ? { currentRevisionNow: (streamId: string) => store.currentRevisionNow!(streamId) } : {}),
     close: () => store.close(),
   };
 }

@@ -117,6 +117,8 @@ export interface EventStore {
    * the event. Adapters that cannot answer cheaply leave it out; use `streamRevision()` below.
    */
   currentRevision?(streamId: string): Promise<number>;
+  /** Optional: the same answer synchronously, for adapters whose index is in process memory. */
+  currentRevisionNow?(streamId: string): number;
   close(): Promise<void>;
 }
 

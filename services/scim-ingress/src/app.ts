@@ -339,14 +339,20 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
       if (ifNoneMatchHits(str(req.headers['if-none-match']), revision)) return reply.status(304).header('ETag', etagOf(revision)).send();
       return sendResource(reply, proj, resource, 200, GROUP_RESOURCE_SCHEMA);
     });
-    const listUsers = async (req: FastifyRequest, src: Record<string, unknown>) => {
+    /**
+     * `userName eq` with nothing else asked: a kept answer, checked against the event store (so it
+     * needs no wait for the projection); null when the read model has to answer. Synchronous on the
+     * embedded store, so the GET route below answers a hit without a promise.
+     */
+    const keptAnswer = (req: FastifyRequest, src: Record<string, unknown>): string | null | Promise<string | null> => {
+      if (src.attributes !== undefined || src.excludedAttributes !== undefined) return null;
+      return users.answerFromCache(req.scimList!.listId, listQueryOf(src));
+    };
+    const listUsers = async (req: FastifyRequest, src: Record<string, unknown>, askKept = true) => {
       const proj = projectionOf(src);
       const q = listQueryOf(src);
-      // `userName eq` with nothing else asked: a kept answer, checked against the event store, needs no wait
-      if (proj.attributes === undefined && proj.excludedAttributes === undefined) {
-        const body = await users.answerFromCache(req.scimList!.listId, q);
-        if (body !== null) return body;
-      }
+      const kept = askKept ? await keptAnswer(req, src) : null;
+      if (kept !== null) return kept;
       await waitForOwnWrites(req.scimList!.listId);
       const res = await users.query(req.scimList!.listId, q);
       return buildListResponse(res.resources.map((r) => project(r, proj, USER_RESOURCE_SCHEMA)), res.total, res.startIndex);
@@ -366,7 +372,12 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
       if (!isObject(b)) throw ScimError.badRequest('invalidSyntax', 'a SearchRequest body must be a JSON object');
       return b;
     };
-    scim.get('/Users', async (req) => listUsers(req, query(req)));
+    scim.get('/Users', (req, reply) => {
+      const src = query(req);
+      const kept = keptAnswer(req, src);
+      if (typeof kept === 'string') return reply.send(kept);
+      return kept === null ? listUsers(req, src, false) : kept.then((k) => k ?? listUsers(req, src, false));
+    });
     scim.post('/Users/.search', async (req) => listUsers(req, searchBody(req)));
     scim.get('/Groups', async (req) => listGroups(req, query(req)));
     scim.post('/Groups/.search', async (req) => listGroups(req, searchBody(req)));

@@ -389,7 +389,7 @@ export class UserService {
    * `userName eq "…"` (no sortBy) answered on this thread from the kept answers, as the ListResponse
    * body; null when the read store has to answer it.
    */
-  async answerFromCache(listId: string, q: ListQuery): Promise<string | null> {
+  answerFromCache(listId: string, q: ListQuery): string | null | Promise<string | null> {
     const byName = q.filter !== undefined && !q.sortBy ? USERNAME_EQ.exec(q.filter) : null;
     if (!byName) return null;
     let value: unknown;

@@ -41,8 +41,8 @@ export class UserNameAnswers {
   private startHead = Number.POSITIVE_INFINITY;
   private projected = -1;
   private sub: Subscription | null = null;
-  /** the store's cheap revision lookup, bound once (hits call it on every answer) */
-  private readonly revisionOf: (streamId: string) => Promise<number>;
+  /** the store's cheapest revision lookup, bound once (hits call it on every answer); synchronous where the store can */
+  private readonly revisionOf: (streamId: string) => number | Promise<number>;
 
   constructor(
     private readonly store: EventStore,
@@ -53,7 +53,8 @@ export class UserNameAnswers {
     private readonly max = 200_000,
     private readonly maxChars = 256 * 1024 * 1024,
   ) {
-    this.revisionOf = store.currentRevision ? store.currentRevision.bind(store) : (id) => streamRevision(store, id);
+    this.revisionOf = store.currentRevisionNow ? store.currentRevisionNow.bind(store)
+      : store.currentRevision ? store.currentRevision.bind(store) : (id) => streamRevision(store, id);
   }
 
   async start(): Promise<void> {
@@ -144,22 +145,26 @@ export class UserNameAnswers {
   /**
    * The ListResponse body for `userName eq value` in `listId`, or null when it cannot be answered
    * here (then the read store answers it). `startIndex` ≥ 1, `count` ≥ 0 as already capped.
+   * Synchronous (no promise) when the store answers revisions synchronously (the embedded one).
    */
-  async answer(listId: string, value: string, startIndex: number, count: number): Promise<string | null> {
+  answer(listId: string, value: string, startIndex: number, count: number): string | null | Promise<string | null> {
     const lower = value.toLowerCase();
     const list = this.lists.get(listId);
     const e = list?.get(lower);
     if (e) {
-      if (e.stamp === this.groupStamp(listId) && (await this.revisionOf(e.stream)) === e.revision
-        // the entry may have been replaced or dropped while the revision was looked up
-        && list!.get(lower) === e) {
-        return listResponse(1, startIndex, startIndex === 1 && count > 0 ? e.json : null);
-      }
-      this.drop(listId, lower, e);
-      return null;
+      if (e.stamp !== this.groupStamp(listId)) { this.drop(listId, lower, e); return null; }
+      const rev = this.revisionOf(e.stream);
+      return typeof rev === 'number' ? this.hit(listId, lower, e, rev, startIndex, count) : rev.then((r) => this.hit(listId, lower, e, r, startIndex, count));
     }
     // never reserved: nobody in the list has (or had) this userName
-    if ((await streamRevision(this.store, reservationStream(listId, 'userName', lower))) === -1) return listResponse(0, startIndex, null);
+    const rev = this.revisionOf(reservationStream(listId, 'userName', lower));
+    return typeof rev === 'number' ? noneIf(rev, startIndex) : rev.then((r) => noneIf(r, startIndex));
+  }
+
+  private hit(listId: string, lower: string, e: Entry, revision: number, startIndex: number, count: number): string | null {
+    // the entry may have been replaced or dropped while the revision was looked up
+    if (revision === e.revision && this.lists.get(listId)?.get(lower) === e) return listResponse(1, startIndex, startIndex === 1 && count > 0 ? e.json : null);
+    this.drop(listId, lower, e);
     return null;
   }
 }
@@ -179,6 +184,8 @@ interface Entry {
 }
 
 const HEAD = `{"schemas":[${JSON.stringify(LIST_RESPONSE_SCHEMA)}],"totalResults":`;
+
+const noneIf = (reservationRevision: number, startIndex: number) => (reservationRevision === -1 ? listResponse(0, startIndex, null) : null);
 
 /** what JSON.stringify(buildListResponse(resources, total, startIndex)) writes, with the one resource already serialized */
 function listResponse(total: number, startIndex: number, json: string | null): string {
