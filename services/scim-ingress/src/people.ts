@@ -400,6 +400,11 @@ export class UserService {
     return this.d.answers.answer(listId, value, startIndex, count);
   }
 
+  /** GET /Users/{id} from the kept answers (see answerFromCache): the resource's JSON and revision, or null */
+  keptById(listId: string, id: string) {
+    return typeof id === 'string' && id.length <= 200 ? this.d.answers.resource(listId, id) : null;
+  }
+
   /** GET /Users and POST /Users/.search */
   async query(listId: string, q: ListQuery) {
     // the lookup every IdP makes before a write (`userName eq "…"`): straight to the index, no parse

@@ -8,7 +8,7 @@ import { reservationStream } from './reservations.ts';
 
 const LIST = 'list-a';
 const ev = (type: string, data: Record<string, unknown>) => [{ eventId: crypto.randomUUID(), type, data, metadata: {} }];
-const user = (userName: string, title = 'T') => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: 'p1', userName, title });
+const user = (userName: string, id = 'p1') => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id, userName, title: 'T' });
 const settle = () => new Promise((r) => setTimeout(r, 30));
 
 describe('UserNameAnswers', () => {
@@ -28,7 +28,7 @@ describe('UserNameAnswers', () => {
   afterEach(async () => { await answers.stop(); await store.close(); await rm(dir, { recursive: true, force: true }); });
 
   const reserve = (name: string) => store.appendToStream(reservationStream(LIST, 'userName', name), ev('ValueReserved', { listId: LIST, kind: 'userName', value: name, ownerId: 'p1' }));
-  const personEvent = () => store.appendToStream('person-p1', ev('AttributesChanged', { personId: 'p1', listId: LIST }));
+  const personEvent = (id = 'p1') => store.appendToStream(`person-${id}`, ev('AttributesChanged', { personId: id, listId: LIST }));
 
   it('serves a kept answer while the person stream is at the kept revision, and drops it when it moves', async () => {
     await reserve('Ann@x.org');
@@ -43,10 +43,28 @@ describe('UserNameAnswers', () => {
     expect(answers.size).toBe(0);
   });
 
+  it('a rename drops the entry under the old name', async () => {
+    await personEvent();
+    answers.remember(LIST, 'p1', 0, user('old@x.org'), -1);
+    await personEvent();
+    answers.remember(LIST, 'p1', 1, user('new@x.org'), -1);
+    expect(answers.size).toBe(1);
+    expect(JSON.parse((await answers.resource(LIST, 'p1'))!.json).userName).toBe('new@x.org');
+  });
+
+  it('answers by person id only within the list the entry belongs to', async () => {
+    await personEvent();
+    answers.remember(LIST, 'p1', 0, user('a@x.org'), -1);
+    expect(await answers.resource(LIST, 'p1')).toEqual({ json: JSON.stringify(user('a@x.org')), revision: 0 });
+    expect(await answers.resource('list-b', 'p1')).toBeNull();
+    expect(await answers.resource(LIST, 'p2')).toBeNull();
+  });
+
   it('a group event of the list (own write or seen through the subscription) makes its kept answers stale; other lists keep theirs', async () => {
     await personEvent();
+    await personEvent('p2');
     answers.remember(LIST, 'p1', 0, user('a@x.org'), answers.groupStamp(LIST));
-    answers.remember('list-b', 'p1', 0, user('b@x.org'), answers.groupStamp('list-b'));
+    answers.remember('list-b', 'p2', 0, user('b@x.org', 'p2'), answers.groupStamp('list-b'));
     answers.noteGroupEvent(LIST, 5);
     expect(await answers.answer(LIST, 'a@x.org', 1, 100)).toBeNull();
     expect(await answers.answer('list-b', 'b@x.org', 1, 100)).not.toBeNull();
@@ -81,8 +99,7 @@ describe('UserNameAnswers', () => {
   });
 
   it('keeps at most `max` answers, the oldest going first', async () => {
-    await personEvent();
-    for (const n of ['a', 'b', 'c', 'd']) answers.remember(LIST, 'p1', 0, user(`${n}@x.org`), -1);
+    for (const n of ['a', 'b', 'c', 'd']) { await personEvent(n); answers.remember(LIST, n, 0, user(`${n}@x.org`, n), -1); }
     expect(answers.size).toBe(3);
     // 'a' is no longer held: with no reservation in this store the answer is "nobody"
     expect(JSON.parse((await answers.answer(LIST, 'a@x.org', 1, 10))!).totalResults).toBe(0);
@@ -90,9 +107,8 @@ describe('UserNameAnswers', () => {
   });
 
   it('keeps at most `maxChars` of JSON in all, and no single answer longer than MAX_ANSWER_CHARS', async () => {
-    await personEvent();
     const small = new UserNameAnswers(store, async () => 0, (r) => JSON.stringify(r), 100, 250);
-    for (const n of ['a', 'b', 'c']) small.remember(LIST, 'p1', 0, user(`${n}@x.org`), -1); // ~100 characters each
+    for (const n of ['a', 'b', 'c']) { await personEvent(n); small.remember(LIST, n, 0, user(`${n}@x.org`, n), -1); } // ~100 characters each
     expect(small.size).toBe(2);
     expect(JSON.parse((await small.answer(LIST, 'a@x.org', 1, 10))!).totalResults).toBe(0);
     expect(JSON.parse((await small.answer(LIST, 'c@x.org', 1, 10))!).totalResults).toBe(1);

@@ -28,6 +28,8 @@ import { reservationStream } from './reservations.ts';
  * every SCIM user claims its userName (reservations.ts) before its person event is appended, so a
  * reservation stream that does not exist means no user of the list has that userName.
  *
+ * The same entries answer `GET /Users/{id}` (the resource itself, with its revision as the ETag).
+ *
  * Bounded: beyond `max` entries or `maxChars` characters of JSON in all the oldest go first
  * (eviction looks at the first entry of each list); an answer longer than `MAX_ANSWER_CHARS` is not
  * kept (a user with large photos or certificates inline is rare, and is answered by the read store).
@@ -35,6 +37,8 @@ import { reservationStream } from './reservations.ts';
 export class UserNameAnswers {
   /** listId → userName (lower case) → entry */
   private readonly lists = new Map<string, Map<string, Entry>>();
+  /** personId → its entry (GET /Users/{id} is answered from the same entries) */
+  private readonly byPerson = new Map<string, Entry>();
   private count = 0;
   private chars = 0;
   private readonly groupStamps = new Map<string, number>();
@@ -109,7 +113,12 @@ export class UserNameAnswers {
     if (held) this.drop(listId, name, held);
     const json = this.serialize(resource);
     if (json.length > MAX_ANSWER_CHARS) return;
-    list.set(name, { personId, stream: streams.person(personId), revision, stamp, json, seq: this.seq++ });
+    // an entry of this person under another name (before a rename) is stale: drop it
+    const other = this.byPerson.get(personId);
+    if (other) this.drop(other.listId, other.name, other);
+    const entry: Entry = { listId, name, personId, stream: streams.person(personId), revision, stamp, json, seq: this.seq++ };
+    list.set(name, entry);
+    this.byPerson.set(personId, entry);
     this.count++;
     this.chars += json.length;
     while ((this.count > this.max || this.chars > this.maxChars) && this.evictOldest());
@@ -133,6 +142,7 @@ export class UserNameAnswers {
     const e = list.get(name);
     if (!e) return;
     list.delete(name);
+    if (this.byPerson.get(e.personId) === e) this.byPerson.delete(e.personId);
     this.count--;
     this.chars -= e.json.length;
   }
@@ -161,6 +171,23 @@ export class UserNameAnswers {
     return typeof rev === 'number' ? noneIf(rev, startIndex) : rev.then((r) => noneIf(r, startIndex));
   }
 
+  /**
+   * The user `personId` of `listId` as GET /Users/{id} sends it when nothing was asked for, with its
+   * stream revision (the ETag), or null when the kept entry is missing or stale.
+   */
+  resource(listId: string, personId: string): { json: string; revision: number } | null | Promise<{ json: string; revision: number } | null> {
+    const e = this.byPerson.get(personId);
+    if (!e || e.listId !== listId) return null;
+    if (e.stamp !== this.groupStamp(listId)) { this.drop(listId, e.name, e); return null; }
+    const check = (revision: number) => {
+      if (revision === e.revision && this.byPerson.get(personId) === e) return { json: e.json, revision };
+      this.drop(listId, e.name, e);
+      return null;
+    };
+    const rev = this.revisionOf(e.stream);
+    return typeof rev === 'number' ? check(rev) : rev.then(check);
+  }
+
   private hit(listId: string, lower: string, e: Entry, revision: number, startIndex: number, count: number): string | null {
     // the entry may have been replaced or dropped while the revision was looked up
     if (revision === e.revision && this.lists.get(listId)?.get(lower) === e) return listResponse(1, startIndex, startIndex === 1 && count > 0 ? e.json : null);
@@ -173,6 +200,9 @@ export class UserNameAnswers {
 export const MAX_ANSWER_CHARS = 64 * 1024;
 
 interface Entry {
+  listId: string;
+  /** the userName, lower case: the entry's key in its list */
+  name: string;
   personId: string;
   /** the person's stream id (kept: a string looked up again and again keeps its hash) */
   stream: string;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { build } from '../src/app.ts';
-import { GROUP, LIST_RESPONSE, PATCH_OP, scimStack, type ScimClient } from './support.ts';
+import { GROUP, LIST_RESPONSE, PATCH_OP, connectList, scimStack, type ScimClient } from './support.ts';
 
 const byName = (name: string, extra = '') => `/Users?filter=${encodeURIComponent(`userName eq "${name}"`)}${extra}`;
 
@@ -92,6 +92,30 @@ describe('userName eq answers kept by the ingress', () => {
     expect(await groupsOf()).toBeUndefined();
   });
 
+  it('GET /Users/{id} is answered from the same kept entries: same bytes, ETag and If-None-Match, fresh after changes', async () => {
+    const created = await c.user('by.id@example.org', { title: 'First' });
+    const id = created.body.id as string;
+    const got = await c.req('GET', `/Users/${id}`);
+    expect(got.status).toBe(200);
+    expect(got.text).toBe(created.text);
+    expect(got.headers.get('etag')).toBe(created.body.meta.version);
+    expect(got.headers.get('content-type')).toBe('application/scim+json; charset=utf-8');
+    expect((await c.req('GET', `/Users/${id}`, undefined, { 'if-none-match': created.body.meta.version })).status).toBe(304);
+    const patched = await c.req('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Second' }] });
+    const again = await c.req('GET', `/Users/${id}`);
+    expect(again.body.title).toBe('Second');
+    expect(again.headers.get('etag')).toBe(patched.body.meta.version);
+    expect((await c.req('GET', `/Users/${id}`, undefined, { 'if-none-match': created.body.meta.version })).status).toBe(200);
+    // another list's token never reaches this list's entries
+    const other = await connectList(c.stack);
+    expect((await other.req('GET', `/Users/${id}`)).status).toBe(404);
+    expect((await other.req('GET', byName('by.id@example.org'))).body.totalResults).toBe(0);
+    const g = (await c.req('POST', '/Groups', { schemas: [GROUP], displayName: 'By Id Group', members: [{ value: id }] })).body.id as string;
+    expect((await c.req('GET', `/Users/${id}`)).body.groups).toEqual([expect.objectContaining({ value: g, display: 'By Id Group' })]);
+    expect((await c.req('DELETE', `/Users/${id}`)).status).toBe(204);
+    expect((await c.req('GET', `/Users/${id}`)).status).toBe(404);
+  });
+
   describe('another ingress writing to the same event store (a second replica)', () => {
     let other: FastifyInstance;
     beforeAll(async () => {
@@ -114,6 +138,8 @@ describe('userName eq answers kept by the ingress', () => {
       expect((await c.req('GET', byName('replica@example.org'))).body.Resources[0].title).toBe('Before');
       const r = await viaOther('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'After' }] });
       expect(r.statusCode).toBe(200);
+      // by id: the person stream is read once the kept entry is found stale, so at once
+      expect((await c.req('GET', `/Users/${id}`)).body.title).toBe('After');
       expect(await eventually(async () => (await c.req('GET', byName('replica@example.org'))).body.Resources?.[0]?.title === 'After')).toBe(true);
       const del = await viaOther('DELETE', `/Users/${id}`);
       expect(del.statusCode).toBe(204);
