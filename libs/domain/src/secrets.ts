@@ -11,6 +11,11 @@ export function hashToken(token: string): string {
   return hash('sha256', token, 'hex');
 }
 
+/** The same digest as hashToken(), as its 32 bytes (for comparing without hex round trips). */
+export function hashTokenBytes(token: string): Buffer {
+  return hash('sha256', token, 'buffer');
+}
+
 /** Constant-time comparison of two hex hashes of equal length. */
 export function hashesEqual(a: string, b: string): boolean {
   const ba = Buffer.from(a, 'hex');

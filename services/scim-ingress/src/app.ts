@@ -352,14 +352,14 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
      * needs no wait for the projection); null when the read model has to answer. Synchronous on the
      * embedded store, so the GET route below answers a hit without a promise.
      */
-    const keptAnswer = (req: FastifyRequest, src: Record<string, unknown>): string | null | Promise<string | null> => {
+    const keptAnswer = (req: FastifyRequest, src: Record<string, unknown>, q?: ListQuery): string | null | Promise<string | null> => {
       if (src.attributes !== undefined || src.excludedAttributes !== undefined) return null;
-      return users.answerFromCache(req.scimList!.listId, listQueryOf(src));
+      return users.answerFromCache(req.scimList!.listId, q ?? listQueryOf(src));
     };
     const listUsers = async (req: FastifyRequest, src: Record<string, unknown>, askKept = true) => {
       const proj = projectionOf(src);
       const q = listQueryOf(src);
-      const kept = askKept ? await keptAnswer(req, src) : null;
+      const kept = askKept ? await keptAnswer(req, src, q) : null;
       if (kept !== null) return kept;
       await waitForOwnWrites(req.scimList!.listId);
       const res = await users.query(req.scimList!.listId, q);

@@ -390,6 +390,12 @@ export class UserService {
    * body; null when the read store has to answer it.
    */
   answerFromCache(listId: string, q: ListQuery): string | null | Promise<string | null> {
+    const lookup = this.userNameLookup(q);
+    return lookup ? this.d.answers.answer(listId, lookup.value, lookup.startIndex, lookup.count) : null;
+  }
+
+  /** `userName eq "…"` without sortBy: the value and the page asked for (capped as every list query is); else null */
+  private userNameLookup(q: ListQuery): { value: string; startIndex: number; count: number } | null {
     const byName = q.filter !== undefined && !q.sortBy ? USERNAME_EQ.exec(q.filter) : null;
     if (!byName) return null;
     let value: unknown;
@@ -397,7 +403,7 @@ export class UserService {
     if (typeof value !== 'string') return null;
     const startIndex = Math.max(1, q.startIndex ?? 1);
     const count = Math.min(Math.max(0, q.count ?? this.d.maxResults), this.d.maxResults);
-    return this.d.answers.answer(listId, value, startIndex, count);
+    return { value, startIndex, count };
   }
 
   /** GET /Users/{id} from the kept answers (see answerFromCache): the resource's JSON and revision, or null */
@@ -408,22 +414,17 @@ export class UserService {
   /** GET /Users and POST /Users/.search */
   async query(listId: string, q: ListQuery) {
     // the lookup every IdP makes before a write (`userName eq "…"`): straight to the index, no parse
-    const byName = q.filter !== undefined && !q.sortBy ? USERNAME_EQ.exec(q.filter) : null;
-    if (byName) {
-      let value: unknown;
-      try { value = JSON.parse(`"${byName[1]}"`); } catch { value = undefined; }
-      if (typeof value === 'string') {
-        const startIndex = Math.max(1, q.startIndex ?? 1);
-        const count = Math.min(Math.max(0, q.count ?? this.d.maxResults), this.d.maxResults);
-        // the group stamp is taken, and the projection's progress checked, before the documents are read
-        const stamp = this.d.answers.groupStamp(listId);
-        const keep = await this.d.answers.projectedThrough(stamp);
-        // userName is unique among linked users: at most one document, so no sort is needed
-        const docs = await this.d.readStore.collection('people').find({ listId, linked: true, 'scim.userNameLower': value.toLowerCase() }, { projection: RESOURCE_FIELDS });
-        const resources = docs.length ? await this.fromDocs(listId, docs) : [];
-        if (keep && docs.length === 1) this.d.answers.remember(listId, String(docs[0]._id), Number(docs[0].revision ?? 0), resources[0], stamp);
-        return { total: resources.length, resources: count === 0 ? [] : resources.slice(startIndex - 1, startIndex - 1 + count), startIndex };
-      }
+    const lookup = this.userNameLookup(q);
+    if (lookup) {
+      const { value, startIndex, count } = lookup;
+      // the group stamp is taken, and the projection's progress checked, before the documents are read
+      const stamp = this.d.answers.groupStamp(listId);
+      const keep = await this.d.answers.projectedThrough(stamp);
+      // userName is unique among linked users: at most one document, so no sort is needed
+      const docs = await this.d.readStore.collection('people').find({ listId, linked: true, 'scim.userNameLower': value.toLowerCase() }, { projection: RESOURCE_FIELDS });
+      const resources = docs.length ? await this.fromDocs(listId, docs) : [];
+      if (keep && docs.length === 1) this.d.answers.remember(listId, String(docs[0]._id), Number(docs[0].revision ?? 0), resources[0], stamp);
+      return { total: resources.length, resources: count === 0 ? [] : resources.slice(startIndex - 1, startIndex - 1 + count), startIndex };
     }
     const node = this.parseFilter(q.filter);
     const startIndex = Math.max(1, q.startIndex ?? 1);

@@ -1,7 +1,7 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { streamPrefixes } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
-import { StreamStateCache, tokenIsUsable, tokensDecider, type ScimTokenInfo, type TokensState } from '@muster/domain';
+import { StreamStateCache, hashTokenBytes, tokenIsUsable, tokensDecider, type ScimTokenInfo, type TokensState } from '@muster/domain';
 import type { ReadStore } from '@muster/read-store';
 
 export interface TokenPrincipal { tokenId: string; listId: string }
@@ -59,8 +59,7 @@ export class ScimTokenAuth {
   /** The token's principal if it is valid for `listId`, else null (wrong list, revoked, expired, unknown). */
   async authenticate(listId: string, token: string): Promise<TokenPrincipal | null> {
     if (!token.startsWith('sct_') || token.length > 200) return null;
-    // the same digest as hashToken() (SHA-256 of the token), as bytes
-    const presented = hash('sha256', token, 'buffer');
+    const presented = hashTokenBytes(token);
     const stream = this.streamOf(listId);
     // revocation and issue take effect on the very next request: the cache is checked against the
     // token stream's last revision (one small read) before the lookup
