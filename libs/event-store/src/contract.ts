@@ -201,6 +201,66 @@ export function eventStoreContract(name: string, factory: () => Promise<Contract
       });
     });
 
+    describe('appendToStreams (atomic across streams; optional)', () => {
+      const has = () => typeof store.appendToStreams === 'function';
+      it('appends to several streams at adjacent positions, in order, with a result per stream', async (ctx) => {
+        if (!has()) { console.log(`SKIPPED ${name}: no appendToStreams (callers append one stream at a time)`); ctx.skip(); }
+        const [a, b, c] = [streamName('multi-a'), streamName('multi-b'), streamName('multi-c')];
+        await store.appendToStream(b, [newEvent('B0')]);
+        const results = await store.appendToStreams!([
+          { streamId: a, events: [newEvent('A0')], expectedRevision: 'no_stream' },
+          { streamId: b, events: [newEvent('B1'), newEvent('B2')], expectedRevision: 0 },
+          { streamId: c, events: [newEvent('C0')] },
+        ]);
+        expect(results.map((r) => r.nextExpectedRevision)).toEqual([0, 2, 0]);
+        expect(results[1].position).toBe(results[0].position + 2);
+        expect(results[2].position).toBe(results[1].position + 1);
+        expect((await store.readStream(b)).map((e) => e.type)).toEqual(['B0', 'B1', 'B2']);
+        const all = await store.readAll({ fromPosition: results[0].position - 1, maxCount: 4 });
+        expect(all.map((e) => e.type)).toEqual(['A0', 'B1', 'B2', 'C0']);
+        expect(all.map((e) => e.position)).toEqual([results[0].position, results[0].position + 1, results[1].position, results[2].position]);
+      });
+
+      it('one failed expectation writes nothing to any of the streams', async (ctx) => {
+        if (!has()) ctx.skip();
+        const [a, b] = [streamName('multi-fail-a'), streamName('multi-fail-b')];
+        await store.appendToStream(b, [newEvent('B0')]);
+        const head = await store.headPosition();
+        await expectConflict(store.appendToStreams!([
+          { streamId: a, events: [newEvent('A0')], expectedRevision: 'no_stream' },
+          { streamId: b, events: [newEvent('B1')], expectedRevision: 'no_stream' },
+        ]), b, 'no_stream', 0);
+        expect(await store.readStream(a)).toEqual([]);
+        expect((await store.readStream(b)).map((e) => e.type)).toEqual(['B0']);
+        expect(await store.headPosition()).toBe(head);
+        // the refused append left no trace: the new stream can still be created
+        const r = await store.appendToStream(a, [newEvent('A0')], { expectedRevision: 'no_stream' });
+        expect(r.nextExpectedRevision).toBe(0);
+      });
+
+      it('of concurrent atomic appends claiming one new stream exactly one wins, and the losers wrote nothing', async (ctx) => {
+        if (!has()) ctx.skip();
+        const claimed = streamName('multi-claim');
+        const owners = Array.from({ length: 6 }, (_, i) => streamName(`multi-owner${i}`));
+        const outcomes = await Promise.allSettled(owners.map((o) => store.appendToStreams!([
+          { streamId: claimed, events: [newEvent('Claimed', { o })], expectedRevision: 'no_stream' },
+          { streamId: o, events: [newEvent('Owner')], expectedRevision: 'no_stream' },
+        ])));
+        expect(outcomes.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
+        for (const x of outcomes) if (x.status === 'rejected') expect(x.reason).toBeInstanceOf(WrongExpectedRevisionError);
+        const winner = owners[outcomes.findIndex((x) => x.status === 'fulfilled')];
+        expect((await store.readStream(claimed)).map((e) => e.data.o)).toEqual([winner]);
+        for (const o of owners) expect((await store.readStream(o)).length).toBe(o === winner ? 1 : 0);
+      });
+
+      it('refuses the same stream twice in one call', async (ctx) => {
+        if (!has()) ctx.skip();
+        const a = streamName('multi-twice');
+        await expect(store.appendToStreams!([{ streamId: a, events: [newEvent('X')] }, { streamId: a, events: [newEvent('Y')] }])).rejects.toBeInstanceOf(TypeError);
+        expect(await store.readStream(a)).toEqual([]);
+      });
+    });
+
     describe('readStream options', () => {
       it('reads forwards and backwards from a revision with maxCount', async () => {
         const s = streamName('directions');

@@ -332,6 +332,40 @@ describe('embedded event store', () => {
       await expect(stat(join(dir, 'LOCK'))).rejects.toMatchObject({ code: 'ENOENT' });
     });
 
+    it('a torn atomic run (appendToStreams) is dropped whole on a writable open, and an unfinished one is not applied by a reader', async () => {
+      const dir = await tempDir();
+      const writer = await openStore(dir);
+      await writer.appendToStream('s', [ev('A')]);
+      await writer.appendToStreams([{ streamId: 'u', events: [ev('U0')] }, { streamId: 'v', events: [ev('V0')] }]);
+      await writer.close();
+      const logPath = join(dir, LOG_FILE_NAME);
+      const goodSize = (await stat(logPath)).size;
+      // a second run of two records, of which only the first (complete and valid) reached the disk
+      const created = Date.now();
+      const first = encodeRecord({ streamId: 'u', firstPosition: 3, firstRevision: 1, created, continues: true }, [encodeEvent(ev('U1'))]).bytes;
+      const second = encodeRecord({ streamId: 'v', firstPosition: 4, firstRevision: 1, created }, [encodeEvent(ev('V1'))]).bytes;
+      await appendFile(logPath, first);
+
+      const reader = await openStore(dir, { readOnly: true });
+      expect(await reader.headPosition()).toBe(2);
+      expect((await reader.readStream('u')).map((e) => e.type)).toEqual(['U0']);
+      await appendFile(logPath, second);
+      expect(await reader.refresh()).toBe(2); // both records at once, once the run is complete
+      expect((await reader.readAll()).map((e) => e.type)).toEqual(['A', 'U0', 'V0', 'U1', 'V1']);
+      await reader.close();
+
+      await writeFile(logPath, (await readFile(logPath)).subarray(0, goodSize + first.length)); // tear the run again
+      const reopened = await openStore(dir);
+      expect(reopened.recovery).toMatchObject({ events: 3, validBytes: goodSize, tailBytes: first.length });
+      expect((await stat(logPath)).size).toBe(goodSize);
+      expect((await reopened.readStream('u')).map((e) => e.type)).toEqual(['U0']);
+      const r = await reopened.appendToStreams([{ streamId: 'u', events: [ev('U1b')], expectedRevision: 0 }, { streamId: 'w', events: [ev('W0')], expectedRevision: 'no_stream' }]);
+      expect(r).toEqual([{ nextExpectedRevision: 1, position: 3 }, { nextExpectedRevision: 0, position: 4 }]);
+      await reopened.close();
+      const third = await openStore(dir);
+      expect((await third.readAll()).map((e) => e.type)).toEqual(['A', 'U0', 'V0', 'U1b', 'W0']);
+    });
+
     it('fails clearly when there is no log to read', async () => {
       await expect(openEmbeddedEventStore({ dir: await tempDir(), readOnly: true })).rejects.toThrow(/no event log/);
     });

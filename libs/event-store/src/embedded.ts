@@ -28,6 +28,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
   type SubscribeOptions,
   type Subscription,
 } from './port.ts';
@@ -84,6 +85,8 @@ export interface RecoveryInfo {
 export interface EmbeddedEventStore extends EventStore {
   /** the stream's current revision from the index (-1 when it does not exist), no read */
   currentRevision(streamId: string): Promise<number>;
+  /** atomic append to several streams: one durable write, one atomic run of records */
+  appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]>;
   readonly dir: string;
   readonly logPath: string;
   readonly readOnly: boolean;
@@ -93,15 +96,22 @@ export interface EmbeddedEventStore extends EventStore {
   refresh(): Promise<number>;
 }
 
-interface QueuedBatch {
+/** one stream's records inside a queued write */
+interface QueuedPart {
   stream: StreamEntry;
-  bytes: Buffer;
+  /** offsets of the payloads, relative to the queued batch's bytes */
   payloadOffsets: number[];
   payloadLengths: number[];
   typeIdx: number[];
   firstRevision: number;
+}
+
+/** one append call: one record, or the run of records of an atomic multi-stream append */
+interface QueuedBatch {
+  bytes: Buffer;
+  parts: QueuedPart[];
   created: number;
-  resolve: (r: AppendResult) => void;
+  resolve: (r: AppendResult[]) => void;
   reject: (e: unknown) => void;
 }
 
@@ -306,20 +316,79 @@ class EmbeddedStore implements EmbeddedEventStore {
     const stream = existing ?? this.index.ensureStream(streamId);
     stream.pendingCount += encoded.length;
     this.nextPosition += encoded.length;
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({
-        stream,
-        bytes,
-        payloadOffsets,
-        payloadLengths: encoded.map((e) => e.jsonBytes),
-        typeIdx: encoded.map((e) => this.index.typeId(e.type)),
-        firstRevision: current + 1,
-        created,
-        resolve,
-        reject,
+    const part: QueuedPart = {
+      stream,
+      payloadOffsets,
+      payloadLengths: encoded.map((e) => e.jsonBytes),
+      typeIdx: encoded.map((e) => this.index.typeId(e.type)),
+      firstRevision: current + 1,
+    };
+    return new Promise<AppendResult[]>((resolve, reject) => {
+      this.queue.push({ bytes, parts: [part], created, resolve, reject });
+      this.flushing ??= this.flushLoop();
+    }).then((r) => r[0]);
+  }
+
+  /**
+   * Atomic append to several distinct streams (EventStore.appendToStreams): every expectation is
+   * checked before anything is queued, and the records go into one write as one atomic run
+   * (format.ts: CONTINUES), so after a crash either all of them are in the log or none is.
+   */
+  async appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]> {
+    this.assertWritable();
+    if (!Array.isArray(appends) || appends.length === 0) throw new TypeError('appends must be a non-empty array');
+    const seen = new Set<string>();
+    for (const a of appends) {
+      if (!a || typeof a.streamId !== 'string' || a.streamId.length === 0) throw new TypeError('streamId must be a non-empty string');
+      if (!Array.isArray(a.events)) throw new TypeError('events must be an array');
+      if (seen.has(a.streamId)) throw new TypeError(`stream ${a.streamId} appears twice in one atomic append`);
+      seen.add(a.streamId);
+      validateExpected(a.expectedRevision ?? 'any');
+    }
+    const encoded = appends.map((a) => a.events.map(encodeEvent));
+    const currents = appends.map((a) => (this.index.getStream(a.streamId)?.pendingCount ?? 0) - 1);
+    appends.forEach((a, i) => checkExpected(a.streamId, a.expectedRevision ?? 'any', currents[i]));
+    const written = appends.map((_, i) => i).filter((i) => encoded[i].length > 0);
+    if (written.length === 0) return currents.map((c) => ({ nextExpectedRevision: c, position: this.nextPosition - 1 }));
+
+    const created = Date.now();
+    const chunks: Buffer[] = [];
+    const parts: QueuedPart[] = [];
+    const results: AppendResult[] = currents.map((c) => ({ nextExpectedRevision: c, position: -1 }));
+    let position = this.nextPosition;
+    let bytes = 0;
+    for (let k = 0; k < written.length; k++) {
+      const i = written[k];
+      const rec = encodeRecord(
+        { streamId: appends[i].streamId, firstPosition: position, firstRevision: currents[i] + 1, created, continues: k < written.length - 1 },
+        encoded[i],
+      );
+      parts.push({
+        stream: undefined as unknown as StreamEntry, // set below, once the whole run is known to fit
+        payloadOffsets: rec.payloadOffsets.map((o) => o + bytes),
+        payloadLengths: encoded[i].map((e) => e.jsonBytes),
+        typeIdx: encoded[i].map((e) => this.index.typeId(e.type)),
+        firstRevision: currents[i] + 1,
       });
+      chunks.push(rec.bytes);
+      bytes += rec.bytes.length;
+      position += encoded[i].length;
+      results[i] = { nextExpectedRevision: currents[i] + encoded[i].length, position: position - 1 };
+    }
+    // recovery tells a torn tail from damage by the size of one group write (MAX_GROUP_BYTES)
+    if (bytes > MAX_GROUP_BYTES) throw new RangeError(`atomic append of ${bytes} bytes exceeds ${MAX_GROUP_BYTES}`);
+    for (let k = 0; k < written.length; k++) {
+      const i = written[k];
+      const stream = this.index.getStream(appends[i].streamId) ?? this.index.ensureStream(appends[i].streamId);
+      stream.pendingCount += encoded[i].length;
+      parts[k].stream = stream;
+    }
+    this.nextPosition = position;
+    await new Promise<AppendResult[]>((resolve, reject) => {
+      this.queue.push({ bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes), parts, created, resolve, reject });
       this.flushing ??= this.flushLoop();
     });
+    return results;
   }
 
   private assertWritable(): void {
@@ -375,19 +444,23 @@ class EmbeddedStore implements EmbeddedEventStore {
     }
     let offset = base;
     for (const b of group) {
-      let position = -1;
-      for (let i = 0; i < b.payloadOffsets.length; i++) {
-        position = this.index.add(b.stream, b.firstRevision + i, {
-          fileOffset: offset + b.payloadOffsets[i],
-          payloadLength: b.payloadLengths[i],
-          typeIdx: b.typeIdx[i],
-          created: b.created,
-        });
+      const results: AppendResult[] = [];
+      for (const p of b.parts) {
+        let position = -1;
+        for (let i = 0; i < p.payloadOffsets.length; i++) {
+          position = this.index.add(p.stream, p.firstRevision + i, {
+            fileOffset: offset + p.payloadOffsets[i],
+            payloadLength: p.payloadLengths[i],
+            typeIdx: p.typeIdx[i],
+            created: b.created,
+          });
+        }
+        this.counters.eventsWritten += p.payloadOffsets.length;
+        results.push({ nextExpectedRevision: p.firstRevision + p.payloadOffsets.length - 1, position });
       }
       offset += b.bytes.length;
       this.counters.appends++;
-      this.counters.eventsWritten += b.payloadOffsets.length;
-      b.resolve({ nextExpectedRevision: b.firstRevision + b.payloadOffsets.length - 1, position });
+      b.resolve(results);
     }
     this.fileEnd = offset;
     this.notify();

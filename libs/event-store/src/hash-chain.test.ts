@@ -265,3 +265,34 @@ describe('the tip cache (appends skip reading the stream when this process knows
     expect(verdict).toMatchObject({ ok: true, eventsChecked: 4 });
   });
 });
+
+describe('appendToStreams through the hash chain', () => {
+  it('extends each stream\'s own chain, keeps the atomic refusal, and verifies', async () => {
+    const dir = await freshDir();
+    const store = await open(dir);
+    const chained = withHashChain(store);
+    await chained.appendToStream('a', [ev('A0', {})]);
+    const r = await chained.appendToStreams!([
+      { streamId: 'a', events: [ev('A1', { n: 1 })], expectedRevision: 0 },
+      { streamId: 'b', events: [ev('B0', { n: 2 }), ev('B1', { n: 3 })], expectedRevision: 'no_stream' },
+    ]);
+    expect(r.map((x) => x.nextExpectedRevision)).toEqual([1, 1]);
+    const [a0, a1] = await store.readStream('a');
+    const [b0, b1] = await store.readStream('b');
+    expect(a1.metadata.prevHash).toBe(a0.metadata.hash);
+    expect(b0.metadata.prevHash).toBe(GENESIS_HASH);
+    expect(b1.metadata.prevHash).toBe(b0.metadata.hash);
+    await expect(chained.appendToStreams!([
+      { streamId: 'c', events: [ev('C0', {})], expectedRevision: 'no_stream' },
+      { streamId: 'b', events: [ev('B2', {})], expectedRevision: 0 },
+    ])).rejects.toMatchObject({ streamId: 'b', expected: 0, actual: 1 });
+    expect(await store.readStream('c')).toEqual([]);
+    // 'any' on a stream another writer moved since this wrapper's tip: re-read and retried
+    await withHashChain(store).appendToStream('a', [ev('OtherWriter', {})], { expectedRevision: 1 });
+    const again = await chained.appendToStreams!([{ streamId: 'a', events: [ev('A3', {})] }, { streamId: 'd', events: [ev('D0', {})] }]);
+    expect(again.map((x) => x.nextExpectedRevision)).toEqual([3, 0]);
+    expect((await store.readStream('a')).map((e) => e.type)).toEqual(['A0', 'A1', 'OtherWriter', 'A3']);
+    expect(await verifyLog(store)).toMatchObject({ ok: true, eventsChecked: 7 });
+  });
+});
+

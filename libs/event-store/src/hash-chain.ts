@@ -19,6 +19,7 @@ import {
   type ExpectedRevision,
   type NewEvent,
   type RecordedEvent,
+  type StreamAppend,
 } from './port.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -219,8 +220,52 @@ export function withHashChain(store: EventStore, options: HashChainOptions = {})
     }
   }
 
+  /** the tip an append must extend to meet `expected`, or the mismatch */
+  async function tipFor(streamId: string, expected: ExpectedRevision): Promise<{ revision: number; hash: string }> {
+    if (expected === 'no_stream') return { revision: -1, hash: GENESIS_HASH };
+    const known = tips.get(streamId);
+    if (known && (expected === 'any' || expected === 'stream_exists' || expected === known.revision)) return known;
+    const [last] = await store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+    const actual = last ? last.revision : 'no_stream';
+    if ((expected === 'stream_exists' && !last) || (typeof expected === 'number' && actual !== expected)) {
+      throw new WrongExpectedRevisionError(streamId, expected, actual);
+    }
+    return last ? { revision: last.revision, hash: storedHash(last) } : { revision: -1, hash: GENESIS_HASH };
+  }
+
+  /**
+   * Atomic multi-stream append (when the wrapped store has one): each stream's events extend its
+   * own chain, and every append carries the exact revision its chain was computed from. A conflict
+   * on a stream asked for with 'any' or 'stream_exists' is retried (bounded); any other is thrown.
+   */
+  async function appendToStreams(appends: StreamAppend[]): Promise<AppendResult[]> {
+    for (let attempt = 0; ; attempt++) {
+      const chainedAppends: StreamAppend[] = [];
+      for (const a of appends) {
+        const tip = await tipFor(a.streamId, a.expectedRevision ?? 'any');
+        chainedAppends.push({
+          streamId: a.streamId,
+          events: a.events.length ? chain(a.streamId, tip.revision + 1, tip.hash, a.events) : a.events,
+          expectedRevision: tip.revision < 0 ? 'no_stream' : tip.revision,
+        });
+      }
+      try {
+        const results = await store.appendToStreams!(chainedAppends);
+        chainedAppends.forEach((a, i) => { if (a.events.length) remember(a.streamId, results[i].nextExpectedRevision, a.events); });
+        return results;
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError)) throw err;
+        tips.delete(err.streamId);
+        const asked = appends.find((a) => a.streamId === err.streamId)?.expectedRevision ?? 'any';
+        if (!(asked === 'any' || asked === 'stream_exists') || attempt >= maxRetries) throw new WrongExpectedRevisionError(err.streamId, asked, err.actual);
+        if (attempt >= 2) await new Promise((r) => setTimeout(r, Math.random() * attempt));
+      }
+    }
+  }
+
   return {
     appendToStream,
+    ...(store.appendToStreams ? { appendToStreams } : {}),
     readStream: (streamId, o) => store.readStream(streamId, o),
     readAll: (o) => store.readAll(o),
     subscribeToAll: (o, handler) => store.subscribeToAll(o, handler),

@@ -119,7 +119,21 @@ export interface EventStore {
   currentRevision?(streamId: string): Promise<number>;
   /** Optional: the same answer synchronously, for adapters whose index is in process memory. */
   currentRevisionNow?(streamId: string): number;
+  /**
+   * Optional: appends to several distinct streams as one atomic unit, each with its own expected
+   * revision: either every batch is appended (at adjacent positions, in the order given) or, when
+   * one expectation fails, none is (WrongExpectedRevisionError names that stream). Results are per
+   * append, in the same order. Adapters without it (EventStoreDB) leave it out; callers append one
+   * stream at a time instead.
+   */
+  appendToStreams?(appends: StreamAppend[]): Promise<AppendResult[]>;
   close(): Promise<void>;
+}
+
+export interface StreamAppend {
+  streamId: string;
+  events: NewEvent[];
+  expectedRevision?: ExpectedRevision;
 }
 
 /** The stream's current revision (-1 when it does not exist), cheaply where the adapter can. */

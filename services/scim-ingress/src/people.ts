@@ -7,7 +7,7 @@ import {
   ENTERPRISE_USER_SCHEMA_ID, ScimError, USER_SCHEMA_ID, applyPatch, diffResources, evaluateFilter, filterToQuery, normalizeUserInput,
   parseFilter, parsePatchRequest, sortResources, validateFilter, type FilterNode, type ResourceSchema, type ScimResource,
 } from '@muster/scim';
-import { claim, ownerOf, release, type Owner, type ReservationKind } from './reservations.ts';
+import { claim, ownerOf, release, reservationStream, type Owner, type ReservationKind } from './reservations.ts';
 import { checkIdentifierLengths } from './identifier-limits.ts';
 import type { UserNameAnswers } from './user-name-answers.ts';
 
@@ -212,6 +212,35 @@ export class UserService {
     return { event: events[0], position: res.position, snap: next };
   }
 
+  /**
+   * A new person and the reservations of its identifiers in one atomic append (stores with
+   * appendToStreams). Null when a reservation stream already exists: the claim-by-claim path
+   * then decides (taken, released earlier, stale, or a relink).
+   */
+  private async provisionAtomically(list: ListState, personId: string, input: ScimResource, fields: Record<string, unknown>,
+    keys: Array<[ReservationKind, string]>, ctx: CommandContext): Promise<WriteOutcome | null> {
+    const state = personDecider.initialState();
+    const events = personDecider.decide({ type: 'Provision', personId, listId: list.listId, scim: input, fields }, state);
+    const appends = keys.map(([kind, value]) => ({
+      streamId: reservationStream(list.listId, kind, value),
+      events: toNewEvents([{ type: 'ValueReserved', data: { listId: list.listId, kind, value, ownerId: personId } }], ctx),
+      expectedRevision: 'no_stream' as const,
+    }));
+    appends.push({ streamId: streams.person(personId), events: toNewEvents(events, ctx), expectedRevision: 'no_stream' });
+    let results;
+    try {
+      results = await this.d.store.appendToStreams!(appends);
+    } catch (err) {
+      if (err instanceof WrongExpectedRevisionError) return null;
+      throw err;
+    }
+    const res = results[results.length - 1];
+    const at = ctx.now.toISOString();
+    const snap: Snapshot = { state: events.reduce((s, e) => personDecider.evolve(s, e), state), revision: res.nextExpectedRevision, created: at, lastModified: at };
+    this.cache.put(personId, snap);
+    return { resource: await this.current(list.listId, personId, snap, true), event: events[0], position: res.position };
+  }
+
   /** The deprovisioned person of this list whose externalId anchor is `externalId`, if any. */
   private async deprovisionedByExternalId(listId: string, externalId: string): Promise<string | null> {
     const { owner } = await ownerOf(this.d.store, listId, 'externalId', externalId);
@@ -237,6 +266,16 @@ export class UserService {
     const mapping = this.d.mapping.map(list.listId, input);
     mapping.catch(() => {});
     const extId = externalIdOf(input);
+    if (this.d.store.appendToStreams) {
+      // one durable write: the reservations and the person in one atomic append (no_stream on each);
+      // anything unusual (a value reserved before, a deprovisioned anchor) takes the path below
+      const anchor = extId ? await this.deprovisionedByExternalId(list.listId, extId) : null;
+      if (!anchor) {
+        const { fields } = await mapping;
+        const fast = await this.provisionAtomically(list, personId, input, fields, keys, ctx);
+        if (fast) return fast;
+      }
+    }
     const [owners, anchor] = await Promise.all([
       Promise.all(keys.map(([kind, value]) => claim(this.d.store, list.listId, kind, value, personId, ctx, this.staleOwner))),
       extId ? this.deprovisionedByExternalId(list.listId, extId) : null,

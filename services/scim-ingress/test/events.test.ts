@@ -38,6 +38,24 @@ describe('events appended by SCIM requests', () => {
     expect(onlyBookkeeping(ev.other)).toBe(true);
   });
 
+  it('POST of a new person writes its userName reservation and the person in one atomic append (adjacent positions, one record)', async () => {
+    let id = '';
+    const ev = await during(async () => { id = (await c.user('ev-atomic@example.org')).body.id; });
+    const reserved = ev.all.filter((e) => e.type === 'ValueReserved');
+    const person = ev.all.find((e) => e.streamId === `person-${id}`)!;
+    expect(reserved).toHaveLength(1);
+    expect(reserved[0].data).toMatchObject({ kind: 'userName', value: 'ev-atomic@example.org', ownerId: id });
+    expect(person.position).toBe(reserved[0].position + 1);
+    expect(person.created).toBe(reserved[0].created); // one durable write carries both
+    // a userName reserved before (created, then renamed away: released) takes the claim-by-claim path
+    await c.req('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: 'ev-atomic-renamed@example.org' }] });
+    const again = await c.user('ev-atomic@example.org');
+    expect(again.status).toBe(201);
+    expect(again.body.id).not.toBe(id);
+    const taken = await c.user('ev-atomic-renamed@example.org');
+    expect(taken.status).toBe(409);
+  });
+
   it('PATCH/PUT that change something → exactly one AttributesChanged with scimChanges and fieldChanges', async () => {
     const id = (await c.user('ev2@example.org', { name: { givenName: 'Old' } })).body.id;
     const ev = await during(() => c.req('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'name.givenName', value: 'New' }, { op: 'add', path: 'title', value: 'Boss' }] }));

@@ -1,8 +1,10 @@
 /**
  * On-disk record format of the embedded event log.
  *
- * The log is a sequence of records; one record is one atomic append batch (one stream, >= 1 event).
- * All integers little-endian.
+ * The log is a sequence of records; one record is one append batch (one stream, >= 1 event).
+ * An atomic append to several streams (appendToStreams) is a run of adjacent records, one per
+ * stream, every one but the last flagged CONTINUES: a run counts only once its last record is
+ * valid, so a crash that tears it drops all of it. All integers little-endian.
  *
  *   header (12 bytes)   u32 magic "MUST" | u32 bodyLength | u32 crc32(body)
  *   body                u8 version | u8 flags | u16 streamIdLength | u32 eventCount
@@ -13,7 +15,10 @@
  *
  * A record is valid when its magic matches, its whole body is present and the crc matches; the
  * first record that is not valid ends the log (a torn tail after a crash, or a record still being
- * written when another process reads the file).
+ * written when another process reads the file), and so does a run of CONTINUES records that it
+ * interrupts.
+ *
+ * flags: bit 0 CONTINUES (the next record belongs to the same atomic append); other bits are 0.
  */
 import type { NewEvent } from '../port.ts';
 import { crc32 } from '../crc32.ts';
@@ -23,6 +28,8 @@ export const HEADER_BYTES = 12;
 export const FIXED_BODY_BYTES = 32;
 export const EVENT_HEADER_BYTES = 6;
 export const FORMAT_VERSION = 1;
+/** flags bit: the next record belongs to the same atomic multi-stream append */
+export const FLAG_CONTINUES = 0x01;
 /** Upper bound of one record; larger lengths in a header are treated as damage. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 /**
@@ -37,6 +44,8 @@ export interface RecordHeader {
   firstPosition: number;
   firstRevision: number;
   created: number;
+  /** the next record belongs to the same atomic append (FLAG_CONTINUES) */
+  continues?: boolean;
 }
 
 /** An event serialised for the log, before it is placed into a record. */
@@ -100,7 +109,7 @@ export function encodeRecord(header: RecordHeader, events: EncodedEvent[]): Enco
   const buf = Buffer.allocUnsafe(HEADER_BYTES + bodyLength);
   const b = HEADER_BYTES;
   buf.writeUInt8(FORMAT_VERSION, b);
-  buf.writeUInt8(0, b + 1);
+  buf.writeUInt8(header.continues ? FLAG_CONTINUES : 0, b + 1);
   buf.writeUInt16LE(streamBytes, b + 2);
   buf.writeUInt32LE(events.length, b + 4);
   buf.writeDoubleLE(header.firstPosition, b + 8);
@@ -142,6 +151,8 @@ export function decodeRecordAt(buf: Buffer, offset: number): DecodeResult {
   // The crc matched, so from here on any inconsistency is not a torn write.
   const version = buf.readUInt8(b);
   if (version !== FORMAT_VERSION) return { kind: 'invalid', reason: `unknown record version ${version}` };
+  const flags = buf.readUInt8(b + 1);
+  if ((flags & ~FLAG_CONTINUES) !== 0) return { kind: 'invalid', reason: `unknown record flags ${flags}` };
   const streamBytes = buf.readUInt16LE(b + 2);
   const count = buf.readUInt32LE(b + 4);
   let at = b + FIXED_BODY_BYTES;
@@ -168,6 +179,7 @@ export function decodeRecordAt(buf: Buffer, offset: number): DecodeResult {
       firstPosition: buf.readDoubleLE(b + 8),
       firstRevision: buf.readDoubleLE(b + 16),
       created: buf.readDoubleLE(b + 24),
+      ...(flags & FLAG_CONTINUES ? { continues: true } : {}),
       events,
       size,
     },
@@ -194,27 +206,39 @@ export interface LogRecord extends RecordHeader {
   events: NewEvent[];
 }
 
-/** Decodes every valid record of a log image; stops at the first invalid or incomplete one. */
+/**
+ * Decodes every valid record of a log image; stops at the first invalid or incomplete one, and
+ * leaves out an atomic run (CONTINUES records) that it interrupts.
+ */
 export function decodeLog(buf: Buffer): { records: LogRecord[]; validBytes: number } {
   const records: LogRecord[] = [];
   let offset = 0;
+  /** records of the run not yet ended, and the offset it started at */
+  let run: LogRecord[] = [];
+  let runStart = 0;
   for (;;) {
     const r = decodeRecordAt(buf, offset);
     if (r.kind !== 'ok') break;
     const { record } = r;
-    records.push({
+    if (run.length === 0) runStart = offset;
+    run.push({
       streamId: record.streamId,
       firstPosition: record.firstPosition,
       firstRevision: record.firstRevision,
       created: record.created,
+      ...(record.continues ? { continues: true } : {}),
       events: record.events.map((e) => {
         const p = parsePayload(buf, e.payloadOffset, e.payloadOffset + e.payloadLength);
         return { eventId: p.eventId, type: e.type, data: p.data, metadata: p.metadata };
       }),
     });
     offset += record.size;
+    if (!record.continues) {
+      records.push(...run);
+      run = [];
+    }
   }
-  return { records, validBytes: offset };
+  return { records, validBytes: run.length ? runStart : offset };
 }
 
 /** Encodes records back into a log image (with fresh crcs). */

@@ -33,7 +33,9 @@ export interface ScanOutcome {
 
 /**
  * Visits the valid records in [from, size). `onRecord` gets each record and the file offset that
- * `buf` starts at (payload offsets in the record are relative to `buf`).
+ * `buf` starts at (payload offsets in the record are relative to `buf`). The records of an atomic
+ * run (format.ts: CONTINUES) are visited together once its last record is valid; a run the scan
+ * cannot finish is not visited, and `end` is where it starts.
  */
 export async function scanRecords(
   fh: FileHandle,
@@ -44,23 +46,31 @@ export async function scanRecords(
   let pos = from;
   let buf: Buffer = Buffer.alloc(0);
   let base = from;
+  let run: Array<{ record: DecodedRecord; buf: Buffer; base: number }> = [];
+  let runStart = from;
+  const stopped = (kind: 'incomplete' | 'invalid', reason: string): ScanOutcome =>
+    ({ end: run.length ? runStart : pos, stop: { kind, reason: run.length ? `${reason} (inside an atomic run of ${run.length + 1}+ records)` : reason } });
   while (pos < size) {
     const r = decodeRecordAt(buf, pos - base);
     if (r.kind === 'ok') {
-      onRecord(r.record, buf, base);
+      if (r.record.continues || run.length) {
+        if (run.length === 0) runStart = pos;
+        run.push({ record: r.record, buf, base });
+        if (!r.record.continues) {
+          for (const x of run) onRecord(x.record, x.buf, x.base);
+          run = [];
+        }
+      } else onRecord(r.record, buf, base);
       pos += r.record.size;
       continue;
     }
-    if (r.kind === 'invalid') return { end: pos, stop: { kind: 'invalid', reason: r.reason } };
-    if (pos + r.needBytes > size) {
-      return { end: pos, stop: { kind: 'incomplete', reason: `record needs ${r.needBytes} bytes, file ends first` } };
-    }
+    if (r.kind === 'invalid') return stopped('invalid', r.reason);
+    if (pos + r.needBytes > size) return stopped('incomplete', `record needs ${r.needBytes} bytes, file ends first`);
     buf = await readRange(fh, pos, Math.min(size - pos, Math.max(SCAN_CHUNK, r.needBytes)));
     base = pos;
-    if (buf.length < r.needBytes) {
-      return { end: pos, stop: { kind: 'incomplete', reason: 'file shrank during the scan' } };
-    }
+    if (buf.length < r.needBytes) return stopped('incomplete', 'file shrank during the scan');
   }
+  if (run.length) return stopped('incomplete', 'the log ends inside an atomic run');
   return { end: pos };
 }
 
