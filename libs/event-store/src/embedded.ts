@@ -111,7 +111,9 @@ interface QueuedBatch {
   bytes: Buffer;
   parts: QueuedPart[];
   created: number;
-  resolve: (r: AppendResult[]) => void;
+  /** appendToStream: resolves with the one result; appendToStreams: with one per part */
+  single: boolean;
+  resolve: (r: AppendResult | AppendResult[]) => void;
   reject: (e: unknown) => void;
 }
 
@@ -323,10 +325,10 @@ class EmbeddedStore implements EmbeddedEventStore {
       typeIdx: encoded.map((e) => this.index.typeId(e.type)),
       firstRevision: current + 1,
     };
-    return new Promise<AppendResult[]>((resolve, reject) => {
-      this.queue.push({ bytes, parts: [part], created, resolve, reject });
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ bytes, parts: [part], created, single: true, resolve: resolve as QueuedBatch['resolve'], reject });
       this.flushing ??= this.flushLoop();
-    }).then((r) => r[0]);
+    });
   }
 
   /**
@@ -352,40 +354,38 @@ class EmbeddedStore implements EmbeddedEventStore {
     if (written.length === 0) return currents.map((c) => ({ nextExpectedRevision: c, position: this.nextPosition - 1 }));
 
     const created = Date.now();
-    const chunks: Buffer[] = [];
-    const parts: QueuedPart[] = [];
     const results: AppendResult[] = currents.map((c) => ({ nextExpectedRevision: c, position: -1 }));
     let position = this.nextPosition;
-    let bytes = 0;
-    for (let k = 0; k < written.length; k++) {
-      const i = written[k];
+    const records = written.map((i, k) => {
       const rec = encodeRecord(
         { streamId: appends[i].streamId, firstPosition: position, firstRevision: currents[i] + 1, created, continues: k < written.length - 1 },
         encoded[i],
       );
-      parts.push({
-        stream: undefined as unknown as StreamEntry, // set below, once the whole run is known to fit
-        payloadOffsets: rec.payloadOffsets.map((o) => o + bytes),
+      position += encoded[i].length;
+      results[i] = { nextExpectedRevision: currents[i] + encoded[i].length, position: position - 1 };
+      return rec;
+    });
+    const bytes = records.reduce((n, r) => n + r.bytes.length, 0);
+    // recovery tells a torn tail from damage by the size of one group write (MAX_GROUP_BYTES)
+    if (bytes > MAX_GROUP_BYTES) throw new RangeError(`atomic append of ${bytes} bytes exceeds ${MAX_GROUP_BYTES}`);
+    let offset = 0;
+    const parts = written.map((i, k): QueuedPart => {
+      const stream = this.index.getStream(appends[i].streamId) ?? this.index.ensureStream(appends[i].streamId);
+      stream.pendingCount += encoded[i].length;
+      const part = {
+        stream,
+        payloadOffsets: records[k].payloadOffsets.map((o) => o + offset),
         payloadLengths: encoded[i].map((e) => e.jsonBytes),
         typeIdx: encoded[i].map((e) => this.index.typeId(e.type)),
         firstRevision: currents[i] + 1,
-      });
-      chunks.push(rec.bytes);
-      bytes += rec.bytes.length;
-      position += encoded[i].length;
-      results[i] = { nextExpectedRevision: currents[i] + encoded[i].length, position: position - 1 };
-    }
-    // recovery tells a torn tail from damage by the size of one group write (MAX_GROUP_BYTES)
-    if (bytes > MAX_GROUP_BYTES) throw new RangeError(`atomic append of ${bytes} bytes exceeds ${MAX_GROUP_BYTES}`);
-    for (let k = 0; k < written.length; k++) {
-      const i = written[k];
-      const stream = this.index.getStream(appends[i].streamId) ?? this.index.ensureStream(appends[i].streamId);
-      stream.pendingCount += encoded[i].length;
-      parts[k].stream = stream;
-    }
+      };
+      offset += records[k].bytes.length;
+      return part;
+    });
     this.nextPosition = position;
     await new Promise<AppendResult[]>((resolve, reject) => {
-      this.queue.push({ bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes), parts, created, resolve, reject });
+      const buf = records.length === 1 ? records[0].bytes : Buffer.concat(records.map((r) => r.bytes), bytes);
+      this.queue.push({ bytes: buf, parts, created, single: false, resolve: resolve as QueuedBatch['resolve'], reject });
       this.flushing ??= this.flushLoop();
     });
     return results;
@@ -460,7 +460,7 @@ class EmbeddedStore implements EmbeddedEventStore {
       }
       offset += b.bytes.length;
       this.counters.appends++;
-      b.resolve(results);
+      b.resolve(b.single ? results[0] : results);
     }
     this.fileEnd = offset;
     this.notify();

@@ -7,7 +7,7 @@ import {
   ENTERPRISE_USER_SCHEMA_ID, ScimError, USER_SCHEMA_ID, applyPatch, diffResources, evaluateFilter, filterToQuery, normalizeUserInput,
   parseFilter, parsePatchRequest, sortResources, validateFilter, type FilterNode, type ResourceSchema, type ScimResource,
 } from '@muster/scim';
-import { claim, ownerOf, release, reservationStream, type Owner, type ReservationKind } from './reservations.ts';
+import { claim, ownerOf, release, reservationStream, reservedEvents, type Owner, type ReservationKind } from './reservations.ts';
 import { checkIdentifierLengths } from './identifier-limits.ts';
 import type { UserNameAnswers } from './user-name-answers.ts';
 
@@ -203,13 +203,18 @@ export class UserService {
     const events = personDecider.decide(cmd, state);
     if (!events.length) return { event: null, position: null, snap };
     const res = await this.d.store.appendToStream(streams.person(personId), toNewEvents(events, ctx), { expectedRevision: revision < 0 ? 'no_stream' : revision });
+    return { event: events[0], position: res.position, snap: this.appended(personId, events, state, snap, res.nextExpectedRevision, ctx) };
+  }
+
+  /** the person's snapshot after its events were appended at `revision`, kept in the cache */
+  private appended(personId: string, events: DomainEvent[], state: PersonState, snap: Snapshot | null, revision: number, ctx: CommandContext): Snapshot {
     const at = ctx.now.toISOString();
     const next: Snapshot = {
-      state: events.reduce((s, e) => personDecider.evolve(s, e), state), revision: res.nextExpectedRevision,
+      state: events.reduce((s, e) => personDecider.evolve(s, e), state), revision,
       created: snap?.created ?? at, lastModified: at,
     };
     this.cache.put(personId, next);
-    return { event: events[0], position: res.position, snap: next };
+    return next;
   }
 
   /**
@@ -223,7 +228,7 @@ export class UserService {
     const events = personDecider.decide({ type: 'Provision', personId, listId: list.listId, scim: input, fields }, state);
     const appends = keys.map(([kind, value]) => ({
       streamId: reservationStream(list.listId, kind, value),
-      events: toNewEvents([{ type: 'ValueReserved', data: { listId: list.listId, kind, value, ownerId: personId } }], ctx),
+      events: reservedEvents(list.listId, kind, value, personId, ctx),
       expectedRevision: 'no_stream' as const,
     }));
     appends.push({ streamId: streams.person(personId), events: toNewEvents(events, ctx), expectedRevision: 'no_stream' });
@@ -235,9 +240,7 @@ export class UserService {
       throw err;
     }
     const res = results[results.length - 1];
-    const at = ctx.now.toISOString();
-    const snap: Snapshot = { state: events.reduce((s, e) => personDecider.evolve(s, e), state), revision: res.nextExpectedRevision, created: at, lastModified: at };
-    this.cache.put(personId, snap);
+    const snap = this.appended(personId, events, state, null, res.nextExpectedRevision, ctx);
     return { resource: await this.current(list.listId, personId, snap, true), event: events[0], position: res.position };
   }
 
@@ -266,19 +269,21 @@ export class UserService {
     const mapping = this.d.mapping.map(list.listId, input);
     mapping.catch(() => {});
     const extId = externalIdOf(input);
+    // read once: the atomic path and the claim-by-claim path below both need it
+    const anchored = extId ? this.deprovisionedByExternalId(list.listId, extId) : Promise.resolve(null);
+    anchored.catch(() => {});
     if (this.d.store.appendToStreams) {
       // one durable write: the reservations and the person in one atomic append (no_stream on each);
       // anything unusual (a value reserved before, a deprovisioned anchor) takes the path below
-      const anchor = extId ? await this.deprovisionedByExternalId(list.listId, extId) : null;
+      const [anchor, { fields }] = await Promise.all([anchored, mapping]);
       if (!anchor) {
-        const { fields } = await mapping;
         const fast = await this.provisionAtomically(list, personId, input, fields, keys, ctx);
         if (fast) return fast;
       }
     }
     const [owners, anchor] = await Promise.all([
       Promise.all(keys.map(([kind, value]) => claim(this.d.store, list.listId, kind, value, personId, ctx, this.staleOwner))),
-      extId ? this.deprovisionedByExternalId(list.listId, extId) : null,
+      anchored,
     ]);
     const taken = owners.flatMap((o, i) => (o ? [[keys[i], o] as const] : []));
     if (anchor) taken.push([['externalId', extId!], { owner: anchor, revision: 0, at: 0 }]);

@@ -16,6 +16,10 @@ export type ReservationKind = 'userName' | 'uid' | 'externalId' | 'groupName';
 export const reservationStream = (listId: string, kind: ReservationKind, value: string) =>
   streams.reservation(listId, kind, hash('sha256', value.toLowerCase(), 'hex').slice(0, 40));
 
+/** the ValueReserved event of a claim (one per claimed value) */
+export const reservedEvents = (listId: string, kind: ReservationKind, value: string, ownerId: string, ctx: CommandContext) =>
+  toNewEvents([{ type: 'ValueReserved', data: { listId, kind, value, ownerId } }], ctx);
+
 export interface Owner { owner: string | null; revision: number; at: number }
 
 export async function ownerOf(store: EventStore, listId: string, kind: ReservationKind, value: string): Promise<Owner> {
@@ -35,11 +39,10 @@ export async function claim(
   takeOver?: (o: Owner) => Promise<boolean>,
 ): Promise<Owner | null> {
   const stream = reservationStream(listId, kind, value);
-  const event = () => toNewEvents([{ type: 'ValueReserved', data: { listId, kind, value, ownerId } }], ctx);
   let expected: 'no_stream' | number = 'no_stream';
   for (let attempt = 0; attempt < 6; attempt++) {
     try {
-      await store.appendToStream(stream, event(), { expectedRevision: expected });
+      await store.appendToStream(stream, reservedEvents(listId, kind, value, ownerId, ctx), { expectedRevision: expected });
       return null;
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
