@@ -55,7 +55,8 @@ const OPTIONAL_ENV = ['OTEL_EXPORTER_OTLP_ENDPOINT'];
  * MUSTER_DATA_DIR: files of the embedded stores (MUSTER_EVENT_STORE=embedded, the laptop
  * runtime); compose and k8s use EventStoreDB + MongoDB, so nothing writes there.
  */
-const LAPTOP_ONLY_ENV: string[] = ['MUSTER_DATA_DIR'];
+// MUSTER_HTTP_FAST_PATHS: the fast path needs the embedded store's synchronous revision lookups, so it never runs on EventStoreDB
+const LAPTOP_ONLY_ENV: string[] = ['MUSTER_DATA_DIR', 'MUSTER_HTTP_FAST_PATHS'];
 /** Values fixed by the topology, identical in compose and k8s. */
 const FIXED_VALUES: Record<string, string> = {
   HOST: '0.0.0.0',

@@ -151,6 +151,8 @@ export const baseEnvShape = {
   OTEL_EXPORTER_OTLP_ENDPOINT: envVar.httpUrl().optional(),
   OTEL_SERVICE_NAME: envVar.text().optional(),
   LOG_LEVEL: envVar.oneOf(LOG_LEVELS).default('info'),
+  /** 'off': every request goes through Fastify (see HttpMount.addFastPath in libs/runtime) */
+  MUSTER_HTTP_FAST_PATHS: envVar.oneOf(['on', 'off']).default('on'),
 };
 
 export const baseEnvSchema = z.object(baseEnvShape);
@@ -168,6 +170,8 @@ export interface MusterConfig {
   bus: { kind: 'memory' } | { kind: 'nats'; url: string; servers: string[] };
   telemetry: { otlpEndpoint: string | undefined; serviceName: string | undefined };
   logLevel: LogLevel;
+  /** whether services may answer their hottest reads before Fastify routes them (MUSTER_HTTP_FAST_PATHS) */
+  httpFastPaths: boolean;
   /** the parsed variables themselves */
   env: BaseEnv;
 }
@@ -237,6 +241,7 @@ function toConfig(e: BaseEnv): MusterConfig {
         : { kind: 'memory' },
     telemetry: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     logLevel: e.LOG_LEVEL,
+    httpFastPaths: e.MUSTER_HTTP_FAST_PATHS === 'on',
     env: e,
   };
 }

@@ -57,6 +57,15 @@ export class StreamStateCache<State> {
     return this.states.get(streamId);
   }
 
+  /**
+   * Whether this cache is known, without waiting, to hold the stream's current state: only when
+   * the store answers revisions synchronously (the embedded one) and the cache has applied the
+   * stream's last event. False means "cannot tell now" (use getCurrent), not "stale".
+   */
+  isCurrentNow(streamId: string): boolean {
+    return this.store.currentRevisionNow !== undefined && this.store.currentRevisionNow(streamId) <= this.revisionOf(streamId);
+  }
+
   all(): IterableIterator<[string, State]> {
     return this.states.entries();
   }

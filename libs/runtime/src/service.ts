@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { MusterConfig } from '@muster/config';
 import { lazyChildLoggerFactory, loggerOptions } from '@muster/logging';
 import { clientErrors, frameworkErrors } from '@muster/http';
@@ -13,10 +14,26 @@ export interface ServiceDeps {
   announce: (line: string) => void;
 }
 
+/**
+ * A handler run on the shared server before Fastify routes a request: it answers the request
+ * entirely and returns true, or returns false having touched nothing (Fastify then handles it).
+ */
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export interface HttpMount {
+  /**
+   * Adds a fast path. Ignored (so every request goes through Fastify) where Fastify's per-request
+   * work is wanted: request log lines (log level info or below) or request tracing (telemetry on),
+   * and when MUSTER_HTTP_FAST_PATHS=off.
+   */
+  addFastPath(fastPath: FastPath): void;
+  readonly fastPathsEnabled: boolean;
+}
+
 export interface ServiceInstance {
   name: string;
   /** mount HTTP routes on the shared server (HTTP services only) */
-  mount?: (app: FastifyInstance) => Promise<void>;
+  mount?: (app: FastifyInstance, http: HttpMount) => Promise<void>;
   /** true when the service can do its work */
   ready: () => boolean;
   /** details shown on /healthz */
@@ -107,11 +124,18 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
   const adapters = await openAdapters(config, { serviceName, readStoreHost: opts.readStoreHost });
   const announce = opts.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
   const services: ServiceInstance[] = [];
-  const app = Fastify({ logger: loggerOptions({ name: serviceName, level: config.logLevel }), childLoggerFactory: lazyChildLoggerFactory, genReqId: () => randomUUID(), bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors, clientErrorHandler: clientErrors });
+  const fastPaths: FastPath[] = [];
+  const app = Fastify({
+    logger: loggerOptions({ name: serviceName, level: config.logLevel }), childLoggerFactory: lazyChildLoggerFactory, genReqId: () => randomUUID(),
+    bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors, clientErrorHandler: clientErrors, serverFactory: serverWithFastPaths(fastPaths, (err) => app.log.error({ err }, 'fast path failed; the request went to Fastify')),
+  });
+  // Fastify writes two log lines per request at info and below; a fast path writes none
+  const fastPathsEnabled = config.httpFastPaths && !telemetry.enabled && ['fatal', 'error', 'warn', 'silent'].includes(config.logLevel);
+  const http: HttpMount = { fastPathsEnabled, addFastPath: (f) => { if (fastPathsEnabled) fastPaths.push(f); } };
   const inflight = trackInflight(app);
   try {
     for (const m of modules) services.push(await m.start({ adapters, config, announce }));
-    for (const s of services) if (s.mount) await s.mount(app);
+    for (const s of services) if (s.mount) await s.mount(app, http);
   } catch (err) {
     for (const s of services.reverse()) await s.stop().catch(() => {});
     await adapters.close().catch(() => {});
@@ -162,6 +186,32 @@ declare module 'fastify' {
     traceparent?: string;
     otelSpan?: Span;
   }
+}
+
+/**
+ * The HTTP server Fastify would make (same timeouts), running the fast paths before Fastify's
+ * own handler. A fast path that throws is logged and the request goes to Fastify, unless it had
+ * already started its response (then the connection is closed: no half-written answer is kept).
+ */
+function serverWithFastPaths(fastPaths: FastPath[], onError: (err: unknown) => void) {
+  return (handler: (req: IncomingMessage, res: ServerResponse) => void, options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number }) => {
+    const server = createServer((req, res) => {
+      for (let i = 0; i < fastPaths.length; i++) {
+        try {
+          if (fastPaths[i](req, res)) return;
+        } catch (err) {
+          onError(err);
+          if (res.headersSent) { res.destroy(); return; }
+        }
+      }
+      handler(req, res);
+    });
+    server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+    server.requestTimeout = options.requestTimeout ?? 0;
+    server.setTimeout(options.connectionTimeout ?? 0);
+    if ((options.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket!;
+    return server;
+  };
 }
 
 /** A server span per request, continuing the caller's trace (traceparent header) when there is one. */

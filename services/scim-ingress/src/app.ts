@@ -11,6 +11,7 @@ import {
   CustomExtensionCollector, ERROR_SCHEMA, GROUP_RESOURCE_SCHEMA, InvalidFilterError, ScimError, USER_RESOURCE_SCHEMA, buildListResponse,
   buildResourceTypes, buildSchemas, buildServiceProviderConfig, projectAttributes, type ResourceSchema, type ScimResource,
 } from '@muster/scim';
+import { createFastPath, type FastPath } from './fast-path.ts';
 import { GroupService } from './groups.ts';
 import { recogniseIdp } from './idp.ts';
 import { UserService, etagOf, type ListQuery, type WriteOutcome } from './people.ts';
@@ -46,6 +47,8 @@ export interface ScimIngressOptions {
   consistencyTimeoutMs?: number;
   /** how many serialized `userName eq` answers this ingress keeps (user-name-answers.ts; default 200,000) */
   answerCacheSize?: number;
+  /** given: the ingress hands it a fast path for its two hottest reads (fast-path.ts) to run before Fastify routes a request */
+  registerFastPath?: (fastPath: FastPath) => void;
 }
 
 /** What one SCIM call (a request, or one operation of a Bulk request) is about: stamped on events and log entries. */
@@ -356,6 +359,19 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
       if (src.attributes !== undefined || src.excludedAttributes !== undefined) return null;
       return users.answerFromCache(req.scimList!.listId, q ?? listQueryOf(src));
     };
+    if (opts.registerFastPath) {
+      opts.registerFastPath(createFastPath({
+        contentType: SCIM_CONTENT_TYPE, limiter, etagOf,
+        authenticateNow: (listId, token) => auth.authenticateNow(listId, token),
+        listOf: (listId) => lists.get(streams.list(listId)),
+        usersQuery: (listId, src) => {
+          let q: ListQuery;
+          try { q = listQueryOf(src); } catch { return null; } // the route answers 400
+          return users.answerFromCache(listId, q);
+        },
+        userById: (listId, id) => users.keptById(listId, id),
+      }));
+    }
     const listUsers = async (req: FastifyRequest, src: Record<string, unknown>, askKept = true) => {
       const proj = projectionOf(src);
       const q = listQueryOf(src);

@@ -58,12 +58,27 @@ export class ScimTokenAuth {
 
   /** The token's principal if it is valid for `listId`, else null (wrong list, revoked, expired, unknown). */
   async authenticate(listId: string, token: string): Promise<TokenPrincipal | null> {
-    if (!token.startsWith('sct_') || token.length > 200) return null;
+    if (!wellFormed(token)) return null;
     const presented = hashTokenBytes(token);
     const stream = this.streamOf(listId);
     // revocation and issue take effect on the very next request: the cache is checked against the
     // token stream's last revision (one small read) before the lookup
     await this.cache.getCurrent(stream);
+    return this.principal(listId, stream, presented);
+  }
+
+  /**
+   * authenticate() without waiting, for the fast path (fast-path.ts): the same answer when the
+   * token cache is known to be current for the list (embedded store), else undefined.
+   */
+  authenticateNow(listId: string, token: string): TokenPrincipal | null | undefined {
+    if (!wellFormed(token)) return null;
+    const stream = this.streamOf(listId);
+    if (!this.cache.isCurrentNow(stream)) return undefined;
+    return this.principal(listId, stream, hashTokenBytes(token));
+  }
+
+  private principal(listId: string, stream: string, presented: Buffer): TokenPrincipal | null {
     const t = this.lookup(stream, presented);
     const now = this.now();
     if (!t || !tokenIsUsable(t, now)) return null;
@@ -95,3 +110,5 @@ export class ScimTokenAuth {
     await this.cache.stop();
   }
 }
+
+const wellFormed = (token: string) => token.startsWith('sct_') && token.length <= 200;
