@@ -203,6 +203,8 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     }
     for (const c of [1, 64]) { await settled(); await getByUserName(c); }
     await getById(64);
+    const h = (await (await fetch(`${base}/healthz`)).json()) as { services: { 'scim-ingress': { fastPath?: unknown } } };
+    console.log(`requests answered by the SCIM fast path (before Fastify routing): ${JSON.stringify(h.services['scim-ingress'].fastPath)}`);
   } finally {
     srv.child.kill('SIGTERM');
     echo.child.kill('SIGTERM');
