@@ -151,6 +151,8 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
   let closed: Promise<void> | null = null;
   const close = () => {
     closed ??= (async () => {
+      // from here every request goes through Fastify, which answers 503 while it closes
+      fastPaths.length = 0;
       await app.close(); // stop accepting, let in-flight requests finish
       // handlers of requests their clients gave up on are not awaited by close(): wait for them
       // (bounded) before the adapters they write through go away
