@@ -11,12 +11,13 @@ import {
   CustomExtensionCollector, ERROR_SCHEMA, GROUP_RESOURCE_SCHEMA, InvalidFilterError, ScimError, USER_RESOURCE_SCHEMA, buildListResponse,
   buildResourceTypes, buildSchemas, buildServiceProviderConfig, projectAttributes, type ResourceSchema, type ScimResource,
 } from '@muster/scim';
-import { createFastPath, type FastPath } from './fast-path.ts';
+import type { FastPath } from '@muster/runtime';
+import { createFastPath } from './fast-path.ts';
 import { GroupService } from './groups.ts';
 import { recogniseIdp } from './idp.ts';
 import { UserService, etagOf, type ListQuery, type WriteOutcome } from './people.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { ScimTokenAuth, type TokenPrincipal } from './token-auth.ts';
+import { ScimTokenAuth, bearerToken, type TokenPrincipal } from './token-auth.ts';
 import { UserNameAnswers } from './user-name-answers.ts';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
@@ -134,6 +135,8 @@ function attributeList(v: unknown, name: string): string | string[] | undefined 
 function projectionOf(src: Record<string, unknown>): { attributes?: string | string[]; excludedAttributes?: string | string[] } {
   return { attributes: attributeList(src.attributes, 'attributes'), excludedAttributes: attributeList(src.excludedAttributes, 'excludedAttributes') };
 }
+
+const scimConnected = (list: ListState | undefined): list is ListState => list?.exists === true && list.sync?.provider === 'scim';
 
 function ifNoneMatchHits(header: string | undefined, revision: number): boolean {
   if (!header) return false;
@@ -269,12 +272,11 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
 
     scim.addHook('onRequest', async (req, reply) => {
       const listId = (req.params as { listId?: string }).listId ?? /\/lists\/([^/?]+)/.exec(req.url)?.[1];
-      const h = req.headers.authorization;
-      const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-      const principal = m && listId ? await auth.authenticate(listId, m[1]) : null;
+      const token = bearerToken(req.headers.authorization);
+      const principal = token !== null && listId ? await auth.authenticate(listId, token) : null;
       if (!principal) {
         reply.header('WWW-Authenticate', 'Bearer realm="muster-scim"');
-        return scimError(reply, 401, m ? 'invalid, revoked or expired token for this list' : 'missing bearer token');
+        return scimError(reply, 401, token !== null ? 'invalid, revoked or expired token for this list' : 'missing bearer token');
       }
       const wait = limiter.take(principal.tokenId);
       if (wait > 0) {
@@ -282,7 +284,7 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
         return scimError(reply, 429, `rate limit exceeded for this token; retry after ${Math.ceil(wait)} s`);
       }
       const list = lists.get(streams.list(listId!)) ?? (await lists.getFresh(streams.list(listId!)));
-      if (!list?.exists || list.sync?.provider !== 'scim') return scimError(reply, 401, 'SCIM is not connected on this list');
+      if (!scimConnected(list)) return scimError(reply, 401, 'SCIM is not connected on this list');
       req.scimToken = principal;
       req.scimList = list;
       req.scimCall = {
@@ -355,19 +357,17 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
      * needs no wait for the projection); null when the read model has to answer. Synchronous on the
      * embedded store, so the GET route below answers a hit without a promise.
      */
-    const keptAnswer = (req: FastifyRequest, src: Record<string, unknown>, q?: ListQuery): string | null | Promise<string | null> => {
+    const keptAnswer = (listId: string, src: Record<string, unknown>, q?: ListQuery): string | null | Promise<string | null> => {
       if (src.attributes !== undefined || src.excludedAttributes !== undefined) return null;
-      return users.answerFromCache(req.scimList!.listId, q ?? listQueryOf(src));
+      return users.answerFromCache(listId, q ?? listQueryOf(src));
     };
     if (opts.registerFastPath) {
       opts.registerFastPath(createFastPath({
         contentType: SCIM_CONTENT_TYPE, limiter, etagOf,
         authenticateNow: (listId, token) => auth.authenticateNow(listId, token),
-        listOf: (listId) => lists.get(streams.list(listId)),
+        scimConnected: (listId) => scimConnected(lists.get(streams.list(listId))),
         usersQuery: (listId, src) => {
-          let q: ListQuery;
-          try { q = listQueryOf(src); } catch { return null; } // the route answers 400
-          return users.answerFromCache(listId, q);
+          try { return keptAnswer(listId, src); } catch { return null; } // a query the route refuses (400)
         },
         userById: (listId, id) => users.keptById(listId, id),
       }));
@@ -375,7 +375,7 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
     const listUsers = async (req: FastifyRequest, src: Record<string, unknown>, askKept = true) => {
       const proj = projectionOf(src);
       const q = listQueryOf(src);
-      const kept = askKept ? await keptAnswer(req, src, q) : null;
+      const kept = askKept ? await keptAnswer(req.scimList!.listId, src, q) : null;
       if (kept !== null) return kept;
       await waitForOwnWrites(req.scimList!.listId);
       const res = await users.query(req.scimList!.listId, q);
@@ -398,7 +398,7 @@ export const scimIngressPlugin: FastifyPluginAsync<ScimIngressOptions> = async (
     };
     scim.get('/Users', (req, reply) => {
       const src = query(req);
-      const kept = keptAnswer(req, src);
+      const kept = keptAnswer(req.scimList!.listId, src);
       if (typeof kept === 'string') return reply.send(kept);
       return kept === null ? listUsers(req, src, false) : kept.then((k) => k ?? listUsers(req, src, false));
     });

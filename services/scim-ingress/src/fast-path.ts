@@ -1,17 +1,14 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'fast-querystring';
-import type { ListState } from '@muster/domain';
+import type { FastPath } from '@muster/runtime';
 import type { RateLimiter } from './rate-limit.ts';
-import type { TokenPrincipal } from './token-auth.ts';
-
-/** Answers a request entirely (and returns true), or leaves it untouched for Fastify (false). */
-export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+import { bearerToken, type TokenPrincipal } from './token-auth.ts';
 
 export interface FastPathDeps {
   contentType: string;
   authenticateNow(listId: string, token: string): TokenPrincipal | null | undefined;
-  /** the list's state as the SCIM routes see it (synchronous cache), undefined when not cached */
-  listOf(listId: string): ListState | undefined;
+  /** whether the list has SCIM connected, from the routes' synchronous list cache (false also when not cached) */
+  scimConnected(listId: string): boolean;
   limiter: RateLimiter;
   /** `GET /Users?…` from kept answers: the ListResponse JSON, or null (also for a query the routes would refuse) */
   usersQuery(listId: string, query: Record<string, unknown>): string | null | Promise<string | null>;
@@ -22,7 +19,6 @@ export interface FastPathDeps {
 
 const PREFIX = '/scim/v2/lists/';
 const ID = /^[A-Za-z0-9_-]{1,200}$/;
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const QUERY_KEYS = new Set(['filter', 'startIndex', 'count']);
 
 /**
@@ -62,13 +58,10 @@ export function createFastPath(d: FastPathDeps): FastPath {
       if (!ID.test(byId) || qmark >= 0) return false;
     } else if (path !== '/Users' || qmark < 0) return false;
 
-    const auth = req.headers.authorization;
-    const m = auth === undefined ? null : BEARER.exec(auth);
-    if (!m) return false;
-    const principal = d.authenticateNow(listId, m[1]);
-    if (!principal) return false;
-    const list = d.listOf(listId);
-    if (!list?.exists || list.sync?.provider !== 'scim') return false;
+    const token = bearerToken(req.headers.authorization);
+    if (token === null) return false;
+    const principal = d.authenticateNow(listId, token);
+    if (!principal || !d.scimConnected(listId)) return false;
 
     if (byId !== null) {
       const kept = d.userById(listId, byId);
