@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DomainError } from '@muster/domain';
-import { installJsonErrorHandler } from './index.ts';
+import { bearerToken, installJsonErrorHandler } from './index.ts';
 
 const app = Fastify({ logger: false });
 installJsonErrorHandler(app);
@@ -24,5 +24,15 @@ describe('installJsonErrorHandler', () => {
       expect(res.statusCode).toBe(500);
       expect(res.json()).toEqual({ error: { code: 'internal', message: 'internal error' } });
     }
+  });
+});
+
+describe('bearerToken', () => {
+  it('takes the token of a Bearer header, scheme in any case, surrounding blanks ignored', () => {
+    expect(bearerToken('Bearer abc.def')).toBe('abc.def');
+    expect(bearerToken('bearer   sct_x  ')).toBe('sct_x');
+  });
+  it('is null for anything else', () => {
+    for (const h of [undefined, '', 'Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer a b', ['Bearer a'], 'Token a']) expect(bearerToken(h)).toBeNull();
   });
 });

@@ -8,6 +8,12 @@ export const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   not_found: 404, conflict: 409, invalid: 400, forbidden: 403, locked: 409, gone: 410,
 };
 
+/** The token of an `Authorization: Bearer …` header (scheme case-insensitive), or null when there is none. */
+export function bearerToken(header: unknown): string | null {
+  const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m ? m[1] : null;
+}
+
 export class HttpError extends Error {
   constructor(readonly statusCode: number, readonly code: string, message: string, readonly details?: Record<string, unknown>) {
     super(message);

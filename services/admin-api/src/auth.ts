@@ -4,7 +4,7 @@ import type { AdminRole } from '@muster/contracts';
 import { streamPrefixes, streams, toNewEvents } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
 import { StreamStateCache, adminTokenEvolve, generateToken, hashToken, hashesEqual, type AdminTokenState } from '@muster/domain';
-import { HttpError } from '@muster/http';
+import { HttpError, bearerToken } from '@muster/http';
 
 export interface Principal {
   tokenId: string;
@@ -89,10 +89,9 @@ export class AdminAuth {
 
   /** Fastify preHandler: 401 JSON error unless a valid admin bearer token is presented. */
   hook = async (req: FastifyRequest, _reply: FastifyReply) => {
-    const h = req.headers.authorization;
-    const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-    if (!m) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <admin token>)');
-    const p = await this.authenticate(m[1]);
+    const token = bearerToken(req.headers.authorization);
+    if (token === null) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <admin token>)');
+    const p = await this.authenticate(token);
     if (!p) throw new HttpError(401, 'unauthorized', 'invalid or revoked admin token');
     req.principal = p;
   };

@@ -6,7 +6,7 @@ import type { EventStore } from '@muster/event-store';
 import { DomainError, StreamStateCache, listDecider, type ListState } from '@muster/domain';
 import { MappingClient } from '@muster/mapping';
 import { ReadStoreUnavailableError, type ReadStore } from '@muster/read-store';
-import { clientErrors, frameworkErrors } from '@muster/http';
+import { bearerToken, clientErrors, frameworkErrors } from '@muster/http';
 import {
   CustomExtensionCollector, ERROR_SCHEMA, GROUP_RESOURCE_SCHEMA, InvalidFilterError, ScimError, USER_RESOURCE_SCHEMA, buildListResponse,
   buildResourceTypes, buildSchemas, buildServiceProviderConfig, projectAttributes, type ResourceSchema, type ScimResource,
@@ -17,7 +17,7 @@ import { GroupService } from './groups.ts';
 import { recogniseIdp } from './idp.ts';
 import { UserService, etagOf, type ListQuery, type WriteOutcome } from './people.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { ScimTokenAuth, bearerToken, type TokenPrincipal } from './token-auth.ts';
+import { ScimTokenAuth, type TokenPrincipal } from './token-auth.ts';
 import { UserNameAnswers } from './user-name-answers.ts';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';

@@ -2,7 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'fast-querystring';
 import type { FastPath } from '@muster/runtime';
 import type { RateLimiter } from './rate-limit.ts';
-import { bearerToken, type TokenPrincipal } from './token-auth.ts';
+import { bearerToken } from '@muster/http';
+import type { TokenPrincipal } from './token-auth.ts';
 
 export interface FastPathDeps {
   contentType: string;

@@ -113,8 +113,3 @@ export class ScimTokenAuth {
 
 const wellFormed = (token: string) => token.startsWith('sct_') && token.length <= 200;
 
-/** The token of an `Authorization: Bearer …` header, or null when there is none. */
-export function bearerToken(header: unknown): string | null {
-  const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return m ? m[1] : null;
-}
