@@ -4,7 +4,7 @@
  * echo route, measured the same way, is the ceiling each SCIM figure is compared with.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,8 @@ const ADMIN = 'bench-admin-token-0123456789abcdef';
 
 interface Figure {
   scenario: string; connections: number; rps: number; p50: number; p99: number; errors: number; non2xx: number; rssMb: number;
+  /** server CPU per request by thread, and the load tool's (µs) */
+  cpu?: CpuSplit;
   /** the echo ceiling measured right before this scenario, at the same concurrency */
   echoRps?: number;
   ratio?: number;
@@ -50,12 +52,52 @@ function spawnNode(args: string[], env: Record<string, string>) {
   return { child, out: () => out };
 }
 
-async function load(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((res, rej) => { autocannon(opts, (err, result) => (err ? rej(err) : res(result))); });
+/** CPU time (clock ticks) of each thread of process `pid`, from /proc (Linux); empty elsewhere */
+async function threadTicks(pid: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try { tids = await readdir(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tids) {
+    try {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, Number(f[11]) + Number(f[12])); // utime + stime
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+/**
+ * Where a run's CPU went, per request (µs): the server's main thread (HTTP, the SCIM ingress, the
+ * embedded event store), its busiest other thread (on the embedded stack the projector's, which
+ * holds the read store), all its other threads together (V8's GC helpers, libuv's pool) and the
+ * load tool (this process).
+ */
+interface CpuSplit { main: number; busiest: number; others: number; tool: number }
+const cpuSplits = new WeakMap<autocannon.Result, CpuSplit>();
+
+/** runs autocannon; with `pid`, also measures the CPU split of that server during the run */
+async function load(opts: autocannon.Options, pid?: number): Promise<autocannon.Result> {
+  const before = pid ? await threadTicks(pid) : null;
+  const tool0 = process.cpuUsage();
+  const r = await new Promise<autocannon.Result>((res, rej) => { autocannon(opts, (err, result) => (err ? rej(err) : res(result))); });
+  const tool = process.cpuUsage(tool0);
+  if (pid && before && before.size > 0 && r.requests.total > 0) {
+    const after = await threadTicks(pid);
+    const tickUs = 1e6 / 100; // USER_HZ is 100 on Linux
+    const per = (ticks: number) => Math.round((ticks * tickUs) / r.requests.total);
+    const deltas = [...after].map(([tid, t]) => [tid, t - (before.get(tid) ?? 0)] as const);
+    const main = deltas.find(([tid]) => tid === String(pid))?.[1] ?? 0;
+    const rest = deltas.filter(([tid]) => tid !== String(pid)).map(([, d]) => d).sort((a, b) => b - a);
+    const busiest = rest[0] ?? 0;
+    const others = rest.slice(1).reduce((a, b) => a + b, 0);
+    cpuSplits.set(r, { main: per(main), busiest: per(busiest), others: per(others), tool: Math.round((tool.user + tool.system) / r.requests.total) });
+  }
+  return r;
 }
 
 function figure(scenario: string, connections: number, r: autocannon.Result, rss: number): Figure {
-  return { scenario, connections, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, rssMb: rss };
+  return { scenario, connections, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, rssMb: rss, cpu: cpuSplits.get(r) };
 }
 
 export async function benchScim(opts: { durationS?: number; people?: number } = {}): Promise<Figure[]> {
@@ -86,7 +128,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
   `], {});
   await waitFor(`http://127.0.0.1:${echoPort}/echo`, echo.child, echo.out);
   const echoRun = async (c: number) => {
-    const r = await load({ url: `http://127.0.0.1:${echoPort}/echo`, connections: c, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userName: 'x', active: true }) });
+    const r = await load({ url: `http://127.0.0.1:${echoPort}/echo`, connections: c, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userName: 'x', active: true }) }, echo.child.pid);
     return figure('echo (ceiling)', c, r, await rssMb(echo.child.pid!));
   };
   /** runs `scenario` right after an echo run at the same concurrency and records both */
@@ -125,14 +167,14 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     const post = (c: number, d: number, amount?: number) => load({
       url: base, connections: c, ...(amount ? { amount } : { duration: d }),
       requests: [{ method: 'POST', path: `${scimPath}/Users`, headers: S, setupRequest: (req) => ({ ...req, body: userBody() }), onResponse: (status, body) => { if (status === 201) { try { ids.push(JSON.parse(body).id); } catch { /* ignore */ } } } }],
-    });
+    }, srv.child.pid);
     const patch = (c: number) => load({
       url: base, connections: c, duration,
       requests: [{ method: 'PATCH', path: `${scimPath}/Users/x`, headers: S, setupRequest: (req) => {
         const id = ids[Math.floor(Math.random() * ids.length)];
         return { ...req, path: `${scimPath}/Users/${id}`, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: `Title ${Math.random().toString(36).slice(2, 8)}` }] }) };
       } }],
-    });
+    }, srv.child.pid);
     // "a list already holding N people": wait until the projector has applied every write so far
     // (right after a burst of POSTs it is still catching up, and reads wait for their list's writes)
     const settled = async () => {
@@ -147,7 +189,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
       const r = await load({
         url: base, connections: c, duration,
         requests: [{ method: 'GET', path: `${scimPath}/Users`, headers: { authorization: S.authorization }, setupRequest: (req) => ({ ...req, path: `${scimPath}/Users?filter=${encodeURIComponent(`userName eq "user${Math.floor(Math.random() * seq)}@bench.example"`)}` }) }],
-      });
+      }, srv.child.pid);
       return figure(`GET filter userName (${label})`, c, r, await rssMb(srv.child.pid!));
     });
     // not a target: GET /Users/{id}, answered on the HTTP thread from the person stream and the
@@ -158,7 +200,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
       const r = await load({
         url: base, connections: c, duration,
         requests: [{ method: 'GET', path: `${scimPath}/Users`, headers: { authorization: S.authorization }, setupRequest: (req) => ({ ...req, path: `${scimPath}/Users/${ids[Math.floor(Math.random() * ids.length)]}` }) }],
-      });
+      }, srv.child.pid);
       return figure(`GET /Users/{id} (${label})`, c, r, await rssMb(srv.child.pid!));
     });
     // not targets: the ceiling for each response shape, a bare Fastify route (in the echo process)
@@ -175,7 +217,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
         requests: [kind === 'get'
           ? { method: 'GET', path: `/fixed${scimPath}/Users`, headers: { authorization: S.authorization }, setupRequest: (req) => ({ ...req, path: `/fixed${scimPath}/Users?filter=${encodeURIComponent(`userName eq "user${Math.floor(Math.random() * seq)}@bench.example"`)}` }) }
           : { method: 'POST', path: `/fixed${scimPath}/Users`, headers: S, setupRequest: (req) => ({ ...req, body: userBody(fixedSeq++) }) }],
-      });
+      }, echo.child.pid);
       return figure(`${kind === 'get' ? 'GET filter' : 'POST'} bytes, no work (ceiling)`, c, r, await rssMb(echo.child.pid!));
     });
     const postRun = (c: number) => paired(c, async () => figure('POST /Users (unique, durable)', c, await post(c, duration), await rssMb(srv.child.pid!)));
@@ -213,9 +255,11 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
   }
 
   console.log('ratio = req/s ÷ the echo run taken right before the scenario, at the same concurrency');
-  console.log('scenario                                   conns    req/s   p50 ms   p99 ms  errors  non2xx  RSS MB  echo req/s  ratio');
+  console.log('CPU µs/req = the server\'s CPU per request: main thread / its busiest other thread (Muster: the projector\'s) / all its other threads; then the load tool\'s');
+  console.log('scenario                                   conns    req/s   p50 ms   p99 ms  errors  non2xx  RSS MB  echo req/s  ratio  CPU µs/req main/thread/others + tool');
   for (const f of figures) {
-    console.log(`${f.scenario.padEnd(42)} ${String(f.connections).padStart(5)} ${String(f.rps).padStart(8)} ${String(f.p50).padStart(8)} ${String(f.p99).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.non2xx).padStart(7)} ${String(f.rssMb).padStart(7)}  ${String(f.echoRps ?? '').padStart(10)}  ${f.ratio ?? ''}`);
+    const cpu = f.cpu ? `${f.cpu.main}/${f.cpu.busiest}/${f.cpu.others} + ${f.cpu.tool}` : '';
+    console.log(`${f.scenario.padEnd(42)} ${String(f.connections).padStart(5)} ${String(f.rps).padStart(8)} ${String(f.p50).padStart(8)} ${String(f.p99).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.non2xx).padStart(7)} ${String(f.rssMb).padStart(7)}  ${String(f.echoRps ?? '').padStart(10)}  ${String(f.ratio ?? '').padEnd(5)}  ${cpu}`);
   }
   const at64 = (s: string) => figures.filter((f) => f.scenario.startsWith(s) && f.connections === 64);
   const postF = at64('POST')[0];

@@ -10,6 +10,7 @@ import {
   EventStoreLockedError,
   LOG_FILE_NAME,
   openEmbeddedEventStore,
+  type CommittedBytes,
   type EmbeddedEventStore,
 } from './embedded.ts';
 import { encodeEvent, encodeRecord } from './embedded/format.ts';
@@ -307,6 +308,50 @@ describe('embedded event store', () => {
       expect(commits.length).toBeLessThanOrEqual(3);
       await sub.stop();
       await reader.close();
+    });
+
+    it('a reader ingests the bytes a writer committed (no file read); a gap, an overlap or altered bytes make it read the file instead', async () => {
+      const dir = await tempDir();
+      const committed: CommittedBytes[] = [];
+      const writer = await openStore(dir, { hooks: { afterCommit: (_p, c) => { committed.push({ fileOffset: c.fileOffset, bytes: Buffer.from(c.bytes) }); } } });
+      await writer.appendToStream('s', [ev('A')]);
+      const reader = await openStore(dir, { readOnly: true, pollIntervalMs: 600_000 });
+      expect(await reader.ingest(committed[0])).toBe(0); // read at open already
+
+      // in line: taken from the bytes, and read back from memory
+      await writer.appendToStreams([{ streamId: 's', events: [ev('B')], expectedRevision: 0 }, { streamId: 't', events: [ev('C'), ev('D')], expectedRevision: 'no_stream' }]);
+      expect(await reader.ingest(committed[1])).toBe(3);
+      expect(reader.stats().ingested).toBe(1);
+      expect(await reader.readStream('t')).toMatchObject([{ type: 'C', streamId: 't', revision: 0, position: 2 }, { type: 'D', revision: 1, position: 3 }]);
+      expect(reader.stats().tailReads).toBe(1); // both payloads lie in the ingested bytes
+      expect(await reader.readAll()).toMatchObject([{ type: 'A' }, { type: 'B', streamId: 's', revision: 1 }, { type: 'C' }, { type: 'D' }]);
+      expect(reader.stats().tailReads).toBe(1); // A was read at open: this read spans the file
+
+      // altered bytes (one payload byte flipped: the CRC fails) are not taken; the file's are
+      await writer.appendToStream('s', [ev('E', { n: 1 })]);
+      const altered = Buffer.from(committed[2].bytes);
+      altered[altered.length - 3] ^= 0x01;
+      expect(await reader.ingest({ fileOffset: committed[2].fileOffset, bytes: altered })).toBe(1);
+      expect(reader.stats().ingested).toBe(1);
+      expect((await reader.readStream('s')).map((e) => e.data)).toEqual([{}, {}, { n: 1 }]);
+
+      // a gap (the next write's bytes before the one in between): the file decides, both arrive
+      await writer.appendToStream('t', [ev('F')]);
+      await writer.appendToStream('t', [ev('G')]);
+      expect(await reader.ingest(committed[4])).toBe(2);
+      expect((await reader.readStream('t')).map((e) => e.type)).toEqual(['C', 'D', 'F', 'G']);
+      expect(await reader.ingest(committed[3])).toBe(0);
+
+      // records that do not continue the index (a write replayed at the right offset but for other positions) are refused
+      const other = await openStore(await tempDir());
+      await other.appendToStream('x', [ev('X')]);
+      const head = await reader.headPosition();
+      const forged = { fileOffset: (await stat(join(dir, LOG_FILE_NAME))).size, bytes: encodeRecord({ streamId: 'x', firstPosition: 0, firstRevision: 0, created: Date.now() }, [encodeEvent(ev('X'))]).bytes };
+      expect(await reader.ingest(forged)).toBe(0);
+      expect(await reader.headPosition()).toBe(head);
+      await other.close();
+      await reader.close();
+      await writer.close();
     });
 
     it('treats an incomplete tail as not yet written, without truncating it', async () => {

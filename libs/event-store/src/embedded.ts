@@ -34,7 +34,7 @@ import {
 } from './port.ts';
 import { CorruptLogError, EventStoreFailedError } from './embedded/errors.ts';
 import { encodeEvent, encodeRecord, MAX_GROUP_BYTES, parsePayload, type DecodedRecord } from './embedded/format.ts';
-import { hasValidRecordBeyond, readRange, scanRecords, writeFully } from './embedded/log-file.ts';
+import { decodeWholeRecords, hasValidRecordBeyond, readRange, scanRecords, writeFully } from './embedded/log-file.ts';
 import { LogIndex, type StreamEntry } from './embedded/log-index.ts';
 import { acquireWriterLock, type WriterLock } from './embedded/lock.ts';
 import { PagedSubscription, type Page } from './embedded/subscriber.ts';
@@ -57,9 +57,16 @@ export interface EmbeddedHooks {
   beforeSync?: () => void | Promise<void>;
   /**
    * called after every group commit, once its events are durable and visible here, with the last
-   * position written (a reader of the same log in another thread or process refreshes on it)
+   * position written and the bytes just written (a reader of the same log in another thread
+   * refreshes on it, or ingests those bytes: EmbeddedEventStore.ingest)
    */
-  afterCommit?: (lastPosition: number) => void;
+  afterCommit?: (lastPosition: number, committed: CommittedBytes) => void;
+}
+
+/** the bytes of one durable group write, exactly as they are in the log file at `fileOffset` */
+export interface CommittedBytes {
+  fileOffset: number;
+  bytes: Buffer;
 }
 
 export interface EmbeddedStats {
@@ -70,6 +77,10 @@ export interface EmbeddedStats {
   writes: number;
   /** durable group writes completed (O_DSYNC writes: each is a write and a data sync) */
   syncs: number;
+  /** readOnly: group writes taken from the writer's committed bytes (ingest) instead of the file */
+  ingested: number;
+  /** payload reads served from the recent bytes kept in memory instead of the file */
+  tailReads: number;
 }
 
 export interface RecoveryInfo {
@@ -94,6 +105,13 @@ export interface EmbeddedEventStore extends EventStore {
   stats(): EmbeddedStats;
   /** picks up records appended by another process (readOnly); returns how many events were added */
   refresh(): Promise<number>;
+  /**
+   * readOnly: takes the records of a group write the writer just made durable (its afterCommit
+   * bytes) without reading the file: when they start where this reader's log ends and decode
+   * (CRC, whole atomic runs, positions and revisions in line); otherwise it refreshes from the
+   * file, which stays the authority. Returns how many events were added.
+   */
+  ingest(committed: CommittedBytes): Promise<number>;
 }
 
 /** one stream's records inside a queued write */
@@ -118,6 +136,11 @@ interface QueuedBatch {
 }
 
 const READ_CHUNK = 1024 * 1024;
+/**
+ * readOnly readers: the most recent bytes taken by ingest, kept to serve reads of the log's tail
+ * without the file (a writer keeps none: its reads go to the file as before)
+ */
+const TAIL_CACHE_BYTES = 4 * 1024 * 1024;
 const SUBSCRIPTION_PAGE = 1000;
 const SUBSCRIPTION_SCAN_LIMIT = 100_000;
 
@@ -212,8 +235,11 @@ class EmbeddedStore implements EmbeddedEventStore {
   private readonly reads = new Set<Promise<unknown>>();
   private seq = 0;
   private readonly waiters = new Set<() => void>();
-  private readonly counters: EmbeddedStats = { appends: 0, eventsWritten: 0, writes: 0, syncs: 0 };
+  private readonly counters: EmbeddedStats = { appends: 0, eventsWritten: 0, writes: 0, syncs: 0, ingested: 0, tailReads: 0 };
   private readonly pollIntervalMs: number;
+  /** recent durable bytes of the log, in file order (rememberTail) */
+  private tail: CommittedBytes[] = [];
+  private tailSize = 0;
 
   constructor(
     readonly dir: string,
@@ -275,6 +301,54 @@ class EmbeddedStore implements EmbeddedEventStore {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  ingest(committed: CommittedBytes): Promise<number> {
+    if (!this.readOnly || this.closed) return Promise.resolve(0);
+    if (this.refreshing) return this.refreshing.then(() => this.ingest(committed));
+    const { fileOffset, bytes } = committed;
+    if (fileOffset + bytes.length <= this.fileEnd) return Promise.resolve(0); // read from the file already
+    const records = fileOffset === this.fileEnd ? this.inLine(decodeWholeRecords(bytes)) : null;
+    if (!records) return this.refresh(); // a gap, an overlap or bytes that do not decode: the file decides
+    const before = this.index.length;
+    for (const rec of records) this.applyRecord(rec, fileOffset);
+    this.fileEnd = fileOffset + bytes.length;
+    this.nextPosition = this.index.length;
+    this.rememberTail(committed);
+    this.counters.ingested++;
+    this.notify();
+    return Promise.resolve(this.index.length - before);
+  }
+
+  /** `records` if each one continues the index exactly (position and its stream's revision), else null */
+  private inLine(records: DecodedRecord[] | null): DecodedRecord[] | null {
+    if (!records) return null;
+    let position = this.index.length;
+    const revisions = new Map<string, number>();
+    for (const rec of records) {
+      const revision = revisions.get(rec.streamId) ?? this.index.getStream(rec.streamId)?.count ?? 0;
+      if (rec.firstPosition !== position || rec.firstRevision !== revision) return null;
+      position += rec.events.length;
+      revisions.set(rec.streamId, revision + rec.events.length);
+    }
+    return records;
+  }
+
+  private rememberTail(committed: CommittedBytes): void {
+    this.tail.push(committed);
+    this.tailSize += committed.bytes.length;
+    while (this.tailSize > TAIL_CACHE_BYTES && this.tail.length > 1) this.tailSize -= this.tail.shift()!.bytes.length;
+  }
+
+  /** bytes [start, start + length) of the log from the tail cache, or null when they are not all in one kept write */
+  private fromTail(start: number, length: number): Buffer | null {
+    for (let i = this.tail.length - 1; i >= 0; i--) {
+      const t = this.tail[i];
+      if (start < t.fileOffset) continue;
+      const rel = start - t.fileOffset;
+      return rel + length <= t.bytes.length ? t.bytes.subarray(rel, rel + length) : null;
+    }
+    return null;
   }
 
   private async doRefresh(): Promise<number> {
@@ -464,7 +538,7 @@ class EmbeddedStore implements EmbeddedEventStore {
     }
     this.fileEnd = offset;
     this.notify();
-    this.options.hooks?.afterCommit?.(this.index.length - 1);
+    this.options.hooks?.afterCommit?.(this.index.length - 1, { fileOffset: base, bytes: buf });
   }
 
   // ---------------------------------------------------------------- reads
@@ -522,6 +596,7 @@ class EmbeddedStore implements EmbeddedEventStore {
 
   private async loadChunks(positions: number[]): Promise<RecordedEvent[]> {
     const { index } = this;
+    let fileReads = 0;
     const out: RecordedEvent[] = new Array(positions.length);
     let i = 0;
     while (i < positions.length) {
@@ -536,7 +611,12 @@ class EmbeddedStore implements EmbeddedEventStore {
         end = next;
         j++;
       }
-      const buf = await readRange(this.fh, start, end - start);
+      let buf = this.fromTail(start, end - start);
+      if (buf) this.counters.tailReads++;
+      else {
+        buf = await readRange(this.fh, start, end - start);
+        fileReads++;
+      }
       if (buf.length !== end - start) throw new Error(`event log ${this.logPath} is shorter than its index`);
       for (let k = i; k < j; k++) {
         const p = positions[k];
@@ -555,6 +635,9 @@ class EmbeddedStore implements EmbeddedEventStore {
       }
       i = j;
     }
+    // served from memory only: still let timers, I/O and messages run before the caller goes on
+    // (a subscription catching up, or a retry loop, would otherwise run on microtasks alone)
+    if (fileReads === 0 && positions.length > 0) await new Promise<void>((r) => setImmediate(r));
     return out;
   }
 

@@ -8,6 +8,7 @@ export {
   EventStoreLockedError,
   type EmbeddedEventStore,
   type EmbeddedEventStoreOptions,
+  type CommittedBytes,
   type EmbeddedHooks,
   type EmbeddedStats,
   type RecoveryInfo,

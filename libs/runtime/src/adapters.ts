@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { MusterConfig } from '@muster/config';
 import { connectNatsBus, createMemoryBus, type Bus } from '@muster/bus';
-import { createEsdbEventStore, openEmbeddedEventStore, withHashChain, type EventStore } from '@muster/event-store';
+import { createEsdbEventStore, openEmbeddedEventStore, withHashChain, type CommittedBytes, type EventStore } from '@muster/event-store';
 import { createMemoryReadStore, createMongoReadStore, type ReadStore } from '@muster/read-store';
 
 export interface Adapters {
@@ -36,7 +36,7 @@ export interface HostedReadStore {
   readStore: ReadStore;
   projection?: ProjectionHost;
   /** the embedded writer calls this after every group commit (see EmbeddedHooks.afterCommit) */
-  afterCommit?: (lastPosition: number) => void;
+  afterCommit?: (lastPosition: number, committed?: CommittedBytes) => void;
   close(): Promise<void>;
 }
 
@@ -53,7 +53,7 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
   const eventsDir = join(config.dataDir, 'events');
   if (config.eventStore.kind === 'embedded') {
     await mkdir(eventsDir, { recursive: true });
-    rawStore = await openEmbeddedEventStore({ dir: eventsDir, hooks: { afterCommit: (p) => hosted?.afterCommit?.(p) } });
+    rawStore = await openEmbeddedEventStore({ dir: eventsDir, hooks: { afterCommit: (p, committed) => hosted?.afterCommit?.(p, committed) } });
   } else {
     rawStore = createEsdbEventStore({ connectionString: config.eventStore.url });
   }

@@ -4,7 +4,8 @@
  * remote calls on this thread's port and wakes the log reader after every commit.
  *
  * Messages in:  { t: 'rs', ... }                     a read-store call (answered by serveReadStore)
- *               { t: 'appended', position }            the writer committed up to `position`
+ *               { t: 'appended', position, fileOffset?, bytes? }
+ *                                                      the writer committed up to `position` (with the bytes it wrote)
  *               { t: 'ctl', id, op, ... }              waitFor | rebuild | stop (answered by 'ctl-answer')
  * Messages out: { t: 'status', ready, health }         on start, every STATUS_EVERY_MS and after changes
  *               { t: 'lag', samples }                  lag samples (ms), batched
@@ -57,7 +58,9 @@ try {
 
   let head = startHead;
   const sendStatus = () => port.postMessage({
-    t: 'status', ready: !projector.failed && projector.currentPosition >= startHead, health: projectorHealth(projector, head, rebuilds),
+    t: 'status', ready: !projector.failed && projector.currentPosition >= startHead,
+    // how the thread's log reader got the writes: taken from the writer's bytes, or read from the file
+    health: { ...projectorHealth(projector, head, rebuilds), logReader: { ingestedWrites: store.stats().ingested, readsFromMemory: store.stats().tailReads } },
   });
   const statusTimer = setInterval(sendStatus, STATUS_EVERY_MS);
   sendStatus();
@@ -76,7 +79,17 @@ try {
 
   let stopping: Promise<void> | null = null;
   port.on('message', (m: { t?: string }) => {
-    if (m.t === 'appended') { void refresh(); return; }
+    if (m.t === 'appended') {
+      const { fileOffset, bytes } = m as { fileOffset?: number; bytes?: Uint8Array };
+      // the writer's bytes, unless a refresh from the file is under way (it reads them there)
+      if (bytes && typeof fileOffset === 'number' && !refreshing) {
+        store.ingest({ fileOffset, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) })
+          .then(() => store.headPosition()).then((h) => { head = h; }, () => { void refresh(); });
+        return;
+      }
+      void refresh();
+      return;
+    }
     if (m.t !== 'ctl') return;
     const c = m as ThreadControl;
     const reply = (p: Promise<unknown>) => p.then(

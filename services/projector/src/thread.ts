@@ -5,7 +5,9 @@
  * garbage it leaves. Here it runs on its own thread, with its own heap, so the thread serving HTTP
  * only appends and answers. The worker owns the in-memory read store; this thread uses it through
  * the same ReadStore port (remote calls, structured clone) and wakes the worker's log reader after
- * every commit (EmbeddedHooks.afterCommit), so projection does not wait for a poll.
+ * every commit (EmbeddedHooks.afterCommit), so projection does not wait for a poll. The wake carries
+ * the bytes just written, which the reader takes (EmbeddedEventStore.ingest: checked as a file
+ * read would be) instead of reading them back from the file.
  *
  * Separate-process deployments (compose, Kubernetes) do not use this: there the projector is its
  * own process and the read store is MongoDB.
@@ -34,6 +36,8 @@ export const PROJECTOR_THREAD_LIMITS = { maxYoungGenerationSizeMb: 192 } as cons
 export const projectorThread: ReadStoreHost = async ({ eventsDir }) => startProjectorThread(eventsDir);
 
 /** the first restart after an unexpected end of the thread waits this long; then it doubles, up to RESTART_MAX_MS */
+/** group writes up to this size are passed to the thread with their bytes (larger ones: it reads the file) */
+const INGEST_MAX_BYTES = 1024 * 1024;
 const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 30_000;
 
@@ -161,7 +165,14 @@ export async function startProjectorThread(eventsDir: string): Promise<Projector
     projection,
     get thread() { return worker; },
     get restarts() { return restarts; },
-    afterCommit: (position) => { if (!down) worker.postMessage({ t: 'appended', position }); },
+    afterCommit: (position, committed) => {
+      if (down) return;
+      // the committed bytes go along (one copy, its memory transferred): the thread's log reader
+      // takes them instead of reading the file again; a large group write only wakes it
+      if (!committed || committed.bytes.length > INGEST_MAX_BYTES) { worker.postMessage({ t: 'appended', position }); return; }
+      const bytes = new Uint8Array(committed.bytes);
+      worker.postMessage({ t: 'appended', position, fileOffset: committed.fileOffset, bytes }, [bytes.buffer]);
+    },
     close: () => {
       closing ??= (async () => {
         if (restartTimer) clearTimeout(restartTimer);

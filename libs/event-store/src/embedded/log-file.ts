@@ -75,6 +75,23 @@ export async function scanRecords(
 }
 
 /**
+ * The records that make up `buf` exactly (payload offsets relative to `buf`), or null unless every
+ * byte belongs to a valid record and no atomic run is left open: the check a reader makes before
+ * taking a writer's committed bytes instead of reading them from the file.
+ */
+export function decodeWholeRecords(buf: Buffer): DecodedRecord[] | null {
+  const out: DecodedRecord[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const r = decodeRecordAt(buf, pos);
+    if (r.kind !== 'ok') return null;
+    out.push(r.record);
+    pos += r.record.size;
+  }
+  return out.length > 0 && !out[out.length - 1].continues ? out : null;
+}
+
+/**
  * True when a valid record starts at or after `limit` (and before `size`): evidence that bytes
  * before it were damaged in place rather than torn by a crash.
  */
