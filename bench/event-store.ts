@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openEmbeddedEventStore, type EmbeddedEventStore, type NewEvent } from '@muster/event-store';
+import { openEmbeddedEventStore, type CommittedBytes, type EmbeddedEventStore, type NewEvent } from '@muster/event-store';
 
 export interface EventStoreBenchOptions {
   /** seconds per append phase (default 3) */
@@ -127,6 +127,39 @@ function row(label: string, value: number, unit: string, target?: { text: string
   return `${main}${goal}${note ? `  ${note}` : ''}`.trimEnd();
 }
 
+/**
+ * CPU of the whole process (the reader's own work and the thread pool's reads) while a read-only
+ * reader takes one commit of three events and reads them, either by refreshing from the file or by
+ * ingesting the bytes the writer passed to afterCommit; commits alternate between the two ways.
+ */
+async function followCommits(dir: string, commits: number): Promise<{ refreshUs: number; ingestUs: number }> {
+  let committed: CommittedBytes | null = null;
+  const writer = await openEmbeddedEventStore({ dir, hooks: { afterCommit: (_p, c) => { committed = c; } } });
+  const reader = await openEmbeddedEventStore({ dir, readOnly: true, pollIntervalMs: 600_000 });
+  try {
+    const pad = 'x'.repeat(1200);
+    const event = (): NewEvent => ({ eventId: randomUUID(), type: 'Followed', data: { pad }, metadata: { bench: true } });
+    const spent = { refresh: 0, ingest: 0 };
+    let after = -1;
+    for (let i = 0; i < commits; i++) {
+      await writer.appendToStreams(['a', 'b', 'p'].map((s) => ({ streamId: `${s}-${i}`, events: [event()], expectedRevision: 'no_stream' as const })));
+      const way = i % 2 === 0 ? 'refresh' : 'ingest';
+      const c0 = process.cpuUsage();
+      if (way === 'ingest') await reader.ingest(committed!);
+      else await reader.refresh();
+      const page = await reader.readAll({ fromPosition: after, maxCount: 1000 });
+      const c = process.cpuUsage(c0);
+      spent[way] += c.user + c.system;
+      if (page.length !== 3) throw new Error(`the reader saw ${page.length} events of a commit of 3`);
+      after = page[page.length - 1].position;
+    }
+    return { refreshUs: spent.refresh / (commits / 2), ingestUs: spent.ingest / (commits / 2) };
+  } finally {
+    await reader.close();
+    await writer.close();
+  }
+}
+
 export async function benchEventStore(options: EventStoreBenchOptions = {}): Promise<EventStoreBenchResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const seconds = options.appendSeconds ?? 3;
@@ -145,6 +178,11 @@ export async function benchEventStore(options: EventStoreBenchOptions = {}): Pro
         `${c64.perFsync.toFixed(1)} appends per fsync`),
     );
     await appendStore.close();
+
+    // a read-only reader following a writer commit by commit, as the projector thread does
+    const follow = await followCommits(join(root, 'follow'), 2_000);
+    log(row('reader per commit: refresh from the file', follow.refreshUs, 'µs CPU', undefined, 'stat + scan read + payload read; 3 events of ~1.3 KB'));
+    log(row('reader per commit: ingest the commit bytes', follow.ingestUs, 'µs CPU', undefined, `the writer's afterCommit bytes, payloads read from memory`));
 
     const dir = join(root, 'catch-up');
     const writer = await openEmbeddedEventStore({ dir });
