@@ -354,6 +354,27 @@ describe('embedded event store', () => {
       await writer.close();
     });
 
+    it('filters by stream prefix the same way in long scans (cached per stream) and in the short scans of a live subscription', async () => {
+      const dir = await tempDir();
+      const store = await openStore(dir);
+      for (let i = 0; i < 60; i++) await store.appendToStream(i % 3 === 0 ? `group-${i}` : `person-${i}`, [ev('Old', { i })]);
+      const filter = { streamPrefixes: ['group-', 'list-'] };
+      // a scan over the whole log (as long as the number of streams): the per-stream cache
+      expect((await store.readAll({ filter })).map((e) => e.streamId)).toEqual(Array.from({ length: 20 }, (_, k) => `group-${k * 3}`));
+      const seen: string[] = [];
+      const sub = store.subscribeToAll({ filter }, (e) => { seen.push(`${e.streamId}:${e.type}`); });
+      await waitUntil(() => seen.length === 20, 'the catch-up');
+      // live: each commit adds one or two positions to a log of 60+ streams, checked by name
+      await store.appendToStream('person-1', [ev('New')]);
+      await store.appendToStream('list-a', [ev('New')]);
+      await store.appendToStreams([{ streamId: 'person-x', events: [ev('New')], expectedRevision: 'any' }, { streamId: 'group-3', events: [ev('New')], expectedRevision: 'any' }]);
+      await store.appendToStream('grouping', [ev('New')]); // "group-" is a prefix, "grouping" does not carry it
+      await store.appendToStream('list-b', [ev('Last')]);
+      await waitUntil(() => seen.includes('list-b:Last'), 'the live events');
+      expect(seen.slice(20)).toEqual(['list-a:New', 'group-3:New', 'list-b:Last']);
+      await sub.stop();
+    });
+
     it('treats an incomplete tail as not yet written, without truncating it', async () => {
       const dir = await tempDir();
       const writer = await openStore(dir);

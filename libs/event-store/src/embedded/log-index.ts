@@ -132,18 +132,17 @@ export class LogIndex {
       for (; p < stop; p++) positions.push(p);
       return { positions, scannedTo: p - 1 < after ? after : p - 1 };
     }
-    // per-query caches: stream/type index -> 1 match, 2 no match
-    const streamMatch = prefixes ? new Uint8Array(this.streamList.length) : undefined;
+    // per-query caches: stream/type index -> 1 match, 2 no match. The stream cache has one slot per
+    // stream in the log, so it is only worth allocating for a scan about as long as that: a live
+    // subscription's scan after a commit looks at a few positions and checks their names directly.
+    const streamMatch = prefixes && (end - p) * 4 >= this.streamList.length ? new Uint8Array(this.streamList.length) : undefined;
     const typeMatch = types ? new Uint8Array(this.typeNames.length) : undefined;
     for (; p < end && positions.length < max; p++) {
       if (streamMatch && prefixes) {
         const s = this.streamIdx[p];
-        if (streamMatch[s] === 0) {
-          const name = this.streamList[s].name;
-          streamMatch[s] = prefixes.some((x) => name.startsWith(x)) ? 1 : 2;
-        }
+        if (streamMatch[s] === 0) streamMatch[s] = hasPrefix(this.streamList[s].name, prefixes) ? 1 : 2;
         if (streamMatch[s] === 2) continue;
-      }
+      } else if (prefixes && !hasPrefix(this.streamList[this.streamIdx[p]].name, prefixes)) continue;
       if (typeMatch && types) {
         const t = this.typeIdx[p];
         if (typeMatch[t] === 0) typeMatch[t] = types.has(this.typeNames[t]) ? 1 : 2;
@@ -153,4 +152,9 @@ export class LogIndex {
     }
     return { positions, scannedTo: p - 1 < after ? after : p - 1 };
   }
+}
+
+function hasPrefix(name: string, prefixes: readonly string[]): boolean {
+  for (let i = 0; i < prefixes.length; i++) if (name.startsWith(prefixes[i])) return true;
+  return false;
 }
