@@ -372,6 +372,14 @@ describe('embedded event store', () => {
       await store.appendToStream('list-b', [ev('Last')]);
       await waitUntil(() => seen.includes('list-b:Last'), 'the live events');
       expect(seen.slice(20)).toEqual(['list-a:New', 'group-3:New', 'list-b:Last']);
+      // caught up, it sleeps through commits that hold nothing for it (no wake, no fetch)
+      await new Promise((r) => setTimeout(r, 20));
+      const wakes = store.stats().wakes;
+      for (let i = 0; i < 10; i++) await store.appendToStream(`person-${i}`, [ev('Quiet')]);
+      expect(store.stats().wakes).toBe(wakes);
+      await store.appendToStream('group-0', [ev('Loud')]);
+      await waitUntil(() => seen.includes('group-0:Loud'), 'the next matching event');
+      expect(store.stats().wakes).toBe(wakes + 1);
       await sub.stop();
     });
 

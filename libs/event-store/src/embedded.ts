@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import {
   WrongExpectedRevisionError,
   type AppendResult,
+  type EventFilter,
   type EventHandler,
   type EventStore,
   type ExpectedRevision,
@@ -81,6 +82,8 @@ export interface EmbeddedStats {
   ingested: number;
   /** payload reads served from the recent bytes kept in memory instead of the file */
   tailReads: number;
+  /** caught-up subscriptions woken by new events (a filtered one only for events it delivers) */
+  wakes: number;
 }
 
 export interface RecoveryInfo {
@@ -136,6 +139,13 @@ interface QueuedBatch {
 }
 
 const READ_CHUNK = 1024 * 1024;
+
+interface Waiter {
+  wake: () => void;
+  /** with a filter: woken only once a position after `scannedTo` matches it */
+  filter?: EventFilter;
+  scannedTo: number;
+}
 /**
  * readOnly readers: the most recent bytes taken by ingest, kept to serve reads of the log's tail
  * without the file (a writer keeps none: its reads go to the file as before)
@@ -234,8 +244,9 @@ class EmbeddedStore implements EmbeddedEventStore {
   private readonly subscriptions = new Set<PagedSubscription>();
   private readonly reads = new Set<Promise<unknown>>();
   private seq = 0;
-  private readonly waiters = new Set<() => void>();
-  private readonly counters: EmbeddedStats = { appends: 0, eventsWritten: 0, writes: 0, syncs: 0, ingested: 0, tailReads: 0 };
+  /** caught-up subscriptions waiting for a change; a filtered one only for events it would deliver */
+  private readonly waiters = new Set<Waiter>();
+  private readonly counters: EmbeddedStats = { appends: 0, eventsWritten: 0, writes: 0, syncs: 0, ingested: 0, tailReads: 0, wakes: 0 };
   private readonly pollIntervalMs: number;
   /** recent durable bytes of the log, in file order (rememberTail) */
   private tail: CommittedBytes[] = [];
@@ -655,15 +666,18 @@ class EmbeddedStore implements EmbeddedEventStore {
   subscribeToAll(options: SubscribeOptions, handler: EventHandler): Subscription {
     this.assertOpen();
     const filter = options.filter;
+    let scanned = -1;
     const sub = new PagedSubscription(
       {
         fetch: async (after): Promise<Page> => {
           const seq = this.seq;
           const { positions, scannedTo } = this.index.scan(after, SUBSCRIPTION_PAGE, filter, SUBSCRIPTION_SCAN_LIMIT);
           const caughtUp = scannedTo >= this.index.length - 1;
-          return { events: await this.load(positions), scannedTo, caughtUp, seq };
+          scanned = scannedTo;
+          return { events: positions.length ? await this.load(positions) : [], scannedTo, caughtUp, seq };
         },
-        wait: (seq, signal) => this.waitForChange(seq, signal),
+        // a filtered subscription sleeps through commits that hold nothing for it
+        wait: (seq, signal) => this.waitForChange(seq, signal, filter?.streamPrefixes?.length || filter?.eventTypes?.length ? { filter, scannedTo: scanned } : undefined),
       },
       handler,
       startPosition(options.fromPosition),
@@ -678,22 +692,33 @@ class EmbeddedStore implements EmbeddedEventStore {
 
   private notify(): void {
     this.seq++;
-    for (const w of this.waiters) w();
-    this.waiters.clear();
+    for (const w of this.waiters) {
+      if (w.filter) {
+        const { positions, scannedTo } = this.index.scan(w.scannedTo, 1, w.filter);
+        if (positions.length === 0) {
+          w.scannedTo = scannedTo;
+          continue;
+        }
+      }
+      this.waiters.delete(w);
+      this.counters.wakes++;
+      w.wake();
+    }
   }
 
-  private async waitForChange(seq: number, signal: AbortSignal): Promise<void> {
+  private async waitForChange(seq: number, signal: AbortSignal, watch?: { filter: EventFilter | undefined; scannedTo: number }): Promise<void> {
     if (this.seq !== seq || signal.aborted || this.closed) return;
     const timedOut = await new Promise<boolean>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const finish = (polled: boolean) => {
-        this.waiters.delete(wake);
+        this.waiters.delete(waiter);
         signal.removeEventListener('abort', wake);
         if (timer) clearTimeout(timer);
         resolve(polled);
       };
       const wake = () => finish(false);
-      this.waiters.add(wake);
+      const waiter: Waiter = { wake, filter: watch?.filter, scannedTo: watch?.scannedTo ?? -1 };
+      this.waiters.add(waiter);
       signal.addEventListener('abort', wake);
       // readOnly: nobody in this process writes, so poll the file
       if (this.readOnly) timer = setTimeout(() => finish(true), this.pollIntervalMs);
