@@ -62,9 +62,7 @@ function sortedCopy(value: unknown): unknown {
   // integer-like keys come first in Object.keys order, so checking the first one is enough
   if (keys.length > 0 && isArrayIndex(keys[0])) return NEEDS_BUILDER;
   if (Object.hasOwn(record, '__proto__')) return NEEDS_BUILDER; // an own "__proto__" key (from JSON.parse) cannot be copied by assignment
-  let inOrder = true;
-  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) { inOrder = false; break; }
-  if (!inOrder) keys.sort();
+  sortKeys(keys);
   const out: Record<string, unknown> = {};
   for (let i = 0; i < keys.length; i++) {
     const v = sortedCopy(record[keys[i]]);
@@ -72,6 +70,28 @@ function sortedCopy(value: unknown): unknown {
     out[keys[i]] = v;
   }
   return out;
+}
+
+/**
+ * Sorts in place in code unit order, as Array.prototype.sort() does for strings: an insertion sort
+ * for the few keys of a typical object (no allocation; already sorted costs n - 1 comparisons),
+ * the built-in sort beyond that.
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 24) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i];
+    let j = i - 1;
+    if (keys[j] <= k) continue;
+    while (j >= 0 && keys[j] > k) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = k;
+  }
 }
 
 /** keys JavaScript orders numerically before all others: canonical array indices 0 .. 2^32-2 */
