@@ -51,6 +51,15 @@ export const eventSchemas = {
     version: 1,
     schema: z.object({ listId: z.string(), mappings: z.array(FieldMapping), groupRules: z.array(GroupRule) }),
   },
+  /**
+   * Everyone on the list has been re-derived under the mappings of the list's `mappingsVersion`-th
+   * MappingsChanged (a remap run finished). A MappingsChanged without a later RemapCompleted of its
+   * version is a remap still owed: the mapping service finishes it, also after a crash.
+   */
+  RemapCompleted: {
+    version: 1,
+    schema: z.object({ listId: z.string(), mappingsVersion: z.number().int().min(1), remapped: z.number().int().min(0) }),
+  },
   // scimtokens-{listId}
   ScimTokenIssued: {
     version: 1,

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { spec } from './spec.ts';
-import { listDecider, syncedFieldKeys } from './list.ts';
+import { listDecider, remapPending, syncedFieldKeys } from './list.ts';
 import { personDecider } from './person.ts';
 import { tokensDecider } from './tokens.ts';
 import { DEFAULT_FIELDS, defaultMappings } from './defaults.ts';
@@ -78,6 +78,31 @@ describe('list decider', () => {
   });
   it('a no-op mapping save appends nothing', () => {
     given([listCreated, scimConnected]).when({ type: 'SetMappings', mappings: defaultMappings(), groupRules: [], knownSources: known }).then([]);
+  });
+});
+
+describe('remap bookkeeping in the list decider', () => {
+  const given = spec(listDecider);
+  const changed = (n: number): DomainEvent => ({ type: 'MappingsChanged', data: { listId: 'l1', mappings: defaultMappings().slice(n), groupRules: [] } });
+  const completed = (v: number): DomainEvent => ({ type: 'RemapCompleted', data: { listId: 'l1', mappingsVersion: v, remapped: 3 } });
+  const fold = (events: DomainEvent[]) => events.reduce((st, e) => listDecider.evolve(st, e), listDecider.initialState());
+  it('each mappings change owes a remap until a RemapCompleted of its version (or a later one)', () => {
+    expect(remapPending(fold([listCreated, scimConnected]))).toBe(false);
+    expect(remapPending(fold([listCreated, scimConnected, changed(1)]))).toBe(true);
+    expect(remapPending(fold([listCreated, scimConnected, changed(1), completed(1)]))).toBe(false);
+    expect(remapPending(fold([listCreated, scimConnected, changed(1), completed(1), changed(2)]))).toBe(true);
+    expect(remapPending(fold([listCreated, scimConnected, changed(1), changed(2), completed(1)]))).toBe(true);
+    expect(remapPending(fold([listCreated, scimConnected, changed(1), changed(2), completed(2), completed(1)]))).toBe(false);
+  });
+  it('completing the current version records it; completing one already covered records nothing', () => {
+    given([listCreated, scimConnected, changed(1), changed(2)]).when({ type: 'CompleteRemap', mappingsVersion: 2, remapped: 5 })
+      .then([{ type: 'RemapCompleted', data: { listId: 'l1', mappingsVersion: 2, remapped: 5 } }]);
+    given([listCreated, scimConnected, changed(1), changed(2), completed(2)]).when({ type: 'CompleteRemap', mappingsVersion: 1, remapped: 0 }).then([]);
+    given([listCreated, scimConnected, changed(1), completed(1)]).when({ type: 'CompleteRemap', mappingsVersion: 1, remapped: 0 }).then([]);
+  });
+  it('refuses a version that does not exist, and a list that does not', () => {
+    given([listCreated, scimConnected, changed(1)]).when({ type: 'CompleteRemap', mappingsVersion: 2, remapped: 0 }).thenThrows('invalid', /mappings version 2 does not exist/);
+    given([]).when({ type: 'CompleteRemap', mappingsVersion: 1, remapped: 0 }).thenThrows('not_found');
   });
 });
 

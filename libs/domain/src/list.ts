@@ -15,6 +15,10 @@ export interface ListState {
   everConnected: boolean;
   mappings: FieldMapping[];
   groupRules: GroupRule[];
+  /** MappingsChanged events so far (the version of the current mappings) */
+  mappingsVersion: number;
+  /** the highest mappings version a finished remap run has applied to everyone (RemapCompleted) */
+  remappedVersion: number;
 }
 
 export type ListCommand =
@@ -25,11 +29,17 @@ export type ListCommand =
   | { type: 'DisconnectScim' }
   | { type: 'ConnectEntra'; tenantId: string; clientId: string; groupIds: string[]; uniqueIdentifier: UniqueIdentifier }
   | { type: 'DisconnectEntra' }
-  | { type: 'SetMappings'; mappings: FieldMapping[]; groupRules: GroupRule[]; knownSources: (source: string) => boolean };
+  | { type: 'SetMappings'; mappings: FieldMapping[]; groupRules: GroupRule[]; knownSources: (source: string) => boolean }
+  /** a remap run has re-derived everyone under mappings version `mappingsVersion` */
+  | { type: 'CompleteRemap'; mappingsVersion: number; remapped: number };
 
 export const initialListState = (): ListState => ({
   exists: false, listId: '', orgId: '', name: '', fields: [], sync: null, everConnected: false, mappings: [], groupRules: [],
+  mappingsVersion: 0, remappedVersion: 0,
 });
+
+/** whether a mappings change has not yet been re-applied to everyone on the list */
+export const remapPending = (s: ListState): boolean => s.mappingsVersion > s.remappedVersion;
 
 /** Fields owned by the list's sync: targets of enabled mappings or group rules while a sync is connected. */
 export function syncedFieldKeys(state: ListState): Set<string> {
@@ -128,6 +138,12 @@ export const listDecider: Decider<ListCommand, ListState> = {
         if (JSON.stringify(cmd.mappings) === JSON.stringify(s.mappings) && JSON.stringify(cmd.groupRules) === JSON.stringify(s.groupRules)) return [];
         return [{ type: 'MappingsChanged', data: { listId: s.listId, mappings: cmd.mappings, groupRules: cmd.groupRules } }];
       }
+      case 'CompleteRemap':
+        if (!s.exists) throw notFound('list not found');
+        if (cmd.mappingsVersion > s.mappingsVersion) throw invalid(`mappings version ${cmd.mappingsVersion} does not exist (current ${s.mappingsVersion})`);
+        // a later run already covered it (or an earlier version finishing late): nothing to record
+        if (cmd.mappingsVersion <= s.remappedVersion) return [];
+        return [{ type: 'RemapCompleted', data: { listId: s.listId, mappingsVersion: cmd.mappingsVersion, remapped: cmd.remapped } }];
       default: {
         const never: never = cmd;
         throw new DomainError('invalid', `unknown command ${(never as { type: string }).type}`);
@@ -156,7 +172,9 @@ export const listDecider: Decider<ListCommand, ListState> = {
           sync: { provider: 'entra', uniqueIdentifier: e.data.uniqueIdentifier, connectedAt: 0 }, everConnected: true,
         };
       case 'MappingsChanged':
-        return { ...s, mappings: e.data.mappings, groupRules: e.data.groupRules };
+        return { ...s, mappings: e.data.mappings, groupRules: e.data.groupRules, mappingsVersion: s.mappingsVersion + 1 };
+      case 'RemapCompleted':
+        return { ...s, remappedVersion: Math.max(s.remappedVersion, e.data.mappingsVersion) };
       default:
         return s;
     }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { openEmbeddedEventStore, withHashChain } from '@muster/event-store';
 import { startStack, type Stack } from '../../../tests/helpers.ts';
 import { ENTERPRISE, createUser, eventually, expectStatus, patchOps, person, provisioningLog, scimList } from './support.ts';
 
@@ -139,26 +141,93 @@ describe('saving mappings', () => {
   });
 });
 
-describe('an interrupted remap', () => {
-  it('saving the same mappings again completes it: people the earlier save did not reach are remapped', async () => {
+describe('a remap left unfinished (a crash between the mapping change and the remap run)', () => {
+  const mappingsChanged = (listId: string, mappings: unknown, groupRules: unknown) => {
+    const id = crypto.randomUUID();
+    return {
+      eventId: id, type: 'MappingsChanged', data: { listId, mappings, groupRules },
+      metadata: { eventId: id, version: 1, occurredAt: new Date().toISOString(), correlationId: id, causationId: id, actor: { kind: 'admin', id: 'test' }, source: { kind: 'admin-api' } },
+    };
+  };
+
+  it('a save records RemapCompleted once its run is done; saving the same mappings again writes nothing', async () => {
+    const l = await scimList(s, { name: 'Remap bookkeeping' });
+    const ada = await createUser(s, l, 'ada');
+    const { mappings } = await mappingsOf(l.id);
+    expect((await mappingsOf(l.id)).remap).toEqual({ pending: false, mappingsVersion: 0 });
+    const upper = mappings.map((m: { field: string }) => (m.field === 'firstName' ? { ...m, transform: 'uppercase' } : m));
+    const saved = await s.admin('PUT', `/lists/${l.id}/mappings`, { mappings: upper });
+    expect(saved.body).toMatchObject({ changed: true, remapped: 1 });
+    const events = await s.running.adapters.store.readStream(`list-${l.id}`);
+    const last = events[events.length - 1];
+    expect(last).toMatchObject({ type: 'RemapCompleted', data: { listId: l.id, mappingsVersion: 1, remapped: 1 } });
+    // caused by the mapping change, after the person's remap
+    const changed = events.find((e) => e.type === 'MappingsChanged')!;
+    expect(last.metadata).toMatchObject({ causationId: changed.eventId, actor: { kind: 'system', id: 'mapping' }, source: { kind: 'remap' } });
+    const personEvents = await s.running.adapters.store.readStream(`person-${ada}`);
+    expect(personEvents[personEvents.length - 1].position).toBeLessThan(last.position);
+    expect(saved.body.position).toBe(last.position);
+    expect((await mappingsOf(l.id)).remap).toEqual({ pending: false, mappingsVersion: 1 });
+    // the list summary (read model) shows the last finished remap
+    const summary = await s.admin('GET', `/lists/${l.id}?after=${saved.body.position}`);
+    expect(summary.body.lastRemap).toEqual({ mappingsVersion: 1, remapped: 1, completedAt: last.metadata.occurredAt });
+    const again = await s.admin('PUT', `/lists/${l.id}/mappings`, { mappings: upper });
+    expect(again.body).toMatchObject({ changed: false, remapped: 0, position: null });
+    expect((await s.running.adapters.store.readStream(`list-${l.id}`)).length).toBe(events.length);
+  });
+
+  it('the running service finishes it on its own: people re-derived, RemapCompleted recorded, nothing owed', async () => {
     const l = await scimList(s, { name: 'Interrupted remap' });
     const ada = await createUser(s, l, 'ada');
+    const grace = await createUser(s, l, 'grace');
     const { mappings, groupRules } = await mappingsOf(l.id);
     const upper = mappings.map((m: { field: string }) => (m.field === 'firstName' ? { ...m, transform: 'uppercase' } : m));
-    // the state a save leaves when its remap stops early: the new mappings stored, the person not remapped
-    const id = crypto.randomUUID();
-    await s.running.adapters.store.appendToStream(`list-${l.id}`, [{
-      eventId: id, type: 'MappingsChanged', data: { listId: l.id, mappings: upper, groupRules },
-      metadata: { eventId: id, version: 1, occurredAt: new Date().toISOString(), correlationId: id, causationId: id, actor: { kind: 'admin', id: 'test' }, source: { kind: 'admin-api' } },
-    }], { expectedRevision: 'any' });
-    await eventually(async () => expect((await mappingsOf(l.id)).mappings).toEqual(upper));
-    expect((await person(s, l.id, ada)).fields.firstName).toBe('Ada');
+    // the state a save leaves when it stops right after storing the new mappings (here: another replica that died)
+    await s.running.adapters.store.appendToStream(`list-${l.id}`, [mappingsChanged(l.id, upper, groupRules)], { expectedRevision: 'any' });
+    await eventually(async () => {
+      expect((await person(s, l.id, ada)).fields.firstName).toBe('ADA');
+      expect((await person(s, l.id, grace)).fields.firstName).toBe('GRACE');
+      expect((await mappingsOf(l.id)).remap).toEqual({ pending: false, mappingsVersion: 1 });
+    });
+    const events = await s.running.adapters.store.readStream(`list-${l.id}`);
+    expect(events.filter((e) => e.type === 'RemapCompleted').map((e) => e.data)).toEqual([{ listId: l.id, mappingsVersion: 1, remapped: 2 }]);
+    const remap = (await person(s, l.id, ada)).timeline.at(-1);
+    expect(remap).toMatchObject({ type: 'AttributesChanged', cause: 'remap', source: { kind: 'remap' } });
+    // saving the same mappings afterwards finds nothing owed
     const again = await s.admin('PUT', `/lists/${l.id}/mappings`, { mappings: upper, groupRules });
-    expectStatus(again, 200);
-    expect(again.body).toMatchObject({ changed: false, remapped: 1 });
-    expect((await person(s, l.id, ada)).fields.firstName).toBe('ADA');
-    const once = await s.admin('PUT', `/lists/${l.id}/mappings`, { mappings: upper, groupRules });
-    expect(once.body).toMatchObject({ changed: false, remapped: 0 });
+    expect(again.body).toMatchObject({ changed: false, remapped: 0 });
+    const health = await (await fetch(`${s.url}/healthz`)).json() as any;
+    expect(JSON.stringify(health)).toMatch(/"owedRemapsFinished":[1-9]/);
+  });
+
+  it('a restart finishes a remap the stopped process owed', async () => {
+    const t = await startStack();
+    let stopped = false;
+    try {
+      const l = await scimList(t, { name: 'Owed at restart' });
+      const ada = await createUser(t, l, 'ada');
+      const { mappings, groupRules } = (await t.admin('GET', `/lists/${l.id}/mappings`)).body;
+      const upper = mappings.map((m: { field: string }) => (m.field === 'lastName' ? { ...m, transform: 'uppercase' } : m));
+      await t.stop({ keepData: true });
+      stopped = true;
+      // written while no process runs: the mappings changed, nobody remapped
+      const offline = withHashChain(await openEmbeddedEventStore({ dir: join(t.dataDir, 'events') }));
+      await offline.appendToStream(`list-${l.id}`, [mappingsChanged(l.id, upper, groupRules)], { expectedRevision: 'any' });
+      await offline.close();
+      const u = await startStack({}, t.dataDir);
+      try {
+        await eventually(async () => {
+          expect((await person(u, l.id, ada)).fields.lastName).toBe('TESTER');
+          expect((await u.admin('GET', `/lists/${l.id}/mappings`)).body.remap).toEqual({ pending: false, mappingsVersion: 1 });
+        }, 30_000);
+        const verified = await u.admin('GET', '/audit/verify');
+        expect(verified.body).toMatchObject({ ok: true });
+      } finally {
+        await u.stop();
+      }
+    } finally {
+      if (!stopped) await t.stop();
+    }
   });
 });
 

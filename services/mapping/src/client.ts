@@ -27,7 +27,7 @@ export class MappingClient {
     return this.call<{ count: number; attributes: CatalogueEntry[]; groups: Array<{ name: string; attributes: CatalogueEntry[] }>; custom: string }>(subjects.mappingCatalogue, {});
   }
   get(listId: string) {
-    return this.call<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[] }>(subjects.mappingGet, { listId });
+    return this.call<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[]; remap: { pending: boolean; mappingsVersion: number } }>(subjects.mappingGet, { listId });
   }
   /** saving re-applies the mappings to everyone on the list before answering, hence the longer timeout */
   set(req: {

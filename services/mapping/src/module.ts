@@ -8,7 +8,10 @@ export const mappingModule: ServiceModule = {
     await svc.start();
     return {
       name: 'mapping', ready: () => svc.ready, stop: () => svc.stop(),
-      health: () => ({ groupRuleFailures: svc.groups.failures, lastGroupRuleError: svc.groups.lastError }),
+      health: () => ({
+        groupRuleFailures: svc.groups.failures, lastGroupRuleError: svc.groups.lastError,
+        owedRemapsFinished: svc.remaps.finished, remapFailures: svc.remaps.failures, lastRemapError: svc.remaps.lastError,
+      }),
     };
   },
 };

@@ -3,10 +3,10 @@ import type { Bus, BusSubscription } from '@muster/bus';
 import { subjects } from '@muster/bus';
 import type { CommandContext, EventMetadata, FieldMapping, GroupRule } from '@muster/contracts';
 import { FieldMapping as FieldMappingSchema, GroupRule as GroupRuleSchema, streams, streamPrefixes } from '@muster/contracts';
-import type { EventStore, RecordedEvent } from '@muster/event-store';
+import type { EventStore, RecordedEvent, Subscription } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
 import {
-  DomainError, StreamStateCache, handleCommand, listDecider, personDecider, type ListState, type PersonCommand,
+  DomainError, StreamStateCache, handleCommand, listDecider, personDecider, remapPending, type ListState, type PersonCommand,
 } from '@muster/domain';
 import { z } from 'zod';
 import { catalogue, customSourcesOf, isCustomSource, isKnownSource, type AttributeGroup } from './catalogue.ts';
@@ -39,6 +39,8 @@ export interface MappingServiceOptions {
   now?: () => Date;
   /** how long a remap run waits for the read models to list everyone on the list (ms) */
   consistencyTimeoutMs?: number;
+  /** first wait before an owed remap that failed is tried again (ms, doubling to 60 s; default 1,000) */
+  remapRetryMs?: number;
 }
 
 /** checkpoint (in the read store) of the last group event whose group rules were applied */
@@ -60,6 +62,17 @@ export class MappingService {
   private subs: BusSubscription[] = [];
   private readonly now: () => Date;
   ready = false;
+  /** remap runs and mapping saves of one list, one at a time (a list id -> the tail of its chain) */
+  private listChains = new Map<string, Promise<unknown>>();
+  /** follows list streams so that a remap still owed (a crash, a failed run, another replica) gets finished */
+  private listFeed: Subscription | null = null;
+  /** the MappingsChanged event each owed remap comes from (causation of the remap's events) */
+  private owedCause = new Map<string, RecordedEvent>();
+  private retryTimers = new Map<string, NodeJS.Timeout>();
+  private retryDelays = new Map<string, number>();
+  private stopped = false;
+  /** owed remaps this service finished, and runs that failed (retried); shown on /healthz */
+  readonly remaps = { finished: 0, failures: 0, lastError: null as string | null };
 
   constructor(private readonly opts: MappingServiceOptions) {
     this.lists = new StreamStateCache(opts.store, streamPrefixes.list, listDecider.evolve, listDecider.initialState);
@@ -78,7 +91,63 @@ export class MappingService {
     this.subs.push(await bus.subscribe(subjects.mappingSet, async (m) => m.respond?.(await this.safe(() => this.set(SetMappingsRequest.parse(m.data)))), q));
     await this.lists.catchUp(30_000);
     await this.groups.start((await this.opts.readStore.getCheckpoint(GROUP_RULES_CHECKPOINT)) ?? -1);
+    // every list event (history first) is a chance to see a remap still owed; most lists owe none
+    this.listFeed = this.opts.store.subscribeToAll({ filter: { streamPrefixes: [streamPrefixes.list] } }, (e) => {
+      if (e.type === 'MappingsChanged') this.owedCause.set(e.streamId, e);
+      if (e.type === 'MappingsChanged' || e.type === 'RemapCompleted') this.finishOwedRemap(e.streamId.slice(streamPrefixes.list.length));
+    });
     this.ready = true;
+  }
+
+  /** runs `fn` after every earlier save or remap run of the list has settled */
+  private inListOrder<T>(listId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.listChains.get(listId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.then(() => undefined, () => undefined);
+    this.listChains.set(listId, tail);
+    void tail.then(() => { if (this.listChains.get(listId) === tail) this.listChains.delete(listId); });
+    return run;
+  }
+
+  /**
+   * Finishes the list's owed remap, if it owes one: everyone re-derived under the current mappings,
+   * then RemapCompleted. Queued behind any save of the same list (a save finishes its own remap,
+   * so this usually finds nothing owed). A failure is retried later, with backoff.
+   */
+  private finishOwedRemap(listId: string): void {
+    if (this.stopped || this.retryTimers.has(listId)) return;
+    void this.inListOrder(listId, async () => {
+      if (this.stopped) return;
+      const list = await this.lists.getCurrent(streams.list(listId));
+      if (!list?.exists || !remapPending(list)) return;
+      const cause = this.owedCause.get(streams.list(listId));
+      const cm = cause?.metadata as unknown as EventMetadata | undefined;
+      const correlationId = cm?.correlationId ?? randomUUID();
+      const ctx: CommandContext = {
+        actor: { kind: 'system', id: 'mapping' }, source: { kind: 'remap' }, correlationId, causationId: cause?.eventId ?? correlationId,
+        now: this.now(), newId: randomUUID, ...(cm?.traceparent ? { traceparent: cm.traceparent } : {}),
+      };
+      const run = await this.remapList(listId, list, ctx);
+      await this.completeRemap(listId, list, run.changed, ctx);
+      this.remaps.finished++;
+    }).then(
+      () => { this.retryDelays.delete(listId); },
+      (err: unknown) => {
+        if (this.stopped) return;
+        this.remaps.failures++;
+        this.remaps.lastError = `remap of list ${listId}: ${(err as Error).message}`;
+        const delayMs = Math.min((this.retryDelays.get(listId) ?? (this.opts.remapRetryMs ?? 1_000) / 2) * 2, 60_000);
+        this.retryDelays.set(listId, delayMs);
+        const timer = setTimeout(() => { this.retryTimers.delete(listId); this.finishOwedRemap(listId); }, delayMs);
+        timer.unref?.();
+        this.retryTimers.set(listId, timer);
+      },
+    );
+  }
+
+  /** records that everyone has been re-derived under `list`'s mappings (no event when a later run already did) */
+  private async completeRemap(listId: string, list: ListState, remapped: number, ctx: CommandContext) {
+    return handleCommand(this.opts.store, streams.list(listId), listDecider, { type: 'CompleteRemap', mappingsVersion: list.mappingsVersion, remapped }, { ...ctx, now: this.now() });
   }
 
   private async safe<T>(fn: () => Promise<T>): Promise<Reply<T>> {
@@ -106,17 +175,30 @@ export class MappingService {
   }
 
   /** The list's mappings and group rules, plus the custom extension attributes its people carry (mappable). */
-  async get(listId: string): Promise<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[] }> {
+  async get(listId: string): Promise<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[]; remap: { pending: boolean; mappingsVersion: number } }> {
     const list = await this.list(listId);
     const docs = await this.opts.readStore.collection('people').find({ listId, linked: true }, { projection: { _id: 1, scimResource: 1 } });
     const custom = new Set<string>();
     for (const d of docs) if (d.scimResource) for (const s of customSourcesOf(d.scimResource as Record<string, unknown>)) custom.add(s);
     for (const m of list.mappings) if (isCustomSource(m.source)) custom.add(m.source);
-    return { mappings: list.mappings, groupRules: list.groupRules, customAttributes: [...custom].sort() };
+    return {
+      mappings: list.mappings, groupRules: list.groupRules, customAttributes: [...custom].sort(),
+      // pending: the current mappings are not yet applied to everyone (a remap run is under way or owed)
+      remap: { pending: remapPending(list), mappingsVersion: list.mappingsVersion },
+    };
   }
 
-  /** Save mappings, then re-apply them to everyone already on the list (a remap run). */
+  /**
+   * Save mappings, then re-apply them to everyone already on the list (a remap run) and record
+   * RemapCompleted. Saves and remap runs of one list take turns. Should the run stop early (a crash,
+   * an error), the MappingsChanged without its RemapCompleted is a remap still owed, which this
+   * service finishes on its own (finishOwedRemap).
+   */
   async set(req: z.infer<typeof SetMappingsRequest>) {
+    return this.inListOrder(req.listId, () => this.setInOrder(req));
+  }
+
+  private async setInOrder(req: z.infer<typeof SetMappingsRequest>) {
     const { store } = this.opts;
     const correlationId = req.correlationId;
     const res = await handleCommand(store, streams.list(req.listId), listDecider, {
@@ -129,11 +211,13 @@ export class MappingService {
     // Unchanged mappings are re-applied too: saving them again completes a remap that an earlier
     // save could not finish (its mappings stored, some people not yet remapped). People already
     // current get no event, so a repeated save writes nothing.
-    const remap = await this.remapList(req.listId, res.state, {
+    const remapCtx: CommandContext = {
       actor: { kind: 'system', id: 'mapping' }, source: { kind: 'remap' }, correlationId, causationId: changed ? res.eventIds[0] : correlationId, now: this.now(), newId: randomUUID,
       ...(req.traceparent ? { traceparent: req.traceparent } : {}),
-    });
-    return { changed, position: remap.position ?? (changed ? res.position : null), remapped: remap.changed };
+    };
+    const remap = await this.remapList(req.listId, res.state, remapCtx);
+    const done = await this.completeRemap(req.listId, res.state, remap.changed, remapCtx);
+    return { changed, position: done.position ?? remap.position ?? (changed ? res.position : null), remapped: remap.changed };
   }
 
   /** Wait (bounded) until the projection has applied everything stored so far, so the people list is complete. */
@@ -162,6 +246,7 @@ export class MappingService {
     let changed = 0;
     let position: number | null = null;
     for (const p of people) {
+      if (this.stopped) throw new Error('mapping service stopping; remap not finished');
       const r = await handleCommand(store, streams.person(p._id), personDecider, (state): PersonCommand => {
         // only people the sync feeds are remapped; people an admin created keep their values
         const fields = state.scim ? this.derivedFields(list, p._id, state.scim) : {};
@@ -198,7 +283,14 @@ export class MappingService {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
+    await this.listFeed?.stop();
+    this.listFeed = null;
     for (const s of this.subs) await s.unsubscribe();
+    // a remap run in progress stops at its next person (it stays owed, finished after the next start)
+    await Promise.all([...this.listChains.values()]);
     await this.groups.stop();
     await this.lists.stop();
   }

@@ -132,6 +132,8 @@ export class Projections {
         return guarded(this.c('lists'), e.data.listId, p, { $set: { sync: null, updatedAt: at } });
       case 'MappingsChanged':
         return guarded(this.c('lists'), e.data.listId, p, { $set: { mappings: e.data.mappings, groupRules: e.data.groupRules, updatedAt: at } });
+      case 'RemapCompleted':
+        return guarded(this.c('lists'), e.data.listId, p, { $set: { lastRemap: { mappingsVersion: e.data.mappingsVersion, remapped: e.data.remapped, completedAt: at } } });
       case 'ScimTokenIssued':
         return guarded(this.c('tokens'), e.data.tokenId, p, {}, () => ({
           _id: e.data.tokenId, listId: e.data.listId, prefix: e.data.prefix, createdAt: at, expiresAt: e.data.expiresAt,

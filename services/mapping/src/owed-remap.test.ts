@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryBus } from '@muster/bus';
+import { streams, toNewEvents, type CommandContext, type DomainEvent } from '@muster/contracts';
+import { DEFAULT_FIELDS, defaultMappings } from '@muster/domain';
+import { openEmbeddedEventStore, type EventStore } from '@muster/event-store';
+import { createMemoryReadStore } from '@muster/read-store';
+import { MappingService } from './service.ts';
+
+const ctx = (): CommandContext => ({
+  actor: { kind: 'admin', id: 'test' }, source: { kind: 'admin-api' }, correlationId: randomUUID(), now: new Date(), newId: randomUUID,
+});
+const append = (store: EventStore, stream: string, events: DomainEvent[]) => store.appendToStream(stream, toNewEvents(events, ctx()), { expectedRevision: 'any' });
+
+let cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+describe('a remap still owed when a run fails', () => {
+  it('is retried with backoff until it succeeds, then recorded once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'muster-owed-remap-'));
+    const store = await openEmbeddedEventStore({ dir });
+    const readStore = createMemoryReadStore();
+    const bus = createMemoryBus();
+    cleanup.push(async () => { await store.close(); await readStore.close(); await bus.close(); await rm(dir, { recursive: true, force: true }); });
+
+    const listId = 'l1';
+    const personId = randomUUID();
+    await append(store, streams.list(listId), [
+      { type: 'ListCreated', data: { listId, orgId: 'default', name: 'Staff' } },
+      { type: 'ScimConnected', data: { listId, uniqueIdentifier: 'employeeNumber', fieldsAdded: DEFAULT_FIELDS, mappings: defaultMappings() } },
+    ]);
+    const scim = { userName: 'ada@example.org', name: { givenName: 'Ada', familyName: 'Lovelace' }, active: true };
+    await append(store, streams.person(personId), [{
+      type: 'PersonProvisioned', data: { personId, listId, scim, fields: { firstName: 'Ada', lastName: 'Lovelace' }, status: 'active', fieldChanges: [] },
+    }]);
+    const upper = defaultMappings().map((m) => (m.field === 'firstName' ? { ...m, transform: 'uppercase' as const } : m));
+    const changed = await append(store, streams.list(listId), [{ type: 'MappingsChanged', data: { listId, mappings: upper, groupRules: [] } }]);
+    // the read models list the person but are behind the log: a remap run cannot trust them yet and fails
+    await readStore.collection('people').insertOne({ _id: personId, listId });
+    await readStore.setCheckpoint('main', changed.position - 1);
+
+    const svc = new MappingService({ store, readStore, bus, consistencyTimeoutMs: 30, remapRetryMs: 20 });
+    cleanup.push(() => svc.stop());
+    await svc.start();
+    await until(() => svc.remaps.failures >= 2);
+    expect(svc.remaps.lastError).toMatch(/read models did not reach position/);
+    expect(svc.remaps.finished).toBe(0);
+    expect((await store.readStream(streams.person(personId))).length).toBe(1);
+    expect((await svc.get(listId)).remap).toEqual({ pending: true, mappingsVersion: 1 });
+
+    await readStore.setCheckpoint('main', await store.headPosition());
+    await until(() => svc.remaps.finished === 1);
+    const personEvents = await store.readStream(streams.person(personId));
+    expect(personEvents.at(-1)).toMatchObject({ type: 'AttributesChanged', data: { cause: 'remap', fields: { firstName: 'ADA' } } });
+    const listEvents = await store.readStream(streams.list(listId));
+    // caused by the mapping change the run finished
+    const mappingsChanged = listEvents.find((e) => e.type === 'MappingsChanged')!;
+    expect(personEvents.at(-1)!.metadata).toMatchObject({ causationId: mappingsChanged.eventId, source: { kind: 'remap' } });
+    expect(listEvents.filter((e) => e.type === 'RemapCompleted').map((e) => e.data)).toEqual([{ listId, mappingsVersion: 1, remapped: 1 }]);
+    expect((await svc.get(listId)).remap).toEqual({ pending: false, mappingsVersion: 1 });
+    // nothing more happens afterwards
+    const failures = svc.remaps.failures;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(svc.remaps).toMatchObject({ finished: 1, failures });
+    expect((await store.readStream(streams.list(listId))).length).toBe(listEvents.length);
+  });
+});
+
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
