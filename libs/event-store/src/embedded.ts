@@ -33,6 +33,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './port.ts';
+import { isEmptyFilter } from './filter.ts';
 import { CorruptLogError, EventStoreFailedError } from './embedded/errors.ts';
 import { encodeEvent, encodeRecord, MAX_GROUP_BYTES, parsePayload, type DecodedRecord } from './embedded/format.ts';
 import { decodeWholeRecords, hasValidRecordBeyond, readRange, scanRecords, writeFully } from './embedded/log-file.ts';
@@ -140,12 +141,6 @@ interface QueuedBatch {
 
 const READ_CHUNK = 1024 * 1024;
 
-interface Waiter {
-  wake: () => void;
-  /** with a filter: woken only once a position after `scannedTo` matches it */
-  filter?: EventFilter;
-  scannedTo: number;
-}
 /**
  * readOnly readers: the most recent bytes taken by ingest, kept to serve reads of the log's tail
  * without the file (a writer keeps none: its reads go to the file as before)
@@ -153,6 +148,14 @@ interface Waiter {
 const TAIL_CACHE_BYTES = 4 * 1024 * 1024;
 const SUBSCRIPTION_PAGE = 1000;
 const SUBSCRIPTION_SCAN_LIMIT = 100_000;
+
+/** a reader waiting for the log to grow */
+interface Waiter {
+  wake: () => void;
+  /** with a filter: woken only once a position after `scannedTo` matches it */
+  filter?: EventFilter;
+  scannedTo: number;
+}
 
 export async function openEmbeddedEventStore(options: EmbeddedEventStoreOptions): Promise<EmbeddedEventStore> {
   const dir = resolve(options.dir);
@@ -677,7 +680,7 @@ class EmbeddedStore implements EmbeddedEventStore {
           return { events: positions.length ? await this.load(positions) : [], scannedTo, caughtUp, seq };
         },
         // a filtered subscription sleeps through commits that hold nothing for it
-        wait: (seq, signal) => this.waitForChange(seq, signal, filter?.streamPrefixes?.length || filter?.eventTypes?.length ? { filter, scannedTo: scanned } : undefined),
+        wait: (seq, signal) => this.waitForChange(seq, signal, !isEmptyFilter(filter) ? { filter, scannedTo: scanned } : undefined),
       },
       handler,
       startPosition(options.fromPosition),

@@ -227,6 +227,7 @@ export class MappingService {
     for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
       const cp = await this.opts.readStore.getCheckpoint(PROJECTION);
       if ((cp ?? -1) >= target) return;
+      if (this.stopped) throw new Error('mapping service stopping; remap not run');
       if (Date.now() >= deadline) throw new Error(`read models did not reach position ${target}; remap not run`);
       await new Promise((r) => setTimeout(r, delay));
     }
