@@ -183,8 +183,12 @@ export async function registerRoutes(api: App, ctx: AdminContext): Promise<void>
   }).catchall(z.string());
   api.get('/lists/:id/people', { schema: { tags: ['people'], summary: 'People on a list: status filter, free text, eq./contains. field filters, sort, cursor', params: ListParams, querystring: PeopleQuery } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
-    // point in time (history.ts): the roster recomputed from the event log
-    if (req.query.asOf) return peopleAsOf(store, list, { ...req.query, asOf: req.query.asOf }, (d) => ({ ...personView(d), uniqueId: uniqueIdOf(list, d.fields as Record<string, unknown>, d.scimResource as Record<string, unknown> | null) }));
+    if (req.query.asOf) {
+      // point in time (history.ts): the roster recomputed from the event log; the people read model,
+      // its index of who is on the list, must have projected the log as it stands now (503 if it lags)
+      await consistent(req.query.after ?? await store.headPosition());
+      return peopleAsOf(store, readStore, list, { ...req.query, asOf: req.query.asOf }, (d) => ({ ...personView(d), uniqueId: uniqueIdOf(list, d.fields as Record<string, unknown>, d.scimResource as Record<string, unknown> | null) }));
+    }
     await consistent(req.query.after);
     const { status, q, sort, order, limit, cursor } = req.query;
     const filter: Filter = { listId: list.listId };
