@@ -29,6 +29,12 @@ describe('loadConfig defaults', () => {
     expect(c.env.MONGODB_DB).toBe('muster');
   });
 
+  it('reads how long a mapping save waits for its remap (MUSTER_REMAP_WAIT_MS, default 20 s)', () => {
+    expect(loadConfig({}).remapWaitMs).toBe(20_000);
+    expect(loadConfig({ MUSTER_REMAP_WAIT_MS: '0' }).remapWaitMs).toBe(0);
+    expect(() => loadConfig({ MUSTER_REMAP_WAIT_MS: 'soon' })).toThrow(/MUSTER_REMAP_WAIT_MS: must be a whole number from 0 to 600000 \(got "soon"\)/);
+  });
+
   it('derives publicUrl from PORT and treats blank variables as unset', () => {
     const c = loadConfig({ PORT: '9090', HOST: '', MUSTER_PUBLIC_URL: '  ', LOG_LEVEL: '' });
     expect(c.port).toBe(9090);

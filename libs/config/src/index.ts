@@ -153,6 +153,8 @@ export const baseEnvShape = {
   LOG_LEVEL: envVar.oneOf(LOG_LEVELS).default('info'),
   /** 'off': every request goes through Fastify (see HttpMount.addFastPath in libs/runtime) */
   MUSTER_HTTP_FAST_PATHS: envVar.oneOf(['on', 'off']).default('on'),
+  /** how long a mapping save waits for its remap run before answering 202 (the run goes on) */
+  MUSTER_REMAP_WAIT_MS: envVar.int({ max: 600_000 }).default(20_000),
 };
 
 export const baseEnvSchema = z.object(baseEnvShape);
@@ -172,6 +174,8 @@ export interface MusterConfig {
   logLevel: LogLevel;
   /** whether services may answer their hottest reads before Fastify routes them (MUSTER_HTTP_FAST_PATHS) */
   httpFastPaths: boolean;
+  /** how long a mapping save waits for its remap run before answering 202 (MUSTER_REMAP_WAIT_MS) */
+  remapWaitMs: number;
   /** the parsed variables themselves */
   env: BaseEnv;
 }
@@ -242,6 +246,7 @@ function toConfig(e: BaseEnv): MusterConfig {
     telemetry: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     logLevel: e.LOG_LEVEL,
     httpFastPaths: e.MUSTER_HTTP_FAST_PATHS === 'on',
+    remapWaitMs: e.MUSTER_REMAP_WAIT_MS,
     env: e,
   };
 }

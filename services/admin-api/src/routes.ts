@@ -426,8 +426,8 @@ export async function registerRoutes(api: App, ctx: AdminContext): Promise<void>
     return ctx.mapping.get(list.listId);
   });
   api.put('/lists/:id/mappings', {
-    schema: { tags: ['mappings'], summary: "Replace a list's mappings and group rules, then re-apply them to everyone on the list", params: ListParams, body: z.object({ mappings: z.array(FieldMapping), groupRules: z.array(GroupRule).default([]) }) },
-  }, async (req) => {
+    schema: { tags: ['mappings'], summary: "Replace a list's mappings and group rules, then re-apply them to everyone on the list (202 when that run goes on after the answer)", params: ListParams, body: z.object({ mappings: z.array(FieldMapping), groupRules: z.array(GroupRule).default([]) }) },
+  }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
     const c = cmd(req, p);
@@ -435,7 +435,8 @@ export async function registerRoutes(api: App, ctx: AdminContext): Promise<void>
       listId: list.listId, mappings: req.body.mappings, groupRules: req.body.groupRules, actor: c.actor, correlationId: c.correlationId,
       source: { requestId: c.source.requestId, method: c.source.method, path: c.source.path }, ...(c.traceparent ? { traceparent: c.traceparent } : {}),
     });
-    return { mappings: req.body.mappings, groupRules: req.body.groupRules, ...res };
+    // 202: saved, and the remap of a large list goes on after this answer (GET .../mappings shows its progress)
+    return reply.status(res.remap.pending ? 202 : 200).send({ mappings: req.body.mappings, groupRules: req.body.groupRules, ...res });
   });
 
   // ---------- groups the IdP pushed to a list ----------

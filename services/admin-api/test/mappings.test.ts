@@ -200,6 +200,30 @@ describe('a remap left unfinished (a crash between the mapping change and the re
     expect(JSON.stringify(health)).toMatch(/"owedRemapsFinished":[1-9]/);
   });
 
+  it('a save that would wait too long answers 202: saved, the run goes on and is recorded once', async () => {
+    const t = await startStack({ MUSTER_REMAP_WAIT_MS: '0' });
+    try {
+      const l = await scimList(t, { name: 'Large list' });
+      const ids: string[] = [];
+      for (const n of ['ada', 'grace', 'edsger', 'barbara', 'radia', 'frances']) ids.push(await createUser(t, l, n));
+      const { mappings } = (await t.admin('GET', `/lists/${l.id}/mappings`)).body;
+      const upper = mappings.map((m: { field: string }) => (m.field === 'firstName' ? { ...m, transform: 'uppercase' } : m));
+      const saved = await t.admin('PUT', `/lists/${l.id}/mappings`, { mappings: upper });
+      expectStatus(saved, 202);
+      expect(saved.body).toMatchObject({ changed: true, remap: { pending: true, mappingsVersion: 1 }, mappings: upper });
+      // the answer's position is the saved mappings': reading after it shows them at once
+      expect((await t.admin('GET', `/lists/${l.id}/mappings?after=${saved.body.position}`)).body.mappings).toEqual(upper);
+      await eventually(async () => {
+        expect((await t.admin('GET', `/lists/${l.id}/mappings`)).body.remap).toEqual({ pending: false, mappingsVersion: 1 });
+      });
+      for (const id of ids) expect((await person(t, l.id, id)).fields.firstName).toMatch(/^[A-Z]+$/);
+      const events = await t.running.adapters.store.readStream(`list-${l.id}`);
+      expect(events.filter((e) => e.type === 'RemapCompleted').map((e) => e.data)).toEqual([{ listId: l.id, mappingsVersion: 1, remapped: 6 }]);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('a restart finishes a remap the stopped process owed', async () => {
     const t = await startStack();
     let stopped = false;

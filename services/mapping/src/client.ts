@@ -3,7 +3,7 @@ import { subjects } from '@muster/bus';
 import type { FieldMapping, GroupRule } from '@muster/contracts';
 import { DomainError, isDomainErrorCode } from '@muster/domain';
 import type { CatalogueEntry } from './catalogue.ts';
-import type { Reply } from './service.ts';
+import type { Reply, SetMappingsResult } from './service.ts';
 
 /** What other services use to talk to the mapping service over the bus. */
 export class MappingClient {
@@ -27,13 +27,13 @@ export class MappingClient {
     return this.call<{ count: number; attributes: CatalogueEntry[]; groups: Array<{ name: string; attributes: CatalogueEntry[] }>; custom: string }>(subjects.mappingCatalogue, {});
   }
   get(listId: string) {
-    return this.call<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[]; remap: { pending: boolean; mappingsVersion: number } }>(subjects.mappingGet, { listId });
+    return this.call<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[]; remap: { pending: boolean; mappingsVersion: number; progress?: { done: number; total: number; changed: number } } }>(subjects.mappingGet, { listId });
   }
   /** saving re-applies the mappings to everyone on the list before answering, hence the longer timeout */
   set(req: {
     listId: string; mappings: unknown; groupRules?: unknown; actor: { kind: string; id: string }; correlationId: string;
     source?: { requestId?: string; method?: string; path?: string }; traceparent?: string;
   }, timeoutMs = Math.max(this.timeoutMs, 60_000)) {
-    return this.call<{ changed: boolean; position: number | null; remapped: number }>(subjects.mappingSet, req, timeoutMs);
+    return this.call<SetMappingsResult>(subjects.mappingSet, req, timeoutMs);
   }
 }

@@ -3,8 +3,8 @@ import { MappingService } from './service.ts';
 
 export const mappingModule: ServiceModule = {
   name: 'mapping',
-  async start({ adapters }) {
-    const svc = new MappingService({ store: adapters.store, readStore: adapters.readStore, bus: adapters.bus });
+  async start({ adapters, config }) {
+    const svc = new MappingService({ store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, remapWaitMs: config.remapWaitMs });
     await svc.start();
     return {
       name: 'mapping', ready: () => svc.ready, stop: () => svc.stop(),

@@ -21,6 +21,74 @@ afterEach(async () => {
   cleanup = [];
 });
 
+async function fixture(people: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'muster-owed-remap-'));
+  const store = await openEmbeddedEventStore({ dir });
+  const readStore = createMemoryReadStore();
+  const bus = createMemoryBus();
+  cleanup.push(async () => { await store.close(); await readStore.close(); await bus.close(); await rm(dir, { recursive: true, force: true }); });
+  const listId = 'l1';
+  await append(store, streams.list(listId), [
+    { type: 'ListCreated', data: { listId, orgId: 'default', name: 'Staff' } },
+    { type: 'ScimConnected', data: { listId, uniqueIdentifier: 'employeeNumber', fieldsAdded: DEFAULT_FIELDS, mappings: defaultMappings() } },
+  ]);
+  const ids: string[] = [];
+  for (let i = 0; i < people; i++) {
+    const personId = randomUUID();
+    ids.push(personId);
+    const scim = { userName: `p${i}@example.org`, name: { givenName: `Given${i}`, familyName: 'Family' }, active: true };
+    await append(store, streams.person(personId), [{
+      type: 'PersonProvisioned', data: { personId, listId, scim, fields: { firstName: `Given${i}`, lastName: 'Family' }, status: 'active', fieldChanges: [] },
+    }]);
+    await readStore.collection('people').insertOne({ _id: personId, listId });
+  }
+  return { store, readStore, bus, listId, ids };
+}
+
+describe('a save on a large list', () => {
+  it('answers before its run ends (pending, with progress while it goes), then the run finishes and is recorded', async () => {
+    const { store, readStore, bus, listId } = await fixture(300);
+    // no projector here: the read models (the people above) count as current whatever the head
+    await readStore.setCheckpoint('main', Number.MAX_SAFE_INTEGER);
+    const svc = new MappingService({ store, readStore, bus, remapWaitMs: 0 });
+    cleanup.push(() => svc.stop());
+    await svc.start();
+    const upper = defaultMappings().map((m) => (m.field === 'firstName' ? { ...m, transform: 'uppercase' as const } : m));
+    const res = await svc.set({ listId, mappings: upper, groupRules: [], actor: { kind: 'admin', id: 'test' }, correlationId: randomUUID() });
+    expect(res).toMatchObject({ changed: true, remap: { pending: true, mappingsVersion: 1 } });
+    const seen: Array<{ done: number; total: number }> = [];
+    for (;;) {
+      const { remap } = await svc.get(listId);
+      if (remap.progress) seen.push(remap.progress);
+      if (!remap.pending) break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(seen.some((p) => p.total === 300 && p.done < 300)).toBe(true);
+    expect(seen.every((p, i) => i === 0 || p.done >= seen[i - 1].done)).toBe(true);
+    const listEvents = await store.readStream(streams.list(listId));
+    expect(listEvents.filter((e) => e.type === 'RemapCompleted').map((e) => e.data)).toEqual([{ listId, mappingsVersion: 1, remapped: 300 }]);
+    expect((await svc.get(listId)).remap).toEqual({ pending: false, mappingsVersion: 1 });
+  });
+});
+
+describe('a save whose run fails', () => {
+  it('still answers as saved (pending), and the run is finished later on its own', async () => {
+    const { store, readStore, bus, listId, ids } = await fixture(1);
+    await readStore.setCheckpoint('main', -1); // the read models lag: the run cannot start yet
+    const svc = new MappingService({ store, readStore, bus, consistencyTimeoutMs: 30, remapRetryMs: 20 });
+    cleanup.push(() => svc.stop());
+    await svc.start();
+    const upper = defaultMappings().map((m) => (m.field === 'firstName' ? { ...m, transform: 'uppercase' as const } : m));
+    const res = await svc.set({ listId, mappings: upper, groupRules: [], actor: { kind: 'admin', id: 'test' }, correlationId: randomUUID() });
+    expect(res).toMatchObject({ changed: true, remapped: 0, remap: { pending: true, mappingsVersion: 1 } });
+    expect((await svc.get(listId)).mappings).toEqual(upper);
+    await until(() => svc.remaps.failures >= 1);
+    await readStore.setCheckpoint('main', Number.MAX_SAFE_INTEGER);
+    await until(() => svc.remaps.finished === 1);
+    expect((await store.readStream(streams.person(ids[0]))).at(-1)).toMatchObject({ type: 'AttributesChanged', data: { fields: { firstName: 'GIVEN0' } } });
+  });
+});
+
 describe('a remap still owed when a run fails', () => {
   it('is retried with backoff until it succeeds, then recorded once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'muster-owed-remap-'));

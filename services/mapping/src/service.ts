@@ -41,6 +41,23 @@ export interface MappingServiceOptions {
   consistencyTimeoutMs?: number;
   /** first wait before an owed remap that failed is tried again (ms, doubling to 60 s; default 1,000) */
   remapRetryMs?: number;
+  /** how long a save waits for its remap run before answering with the run still pending (ms; default 20,000) */
+  remapWaitMs?: number;
+}
+
+/** people remapped at once in one run */
+const REMAP_CONCURRENCY = 16;
+
+interface RemapProgress { done: number; total: number; changed: number }
+
+export interface SetMappingsResult {
+  changed: boolean;
+  /** position of the save's last event (read-your-writes), null when nothing was written */
+  position: number | null;
+  /** people whose fields the run changed (so far, while pending) */
+  remapped: number;
+  /** pending: the run goes on after this answer (GET mappings shows its progress) */
+  remap: { pending: boolean; mappingsVersion: number };
 }
 
 /** checkpoint (in the read store) of the last group event whose group rules were applied */
@@ -71,6 +88,8 @@ export class MappingService {
   private retryTimers = new Map<string, NodeJS.Timeout>();
   private retryDelays = new Map<string, number>();
   private stopped = false;
+  /** remap runs in progress, by list */
+  private progress = new Map<string, RemapProgress>();
   /** owed remaps this service finished, and runs that failed (retried); shown on /healthz */
   readonly remaps = { finished: 0, failures: 0, lastError: null as string | null };
 
@@ -175,8 +194,10 @@ export class MappingService {
   }
 
   /** The list's mappings and group rules, plus the custom extension attributes its people carry (mappable). */
-  async get(listId: string): Promise<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[]; remap: { pending: boolean; mappingsVersion: number } }> {
-    const list = await this.list(listId);
+  async get(listId: string): Promise<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[]; remap: { pending: boolean; mappingsVersion: number; progress?: RemapProgress } }> {
+    // current, not merely cached: an admin reading right after a save sees it (and its remap state)
+    const list = await this.lists.getCurrent(streams.list(listId));
+    if (!list?.exists) throw new DomainError('not_found', 'list not found');
     const docs = await this.opts.readStore.collection('people').find({ listId, linked: true }, { projection: { _id: 1, scimResource: 1 } });
     const custom = new Set<string>();
     for (const d of docs) if (d.scimResource) for (const s of customSourcesOf(d.scimResource as Record<string, unknown>)) custom.add(s);
@@ -184,7 +205,7 @@ export class MappingService {
     return {
       mappings: list.mappings, groupRules: list.groupRules, customAttributes: [...custom].sort(),
       // pending: the current mappings are not yet applied to everyone (a remap run is under way or owed)
-      remap: { pending: remapPending(list), mappingsVersion: list.mappingsVersion },
+      remap: { pending: remapPending(list), mappingsVersion: list.mappingsVersion, ...(this.progress.has(listId) ? { progress: { ...this.progress.get(listId)! } } : {}) },
     };
   }
 
@@ -194,11 +215,29 @@ export class MappingService {
    * an error), the MappingsChanged without its RemapCompleted is a remap still owed, which this
    * service finishes on its own (finishOwedRemap).
    */
-  async set(req: z.infer<typeof SetMappingsRequest>) {
-    return this.inListOrder(req.listId, () => this.setInOrder(req));
+  async set(req: z.infer<typeof SetMappingsRequest>): Promise<SetMappingsResult> {
+    // the save and its run take their turn in the list's order; the answer waits for the run only
+    // so long (remapWaitMs): a large list's run goes on, shown as pending (GET mappings: remap)
+    let onSaved!: (saved: { changed: boolean; position: number | null; state: ListState }) => void;
+    const saved = new Promise<{ changed: boolean; position: number | null; state: ListState }>((resolve) => { onSaved = resolve; });
+    const run = this.inListOrder(req.listId, () => this.setInOrder(req, onSaved));
+    const first = await Promise.race([saved, run]);
+    if ('remapped' in first) return first;
+    const waitMs = this.opts.remapWaitMs ?? 20_000;
+    let timer: NodeJS.Timeout | undefined;
+    // once saved, a run that fails is not the save's failure: finishOwedRemap (queued behind this
+    // run by the MappingsChanged it saw) tries again, with backoff; the answer says it is pending
+    const settled = run.catch(() => null);
+    const waited = await Promise.race([settled, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), waitMs); })]);
+    clearTimeout(timer);
+    if (waited) return waited;
+    return {
+      changed: first.changed, position: first.position, remapped: this.progress.get(req.listId)?.changed ?? 0,
+      remap: { pending: true, mappingsVersion: first.state.mappingsVersion },
+    };
   }
 
-  private async setInOrder(req: z.infer<typeof SetMappingsRequest>) {
+  private async setInOrder(req: z.infer<typeof SetMappingsRequest>, onSaved: (saved: { changed: boolean; position: number | null; state: ListState }) => void): Promise<SetMappingsResult> {
     const { store } = this.opts;
     const correlationId = req.correlationId;
     const res = await handleCommand(store, streams.list(req.listId), listDecider, {
@@ -208,6 +247,7 @@ export class MappingService {
       ...(req.traceparent ? { traceparent: req.traceparent } : {}),
     });
     const changed = res.events.length > 0;
+    onSaved({ changed, position: res.position, state: res.state });
     // Unchanged mappings are re-applied too: saving them again completes a remap that an earlier
     // save could not finish (its mappings stored, some people not yet remapped). People already
     // current get no event, so a repeated save writes nothing.
@@ -217,7 +257,10 @@ export class MappingService {
     };
     const remap = await this.remapList(req.listId, res.state, remapCtx);
     const done = await this.completeRemap(req.listId, res.state, remap.changed, remapCtx);
-    return { changed, position: done.position ?? remap.position ?? (changed ? res.position : null), remapped: remap.changed };
+    return {
+      changed, position: done.position ?? remap.position ?? (changed ? res.position : null), remapped: remap.changed,
+      remap: { pending: false, mappingsVersion: res.state.mappingsVersion },
+    };
   }
 
   /** Wait (bounded) until the projection has applied everything stored so far, so the people list is complete. */
@@ -240,22 +283,37 @@ export class MappingService {
     return fields;
   }
 
+  /**
+   * Re-derives everyone on the list under `list`'s mappings: people a few at a time (REMAP_CONCURRENCY,
+   * so their appends share durable writes), each person's stream loaded, decided and appended as usual.
+   */
   private async remapList(listId: string, list: ListState, ctx: CommandContext) {
     const { store, readStore } = this.opts;
     await Promise.all([this.readModelsCurrent(), this.groups.catchUp()]);
     const people = await readStore.collection('people').find({ listId }, { projection: { _id: 1 } });
-    let changed = 0;
+    const progress: RemapProgress = { done: 0, total: people.length, changed: 0 };
+    this.progress.set(listId, progress);
     let position: number | null = null;
-    for (const p of people) {
-      if (this.stopped) throw new Error('mapping service stopping; remap not finished');
-      const r = await handleCommand(store, streams.person(p._id), personDecider, (state): PersonCommand => {
-        // only people the sync feeds are remapped; people an admin created keep their values
-        const fields = state.scim ? this.derivedFields(list, p._id, state.scim) : {};
-        return { type: 'Remap', fields, cause: 'remap' };
-      }, { ...ctx, now: this.now() });
-      if (r.events.length) { changed++; position = r.position; }
+    let next = 0;
+    const worker = async () => {
+      while (next < people.length) {
+        if (this.stopped) throw new Error('mapping service stopping; remap not finished');
+        const p = people[next++];
+        const r = await handleCommand(store, streams.person(p._id), personDecider, (state): PersonCommand => {
+          // only people the sync feeds are remapped; people an admin created keep their values
+          const fields = state.scim ? this.derivedFields(list, p._id, state.scim) : {};
+          return { type: 'Remap', fields, cause: 'remap' };
+        }, { ...ctx, now: this.now() });
+        if (r.events.length) { progress.changed++; position = Math.max(position ?? -1, r.position ?? -1); }
+        progress.done++;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(REMAP_CONCURRENCY, people.length) }, worker));
+    } finally {
+      if (this.progress.get(listId) === progress) this.progress.delete(listId);
     }
-    return { changed, position };
+    return { changed: progress.changed, position };
   }
 
   /** A group event touched this person: re-derive their group-rule fields (no event when nothing changes). */
