@@ -89,6 +89,43 @@ describe('a save whose run fails', () => {
   });
 });
 
+describe('a run that fails partway', () => {
+  it('stops all its workers, and the retry brings everyone up to date with one RemapCompleted', async () => {
+    const { store, readStore, bus, listId, ids } = await fixture(40);
+    await readStore.setCheckpoint('main', Number.MAX_SAFE_INTEGER);
+    // one person's append fails once (a disk hiccup, say): the run that meets it fails
+    let failOnce = true;
+    const flaky = new Proxy(store, {
+      get(target, key) {
+        if (key === 'appendToStream') {
+          return async (stream: string, ...rest: unknown[]) => {
+            if (failOnce && stream === streams.person(ids[20])) { failOnce = false; throw new Error('disk hiccup'); }
+            return (target.appendToStream as (...a: unknown[]) => unknown)(stream, ...rest);
+          };
+        }
+        const v = (target as unknown as Record<string | symbol, unknown>)[key];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as EventStore;
+    const svc = new MappingService({ store: flaky, readStore, bus, remapRetryMs: 20 });
+    cleanup.push(() => svc.stop());
+    await svc.start();
+    const upper = defaultMappings().map((m) => (m.field === 'firstName' ? { ...m, transform: 'uppercase' as const } : m));
+    const res = await svc.set({ listId, mappings: upper, groupRules: [], actor: { kind: 'admin', id: 'test' }, correlationId: randomUUID() });
+    expect(res).toMatchObject({ changed: true, remap: { pending: true, mappingsVersion: 1 } });
+    await until(() => svc.remaps.finished === 1);
+    expect(svc.remaps).toMatchObject({ failures: 0 });
+    for (const id of ids) {
+      const events = await store.readStream(streams.person(id));
+      expect(events.filter((e) => e.type === 'AttributesChanged')).toHaveLength(1);
+      expect(events.at(-1)!.data).toMatchObject({ fields: { firstName: expect.stringMatching(/^GIVEN\d+$/) } });
+    }
+    const completed = (await store.readStream(streams.list(listId))).filter((e) => e.type === 'RemapCompleted');
+    expect(completed).toHaveLength(1);
+    expect(completed[0].data).toMatchObject({ mappingsVersion: 1 });
+  });
+});
+
 describe('a remap still owed when a run fails', () => {
   it('is retried with backoff until it succeeds, then recorded once', async () => {
     const { store, readStore, bus, listId, ids: [personId] } = await fixture(1);

@@ -295,17 +295,23 @@ export class MappingService {
     this.progress.set(listId, progress);
     let position: number | null = null;
     let next = 0;
+    /** the first failure stops every worker; the run ends only once none is still writing */
+    let failure: { error: unknown } | null = null;
     const worker = async () => {
-      while (next < people.length) {
-        if (this.stopped) throw new Error('mapping service stopping; remap not finished');
+      while (next < people.length && !failure) {
+        if (this.stopped) { failure = { error: new Error('mapping service stopping; remap not finished') }; break; }
         const p = people[next++];
-        const r = await handleCommand(store, streams.person(p._id), personDecider, (state): PersonCommand => {
-          // only people the sync feeds are remapped; people an admin created keep their values
-          const fields = state.scim ? this.derivedFields(list, p._id, state.scim) : {};
-          return { type: 'Remap', fields, cause: 'remap' };
-        }, { ...ctx, now: this.now() });
-        if (r.events.length) { progress.changed++; position = Math.max(position ?? -1, r.position ?? -1); }
-        progress.done++;
+        try {
+          const r = await handleCommand(store, streams.person(p._id), personDecider, (state): PersonCommand => {
+            // only people the sync feeds are remapped; people an admin created keep their values
+            const fields = state.scim ? this.derivedFields(list, p._id, state.scim) : {};
+            return { type: 'Remap', fields, cause: 'remap' };
+          }, { ...ctx, now: this.now() });
+          if (r.events.length) { progress.changed++; position = Math.max(position ?? -1, r.position ?? -1); }
+          progress.done++;
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     };
     try {
@@ -313,6 +319,7 @@ export class MappingService {
     } finally {
       if (this.progress.get(listId) === progress) this.progress.delete(listId);
     }
+    if (failure) throw (failure as { error: unknown }).error;
     return { changed: progress.changed, position };
   }
 
