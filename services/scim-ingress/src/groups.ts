@@ -6,7 +6,7 @@ import {
   parseFilter, parsePatchRequest, sortResources, validateFilter, type ScimResource,
 } from '@muster/scim';
 import { MAX_WRITE_ATTEMPTS, backoff, etagMatches, etagOf, preconditionFailed, type IngressDeps, type ListQuery, type WriteOutcome } from './people.ts';
-import { claim, ownerOf, release } from './reservations.ts';
+import { claim, ownerOf, release, reservationStream, reservedEvents } from './reservations.ts';
 import { checkIdentifierLengths } from './identifier-limits.ts';
 
 const notFound = (id: string) => new ScimError({ status: 404, detail: `Group ${id} not found` });
@@ -82,11 +82,24 @@ export class GroupService {
     const members = this.membersOf(input);
     await this.checkMembers(list.listId, members);
     const groupId = this.d.newId();
+    const cmd: GroupCommand = { type: 'CreateGroup', groupId, listId: list.listId, displayName, externalId: typeof input.externalId === 'string' ? input.externalId : undefined, members };
+    const events = groupDecider.decide(cmd, groupDecider.initialState());
+    if (this.d.store.appendToStreams) {
+      // one atomic append of the name's reservation and the group (no_stream on both): a crash keeps
+      // both or neither. A name reserved before (taken, released, stale) takes the claim path below.
+      try {
+        const [, res] = await this.d.store.appendToStreams([
+          { streamId: reservationStream(list.listId, 'groupName', displayName), events: reservedEvents(list.listId, 'groupName', displayName, groupId, ctx), expectedRevision: 'no_stream' },
+          { streamId: streams.group(groupId), events: toNewEvents(events, ctx), expectedRevision: 'no_stream' },
+        ]);
+        return { resource: (await this.get(list.listId, groupId)).resource, event: events[0], position: res.position };
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError)) throw err;
+      }
+    }
     const owner = await claim(this.d.store, list.listId, 'groupName', displayName, groupId, ctx, this.staleOwner);
     if (owner !== null) throw new ScimError({ status: 409, scimType: 'uniqueness', detail: `a Group named "${displayName}" already exists` });
     try {
-      const cmd: GroupCommand = { type: 'CreateGroup', groupId, listId: list.listId, displayName, externalId: typeof input.externalId === 'string' ? input.externalId : undefined, members };
-      const events = groupDecider.decide(cmd, groupDecider.initialState());
       const res = await this.append(groupId, events, -1, ctx);
       return { resource: (await this.get(list.listId, groupId)).resource, event: events[0], position: res.position };
     } catch (err) {

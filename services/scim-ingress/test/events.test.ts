@@ -56,6 +56,24 @@ describe('events appended by SCIM requests', () => {
     expect(taken.status).toBe(409);
   });
 
+  it('POST of a new group writes its name reservation and the group in one atomic append; a released name takes the claim path', async () => {
+    let id = '';
+    const ev = await during(async () => { id = (await c.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Atomic Group', members: [] })).body.id; });
+    const reserved = ev.all.filter((e) => e.type === 'ValueReserved');
+    const group = ev.all.find((e) => e.streamId === `group-${id}`)!;
+    expect(reserved).toHaveLength(1);
+    expect(reserved[0].data).toMatchObject({ kind: 'groupName', value: 'Atomic Group', ownerId: id });
+    expect(group.type).toBe('GroupCreated');
+    expect(group.position).toBe(reserved[0].position + 1);
+    expect(group.created).toBe(reserved[0].created); // one durable write carries both
+    expect((await c.req('POST', '/Groups', { schemas: [GROUP], displayName: 'atomic group', members: [] })).status).toBe(409);
+    // renamed away (the name released), the name can be taken again: the claim-by-claim path
+    expect((await c.req('PATCH', `/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Atomic Group 2' }] })).status).toBeLessThan(300);
+    const again = await c.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Atomic Group', members: [] });
+    expect(again.status).toBe(201);
+    expect(again.body.id).not.toBe(id);
+  });
+
   it('PATCH/PUT that change something → exactly one AttributesChanged with scimChanges and fieldChanges', async () => {
     const id = (await c.user('ev2@example.org', { name: { givenName: 'Old' } })).body.id;
     const ev = await during(() => c.req('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'name.givenName', value: 'New' }, { op: 'add', path: 'title', value: 'Boss' }] }));
