@@ -1,10 +1,11 @@
 /**
  * Point-in-time roster: GET /api/v1/lists/{id}/people?asOf=<RFC 3339>.
  *
- * The roster is recomputed from the log: every person's events, and the list's group events, whose
- * occurredAt is at or before `asOf` are folded in log order by the projector's own projection code
- * into a scratch in-memory read store, which then answers the same query (status, q, eq./contains.,
- * sort, limit, cursor) as the live endpoint.
+ * The roster is recomputed from the log: the events of the list's people, and the list's group
+ * events, whose occurredAt is at or before `asOf` are folded in log order by the projector's own
+ * projection code (into the rebuild's staging maps); the resulting people, loaded into a scratch
+ * in-memory read store, answer the same query (status, q, eq./contains., sort, limit, cursor) as
+ * the live endpoint.
  *
  * Which person streams belong to the list is looked up in the people read model (people are never
  * deleted, and a person's list never changes), so the work is O(the list's own events + the log's
