@@ -142,6 +142,11 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
   };
   for (const c of [1, 64]) figures.push(await echoRun(c));
 
+  // ---- not a target: the write floor, a bare route storing what a create stores (bench/write-floor-server.ts) ----
+  const floorPort = await freePort();
+  const floor = spawnNode([...LAUNCHER_NODE_FLAGS, '--import', 'tsx', 'bench/write-floor-server.ts', String(floorPort)], {});
+  await waitFor(`http://127.0.0.1:${floorPort}/healthz`, floor.child, floor.out);
+
   // ---- Muster, embedded stack ----
   const dataDir = await mkdtemp(join(tmpdir(), 'muster-bench-scim-'));
   const port = await freePort();
@@ -220,6 +225,14 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
       }, echo.child.pid);
       return figure(`${kind === 'get' ? 'GET filter' : 'POST'} bytes, no work (ceiling)`, c, r, await rssMb(echo.child.pid!));
     });
+    let floorSeq = 20_000_000; // bodies for the write floor: the same shape as the creates
+    const floorRun = (c: number, route: 'floor' | 'floor-unchained') => paired(c, async () => {
+      const r = await load({
+        url: `http://127.0.0.1:${floorPort}`, connections: c, duration,
+        requests: [{ method: 'POST', path: `/${route}${scimPath}/Users`, headers: S, setupRequest: (req) => ({ ...req, body: userBody(floorSeq++) }) }],
+      }, floor.child.pid);
+      return figure(route === 'floor' ? 'POST durable append only (write floor)' : 'POST durable append, no hash chain', c, r, await rssMb(floor.child.pid!));
+    });
     const postRun = (c: number) => paired(c, async () => figure('POST /Users (unique, durable)', c, await post(c, duration), await rssMb(srv.child.pid!)));
     const patchRun = (c: number) => paired(c, async () => figure('PATCH /Users/{id}', c, await patch(c), await rssMb(srv.child.pid!)));
 
@@ -231,6 +244,10 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     for (const c of [1, 64]) { await settled(); await getByUserName(c); }
     await settled();
     await postRun(64);
+    // the write floor once Muster's projector has caught up (so that it runs on idle cores)
+    await settled();
+    await floorRun(64, 'floor');
+    await floorRun(64, 'floor-unchained');
     for (const c of [1, 64]) { await settled(); await getByUserName(c); }
     await getById(64);
     await setFixed('get', await fetch(`${base}${scimPath}/Users?filter=${encodeURIComponent('userName eq "user1@bench.example"')}`, { headers: { authorization: S.authorization } }));
@@ -250,6 +267,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
   } finally {
     srv.child.kill('SIGTERM');
     echo.child.kill('SIGTERM');
+    floor.child.kill('SIGTERM');
     await new Promise((r) => srv.child.once('exit', r));
     await rm(dataDir, { recursive: true, force: true });
   }
@@ -262,9 +280,15 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     console.log(`${f.scenario.padEnd(42)} ${String(f.connections).padStart(5)} ${String(f.rps).padStart(8)} ${String(f.p50).padStart(8)} ${String(f.p99).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.non2xx).padStart(7)} ${String(f.rssMb).padStart(7)}  ${String(f.echoRps ?? '').padStart(10)}  ${String(f.ratio ?? '').padEnd(5)}  ${cpu}`);
   }
   const at64 = (s: string) => figures.filter((f) => f.scenario.startsWith(s) && f.connections === 64);
-  const postF = at64('POST')[0];
+  const postF = at64('POST /Users')[0];
+  const floorF = at64('POST durable append only')[0];
   const gets = at64('GET filter userName');
   console.log(`targets: durable POST ≥ 0.30 of echo with p99 < 40 ms → ${postF.ratio} / ${postF.p99} ms: ${postF.ratio! >= 0.3 && postF.p99 < 40 ? 'PASS' : 'MISS'}`);
+  if (floorF) {
+    const serverCpu = (f: Figure) => (f.cpu ? f.cpu.main + f.cpu.busiest + f.cpu.others : '?');
+    const bare = at64('POST durable append, no hash chain')[0];
+    console.log(`         (write floor, no target: storing a create's three events durably through the hash chain and nothing else → ${floorF.ratio} of echo, ${floorF.rps} req/s, ${floorF.p99} ms p99, server CPU ${serverCpu(floorF)} µs per create against ${serverCpu(postF)} for Muster's POST${bare ? `; without the hash chain ${bare.ratio} of echo, ${serverCpu(bare)} µs` : ''})`);
+  }
   for (const getF of gets) {
     console.log(`         filter GET ≥ 0.70 of echo with p99 < 15 ms (${getF.scenario.replace('GET filter userName ', '')}) → ${getF.ratio} / ${getF.p99} ms: ${getF.ratio! >= 0.7 && getF.p99 < 15 ? 'PASS' : 'MISS'}`);
   }

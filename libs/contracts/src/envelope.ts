@@ -35,6 +35,8 @@ export const EventMetadata = z.object({
   traceparent: z.string().optional(),
   /** hash chain (added by the event store's hash-chain decorator) */
   prevHash: z.string().optional(),
+  /** the hash scheme (absent: version 1, see libs/event-store/src/hash-chain.ts) */
+  hashVersion: z.number().int().positive().optional(),
   hash: z.string().optional(),
 });
 export type EventMetadata = z.infer<typeof EventMetadata>;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import {
   canonicalJson,
   eventHash,
   GENESIS_HASH,
+  HASH_VERSION,
   HashChainError,
   logDigest,
   verifyLog,
@@ -63,6 +64,21 @@ async function tamper(dir: string, position: number, edit: (e: NewEvent, streamI
   await writeFile(path, encodeLog(records));
 }
 
+/** `n` random JSON-ish values: integer-like and "__proto__" keys, Dates, undefined, NaN, -0 included */
+function randomValues(n: number): Array<Record<string, unknown>> {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const keys = ['a', 'B', 'zeta', 'é', 'émile', '10', '9', '0', '01', '4294967295', 'x y', '__proto__', 'Ω', '\ud83d\ude00', 'listId', 'data'];
+  const gen = (depth: number): unknown => {
+    const r = rand();
+    if (depth > 3 || r < 0.3) return [1.5, -0, 'text "q"', true, null, undefined, NaN, Infinity, new Date(1_700_000_000_000), 42][Math.floor(rand() * 10)];
+    if (r < 0.55) return Array.from({ length: Math.floor(rand() * 4) }, () => gen(depth + 1));
+    // Object.fromEntries defines own properties, "__proto__" included
+    return Object.fromEntries(Array.from({ length: Math.floor(rand() * 6) }, () => [keys[Math.floor(rand() * keys.length)], gen(depth + 1)]));
+  };
+  return Array.from({ length: n }, (_, i) => ({ root: gen(0), [keys[i % keys.length]]: gen(1) }));
+}
+
 describe('canonical JSON and event hashes', () => {
   it('sorts keys recursively and matches JSON.stringify otherwise', () => {
     expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } })).toBe('{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
@@ -82,27 +98,14 @@ describe('canonical JSON and event hashes', () => {
       for (const k of Object.keys(v).sort()) { const x = reference((v as Record<string, unknown>)[k]); if (x !== undefined) parts.push(`${JSON.stringify(k)}:${x}`); }
       return `{${parts.join(',')}}`;
     };
-    let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-    const keys = ['a', 'B', 'zeta', 'é', 'émile', '10', '9', '0', '01', '4294967295', 'x y', '__proto__', 'Ω', '\ud83d\ude00', 'listId', 'data'];
-    const gen = (depth: number): unknown => {
-      const r = rand();
-      if (depth > 3 || r < 0.3) return [1.5, -0, 'text "q"', true, null, undefined, NaN, Infinity, new Date(1_700_000_000_000), 42][Math.floor(rand() * 10)];
-      if (r < 0.55) return Array.from({ length: Math.floor(rand() * 4) }, () => gen(depth + 1));
-      // Object.fromEntries defines own properties, "__proto__" included
-      return Object.fromEntries(Array.from({ length: Math.floor(rand() * 6) }, () => [keys[Math.floor(rand() * keys.length)], gen(depth + 1)]));
-    };
-    for (let i = 0; i < 3000; i++) {
-      const v = { root: gen(0), [keys[i % keys.length]]: gen(1) };
-      expect(canonicalJson(v)).toBe(reference(v));
-    }
+    for (const v of randomValues(3000)) expect(canonicalJson(v)).toBe(reference(v));
     // an own "__proto__" key as JSON.parse makes it, and integer-like keys, keep their place in key order
     const parsed = JSON.parse('{"z":1,"__proto__":{"b":2,"a":1},"10":0,"9":[{"2":1,"1":2}]}');
     expect(canonicalJson(parsed)).toBe('{"10":0,"9":[{"1":2,"2":1}],"__proto__":{"a":1,"b":2},"z":1}');
     expect(canonicalJson({ when: new Date(0), nested: { toJSON: () => ({ y: 1, x: [undefined] }) } })).toBe('{"nested":{"x":[null],"y":1},"when":"1970-01-01T00:00:00.000Z"}');
   });
 
-  it('does not depend on key order but on every hashed field', () => {
+  it('version 1 (no hashVersion) does not depend on key order but on every hashed field', () => {
     const base = { streamId: 's', revision: 1, type: 'T', data: { a: 1, b: 2 }, metadata: { x: 1 }, prevHash: GENESIS_HASH };
     const h = eventHash(base);
     expect(h).toMatch(/^[0-9a-f]{64}$/);
@@ -119,6 +122,29 @@ describe('canonical JSON and event hashes', () => {
       expect(eventHash({ ...base, ...changed }), JSON.stringify(changed)).not.toBe(h);
     }
   });
+
+  it('version 2 hashes the JSON text as written: every field counts, `hash` is left out, a JSON round trip changes nothing', () => {
+    const base = { streamId: 's', revision: 1, type: 'T', data: { a: 1, b: 2 }, metadata: { x: 1, hashVersion: 2 }, prevHash: GENESIS_HASH };
+    const h = eventHash(base);
+    expect(h).toBe(createHash('sha256').update(JSON.stringify(['s', 1, 'T', GENESIS_HASH, { a: 1, b: 2 }, { x: 1, hashVersion: 2 }])).digest('hex'));
+    expect(h).not.toBe(eventHash({ ...base, metadata: { x: 1 } })); // not the version 1 hash
+    expect(eventHash({ ...base, metadata: { ...base.metadata, hash: 'ignored' } })).toBe(h);
+    for (const changed of [
+      { streamId: 't' }, { revision: 2 }, { type: 'U' }, { data: { a: 1, b: 3 } }, { metadata: { x: 2, hashVersion: 2 } }, { prevHash: 'f'.repeat(64) },
+    ]) {
+      expect(eventHash({ ...base, ...changed }), JSON.stringify(changed)).not.toBe(h);
+    }
+    // what a verifier reads back is the stored JSON text parsed: it must hash the same as what was written
+    for (const data of randomValues(3000)) {
+      const written = { ...base, data };
+      const read = JSON.parse(JSON.stringify(written)) as typeof written;
+      expect(eventHash(read)).toBe(eventHash(written));
+    }
+  });
+
+  it('refuses a hashVersion it does not know', () => {
+    expect(() => eventHash({ streamId: 's', revision: 0, type: 'T', data: {}, metadata: { hashVersion: 3 }, prevHash: GENESIS_HASH })).toThrow(HashChainError);
+  });
 });
 
 describe('withHashChain', () => {
@@ -129,7 +155,8 @@ describe('withHashChain', () => {
 
     const user1 = await store.readStream('user-1');
     expect(user1).toHaveLength(4);
-    expect(user1[0].metadata).toMatchObject({ actor: 'scim', prevHash: GENESIS_HASH });
+    expect(user1[0].metadata).toMatchObject({ actor: 'scim', prevHash: GENESIS_HASH, hashVersion: HASH_VERSION });
+    expect(HASH_VERSION).toBe(2);
     for (let i = 1; i < user1.length; i++) expect(user1[i].metadata.prevHash).toBe(user1[i - 1].metadata.hash);
     for (const e of user1) {
       expect(e.metadata.hash).toBe(
@@ -179,6 +206,39 @@ describe('withHashChain', () => {
     const store = await open(await freshDir());
     await store.appendToStream('plain', [ev('A', {})]);
     await expect(withHashChain(store).appendToStream('plain', [ev('B', {})])).rejects.toBeInstanceOf(HashChainError);
+  });
+
+  it('continues a log written with version 1 hashes: old events keep verifying, new ones are version 2', async () => {
+    const dir = await freshDir();
+    const store = await open(dir);
+    // version 1 events, as a log from before version 2 holds them
+    let prev = GENESIS_HASH;
+    for (const [i, name] of ['Ada', 'Ada L.'].entries()) {
+      const metadata = { actor: 'scim', prevHash: prev };
+      const hash = eventHash({ streamId: 'user-1', revision: i, type: 'UserNamed', data: { name }, metadata, prevHash: prev });
+      await store.appendToStream('user-1', [ev('UserNamed', { name }, { ...metadata, hash })]);
+      prev = hash;
+    }
+    const chained = withHashChain(store);
+    await chained.appendToStream('user-1', [ev('UserTagged', { tag: 'ops', '10': 1, nested: { b: 1, a: [undefined, new Date(0)] } })]);
+    await chained.appendToStream('user-2', [ev('UserNamed', { name: 'Grace' })], { expectedRevision: 'no_stream' });
+    const events = await store.readAll();
+    expect(events.map((e) => e.metadata.hashVersion)).toEqual([undefined, undefined, 2, 2]);
+    expect(events[2].metadata.prevHash).toBe(prev);
+    expect(await verifyLog(store)).toEqual({ ok: true, eventsChecked: 4 });
+    // and after a reopen, from the bytes on disk
+    await store.close();
+    expect(await verifyLog(await open(dir))).toEqual({ ok: true, eventsChecked: 4 });
+  });
+
+  it('reports an event with an unknown hashVersion as a break', async () => {
+    const store = await open(await freshDir());
+    await withHashChain(store).appendToStream('s', [ev('A', {})]);
+    const [first] = await store.readStream('s');
+    await store.appendToStream('s', [ev('B', {}, { prevHash: first.metadata.hash, hashVersion: 9, hash: 'x'.repeat(64) })]);
+    expect(await verifyLog(store)).toEqual({
+      ok: false, eventsChecked: 2, firstBreak: { position: 1, streamId: 's', revision: 1, reason: 'unknown hashVersion 9' },
+    });
   });
 });
 

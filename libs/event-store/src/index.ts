@@ -21,6 +21,7 @@ export {
   eventHash,
   canonicalJson,
   GENESIS_HASH,
+  HASH_VERSION,
   HashChainError,
   type HashChainOptions,
   type HashInput,
