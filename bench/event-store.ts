@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openEmbeddedEventStore, type CommittedBytes, type EmbeddedEventStore, type NewEvent } from '@muster/event-store';
+import { eventHash, GENESIS_HASH, openEmbeddedEventStore, type CommittedBytes, type EmbeddedEventStore, type NewEvent } from '@muster/event-store';
 
 export interface EventStoreBenchOptions {
   /** seconds per append phase (default 3) */
@@ -160,6 +160,36 @@ async function followCommits(dir: string, commits: number): Promise<{ refreshUs:
   }
 }
 
+/**
+ * CPU per SCIM create of the hash chain alone (eventHash of the three events a create writes: the
+ * person with its SCIM resource, fields and field changes, and two reservations), by hash version.
+ */
+function hashPerCreate(version: 1 | 2, creates: number): number {
+  const id = randomUUID();
+  const scim = {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+    userName: 'barbara.knuportal.129784@example.org', externalId: '00u56621748fab8d2071', active: true, displayName: 'Barbara Knuportal',
+    name: { givenName: 'Barbara', familyName: 'Knuportal' }, emails: [{ value: 'barbara.knuportal.129784@example.org', type: 'work', primary: true }],
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: 'E0129784', department: 'Research' },
+  };
+  const fields = { firstName: 'Barbara', lastName: 'Knuportal', email: scim.userName, displayName: 'Barbara Knuportal', employeeNumber: 'E0129784', primaryEmail: scim.userName, department: 'Research' };
+  const person = { personId: id, listId: 'bench-list', scim, fields, status: 'active', fieldChanges: Object.entries(fields).map(([field, to]) => ({ field, from: null, to })) };
+  const reservation = { listId: 'bench-list', kind: 'userName', value: scim.userName, ownerId: id };
+  const metadata: Record<string, unknown> = {
+    eventId: id, version: 1, occurredAt: new Date().toISOString(), correlationId: id, causationId: id, actor: { kind: 'scim-token', id: 'bench-token' },
+    source: { kind: 'scim', idp: 'okta', userAgent: 'Okta SCIM Client 1.0.0', requestId: id, method: 'POST', path: '/scim/v2/lists/bench-list/Users', operation: 'CREATE' },
+    prevHash: GENESIS_HASH, ...(version === 2 ? { hashVersion: 2 } : {}),
+  };
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < creates; i++) {
+    eventHash({ streamId: `person-${id}`, revision: 0, type: 'PersonProvisioned', data: person, metadata, prevHash: GENESIS_HASH });
+    eventHash({ streamId: 'uniq-a', revision: 0, type: 'ValueReserved', data: reservation, metadata, prevHash: GENESIS_HASH });
+    eventHash({ streamId: 'uniq-b', revision: 0, type: 'ValueReserved', data: reservation, metadata, prevHash: GENESIS_HASH });
+  }
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / creates;
+}
+
 export async function benchEventStore(options: EventStoreBenchOptions = {}): Promise<EventStoreBenchResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const seconds = options.appendSeconds ?? 3;
@@ -183,6 +213,12 @@ export async function benchEventStore(options: EventStoreBenchOptions = {}): Pro
     const follow = await followCommits(join(root, 'follow'), 2_000);
     log(row('reader per commit: refresh from the file', follow.refreshUs, 'µs CPU', undefined, 'stat + scan read + payload read; 3 events of ~1.3 KB'));
     log(row('reader per commit: ingest the commit bytes', follow.ingestUs, 'µs CPU', undefined, `the writer's afterCommit bytes, payloads read from memory`));
+
+    // the hash chain's share of a durable write (withHashChain computes it for every event appended)
+    hashPerCreate(1, 20_000); // warm-up
+    hashPerCreate(2, 20_000);
+    log(row('hash chain per SCIM create, version 1', hashPerCreate(1, 100_000), 'µs CPU', undefined, 'three events (person ~1.5 KB, two reservations); key-sorted canonical JSON'));
+    log(row('hash chain per SCIM create, version 2', hashPerCreate(2, 100_000), 'µs CPU', undefined, 'the same events; their JSON text as written (since the fourteenth session)'));
 
     const dir = join(root, 'catch-up');
     const writer = await openEmbeddedEventStore({ dir });
