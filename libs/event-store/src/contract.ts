@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyLog, withHashChain } from './hash-chain.ts';
 import {
   WrongExpectedRevisionError,
   type EventStore,
@@ -469,6 +470,26 @@ export function eventStoreContract(name: string, factory: () => Promise<Contract
         expect(withMeta.metadata).toEqual(metadata);
         expect(noMeta.metadata).toEqual({});
         expect(withMeta.data).toEqual({ x: 1 });
+      });
+
+      it('gives back the JSON text it was given, key order included, so hash-chained events verify', async () => {
+        // the hash chain (version 2) hashes JSON.stringify of data and metadata as written: a store
+        // that reordered keys or changed number or string forms would make every event look edited
+        const s = streamName('json-text');
+        const data = { z: 1, a: { y: [3, { d: 1, c: 2 }], x: 'é "q"\n' }, '10': 'ten', '9': -0, big: 2 ** 53 - 1, tiny: 1e-7, m: null };
+        const metadata = { source: { kind: 'scim', idp: 'okta' }, actor: { kind: 'scim-token', id: 't' }, occurredAt: '2026-12-04T21:00:00.000Z' };
+        await store.appendToStream(s, [newEvent('Ordered', data, metadata)]);
+        const [read] = await store.readStream(s);
+        expect(JSON.stringify(read.data)).toBe(JSON.stringify(data));
+        expect(JSON.stringify(read.metadata)).toBe(JSON.stringify(metadata));
+
+        const chained = withHashChain(store);
+        const c = streamName('json-text-chained');
+        await chained.appendToStream(c, [newEvent('Ordered', data, metadata)]);
+        await chained.appendToStream(c, [newEvent('Ordered', { ...data, z: 2 }, metadata), newEvent('Other', { b: 1, a: 2 }, {})]);
+        const [readAgain] = await store.readAll({ fromPosition: read.position, filter: { streamPrefixes: [c] }, maxCount: 1 });
+        expect(readAgain.metadata).toMatchObject({ hashVersion: 2 });
+        expect(await verifyLog(store, { filter: { streamPrefixes: [c] } })).toEqual({ ok: true, eventsChecked: 3 });
       });
     });
 
