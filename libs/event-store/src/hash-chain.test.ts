@@ -231,6 +231,17 @@ describe('withHashChain', () => {
     expect(await verifyLog(await open(dir))).toEqual({ ok: true, eventsChecked: 4 });
   });
 
+  it('keeps every metadata key the caller gave, an own "__proto__" and integer-like keys included, and verifies', async () => {
+    const store = await open(await freshDir());
+    const metadata = JSON.parse('{"z":1,"__proto__":{"b":2},"7":"seven","hash":"stale","prevHash":"stale"}') as Record<string, unknown>;
+    await withHashChain(store).appendToStream('s', [ev('A', { x: 1 }, metadata)]);
+    const [read] = await store.readStream('s');
+    expect(Object.hasOwn(read.metadata, '__proto__')).toBe(true);
+    expect(read.metadata).toMatchObject({ z: 1, 7: 'seven', prevHash: GENESIS_HASH, hashVersion: 2 });
+    expect(read.metadata.hash).not.toBe('stale');
+    expect(await verifyLog(store)).toEqual({ ok: true, eventsChecked: 1 });
+  });
+
   it('reports an event with an unknown hashVersion as a break', async () => {
     const store = await open(await freshDir());
     await withHashChain(store).appendToStream('s', [ev('A', {})]);

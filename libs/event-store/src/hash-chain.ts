@@ -10,9 +10,10 @@
  * Version 2 hashes the event as JSON.stringify writes it, keys in the order the writer gave them:
  * the form the stores keep (both store the JSON text of data and metadata), and one that survives
  * their round trip unchanged (JSON.stringify of the parsed text gives the same text back), so a
- * verifier recomputes it from what it reads. It costs a native stringify instead of a sorted copy
- * of every object (a third of a durable write's CPU here, see docs/performance.md). Version 1,
- * key order independent, still verifies the events written with it.
+ * verifier recomputes it from what it reads (the event-store contract checks that every adapter
+ * gives the text back). It costs one native stringify instead of a key-sorted copy of every object:
+ * 31 against 43 µs of CPU for a SCIM create's three events (`npm run bench -- event-store`).
+ * Version 1, key order independent, still verifies the events written with it.
  *
  * verifyLog() walks $all and recomputes every link; logDigest() folds every event's hash, in
  * position order, into one digest that can be recorded elsewhere (an anchor) and compared later:
@@ -186,9 +187,8 @@ function storedHash(event: RecordedEvent): string {
 function chain(streamId: string, firstRevision: number, prevHash: string, events: NewEvent[]): NewEvent[] {
   let prev = prevHash;
   return events.map((e, i) => {
-    // copied key by key without `hash` (a delete would turn the object into a slow dictionary)
-    const metadata: Record<string, unknown> = {};
-    for (const k in e.metadata) if (k !== 'hash' && k !== 'prevHash' && k !== 'hashVersion' && Object.hasOwn(e.metadata, k)) metadata[k] = e.metadata[k];
+    // a copy without the chain's own keys (not a delete, which would turn it into a slow dictionary object)
+    const { hash: _hash, prevHash: _prevHash, hashVersion: _hashVersion, ...metadata } = e.metadata;
     metadata.prevHash = prev;
     metadata.hashVersion = HASH_VERSION;
     const hash = hashV2(streamId, firstRevision + i, e.type, prev, e.data, metadata);
