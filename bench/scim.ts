@@ -1,7 +1,9 @@
 /**
  * SCIM over real HTTP on the embedded stack: the server runs in its own process (the launcher,
  * as `npm start` runs it), the load tool (autocannon) here in a second process. A bare Fastify
- * echo route, measured the same way, is the ceiling each SCIM figure is compared with.
+ * echo route, measured the same way, is the ceiling each SCIM figure is compared with. Beside
+ * them, with no target, the write floor (bench/write-floor-server.ts): a bare route that only stores
+ * a create's events durably, with and without the hash chain.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';

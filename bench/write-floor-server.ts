@@ -61,7 +61,7 @@ async function create(store: EventStore, req: FastifyRequest, reply: FastifyRepl
     { streamId: streams.reservation(listId, 'externalId', digest(String(scim.externalId ?? personId))), events: [byExternalId], expectedRevision: 'no_stream' },
     { streamId: streams.person(personId), events: [person], expectedRevision: 'no_stream' },
   ]);
-  const location = `http://127.0.0.1:${port}/floor/Users/${personId}`;
+  const location = `http://127.0.0.1:${port}${req.url}/${personId}`;
   reply.code(201).header('content-type', 'application/scim+json; charset=utf-8').header('location', location).header('etag', 'W/"0"');
   return { ...scim, id: personId, meta: { resourceType: 'User', created: now, lastModified: now, location, version: 'W/"0"' } };
 }
