@@ -14,7 +14,7 @@ import {
   type MemoryCollection,
   type MemoryReadStore,
 } from '@muster/read-store';
-import { INDEXES as READ_MODEL_INDEXES } from '@muster/projector';
+import { INDEXES as READ_MODEL_INDEXES } from '@muster/read-models';
 import { rng } from '../libs/read-store/src/testing/rng.ts';
 
 interface PersonDoc extends Doc {

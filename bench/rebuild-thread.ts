@@ -8,7 +8,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openEmbeddedEventStore } from '@muster/event-store/embedded';
 import { createMemoryReadStore } from '@muster/read-store/memory';
-import { rebuildProjections, type RebuildResult } from '@muster/projector';
+import { rebuildProjections } from '@muster/projector';
+import type { RebuildResult } from '@muster/read-models';
 import { peopleAsOf } from '../services/admin-api/src/history.ts';
 
 export interface RebuildThreadResult {

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, LOG_FILE_NAME, eventHash, logDigest, type RecordedEvent } from '@muster/event-store';
-import { toEnvelope } from '@muster/projector';
+import { toEnvelope } from '@muster/audit';
 // test-only: the log format, to edit a stored event the way an attacker with disk access would
 import { decodeLog, encodeLog } from '../../libs/event-store/src/embedded/format.ts';
 import { ADMIN, startStack, type Stack } from '../../tests/helpers.ts';

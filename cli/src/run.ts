@@ -10,8 +10,8 @@ import { Readable, type Writable } from 'node:stream';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { MusterConfig } from '@muster/config';
 import type { EmbeddedEventStore, VerifyResult } from '@muster/event-store';
-import type { AuditFilter } from '@muster/projector/audit';
-import type { RebuildStatus } from '@muster/projector';
+import type { AuditFilter } from '@muster/audit';
+import type { RebuildStatus } from '@muster/read-models';
 import { NoLogError } from './errors.ts';
 
 // Heavy modules are imported where they are needed, so usage errors and --url commands start fast.
@@ -178,7 +178,7 @@ async function exportCommand(values: Values, io: Io): Promise<number> {
     return 0;
   }
   const cfg = await config(io);
-  const [{ openLogForReading }, { exportEvents, toEnvelope }] = await Promise.all([stores(), import('@muster/projector/audit')]);
+  const [{ openLogForReading }, { exportEvents, toEnvelope }] = await Promise.all([stores(), import('@muster/audit')]);
   const log = await openLogForReading(cfg);
   try {
     let buf = '';

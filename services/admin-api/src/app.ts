@@ -7,7 +7,7 @@ import type { Bus } from '@muster/bus';
 import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
 import { installJsonErrorHandler } from '@muster/http';
-import { MappingClient } from '@muster/mapping';
+import { MappingClient } from '@muster/mapping-contract';
 import { AdminAuth } from './auth.ts';
 import { registerRoutes } from './routes.ts';
 

@@ -15,10 +15,8 @@ import { BusNoRespondersError, BusTimeoutError, type Bus } from '@muster/bus';
 import { DomainError } from '@muster/domain';
 import { logDigest, verifyLog, type LogDigest } from '@muster/event-store';
 import { HttpError } from '@muster/http';
-import {
-  PROJECTOR_REBUILD_SUBJECT, exportEvents, listsOfOrganisation, toEnvelope,
-  type AuditFilter, type RebuildRequest, type RebuildStatus,
-} from '@muster/projector';
+import { exportEvents, listsOfOrganisation, toEnvelope, type AuditFilter } from '@muster/audit';
+import { PROJECTOR_REBUILD_SUBJECT, type RebuildRequest, type RebuildStatus } from '@muster/read-models';
 import type { AdminContext } from './app.ts';
 import { requireRole } from './auth.ts';
 

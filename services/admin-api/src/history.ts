@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { streamPrefixes, streams } from '@muster/contracts';
 import { DomainError } from '@muster/domain';
 import type { EventStore, RecordedEvent } from '@muster/event-store';
-import { Projections, collectionNames, createStagingReadStore } from '@muster/projector';
+import { Projections, collectionNames, createStagingReadStore } from '@muster/read-models';
 import { createMemoryReadStore, escapeRegex, type Doc, type Filter, type ReadStore, type Sort } from '@muster/read-store';
 
 /** the query parameter (registered on the people route's querystring schema) */

@@ -2,35 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { Bus, BusSubscription } from '@muster/bus';
 import { subjects } from '@muster/bus';
 import type { CommandContext, EventMetadata, FieldMapping, GroupRule } from '@muster/contracts';
-import { FieldMapping as FieldMappingSchema, GroupRule as GroupRuleSchema, streams, streamPrefixes } from '@muster/contracts';
+import { streams, streamPrefixes } from '@muster/contracts';
 import type { EventStore, RecordedEvent, Subscription } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
 import {
   DomainError, StreamStateCache, handleCommand, listDecider, personDecider, remapPending, type ListState, type PersonCommand,
 } from '@muster/domain';
 import { z } from 'zod';
-import { catalogue, customSourcesOf, isCustomSource, isKnownSource, type AttributeGroup } from './catalogue.ts';
 import { GroupFeed } from './groups.ts';
-import { applyGroupRules, mapResource } from './map.ts';
-
-/** Replies on the bus are envelopes so domain errors keep their code across the wire. */
-export type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
-
-export const MapRequest = z.object({
-  listId: z.string(),
-  resource: z.record(z.string(), z.unknown()),
-  groups: z.array(z.string()).optional(),
-});
-export const SetMappingsRequest = z.object({
-  listId: z.string(),
-  mappings: z.array(FieldMappingSchema),
-  groupRules: z.array(GroupRuleSchema).default([]),
-  actor: z.object({ kind: z.enum(['admin', 'scim-token', 'system', 'cli']), id: z.string() }),
-  correlationId: z.string(),
-  /** where the change was requested (stamped on the MappingsChanged event) */
-  source: z.object({ requestId: z.string().optional(), method: z.string().optional(), path: z.string().optional() }).optional(),
-  traceparent: z.string().optional(),
-});
+import {
+  MapRequest, SetMappingsRequest, applyGroupRules, catalogueView, customSourcesOf, isCustomSource, isKnownSource, mapResource,
+  type Reply, type SetMappingsResult,
+} from '@muster/mapping-contract';
+import { ProjectionWaiter } from '@muster/read-models';
 
 export interface MappingServiceOptions {
   store: EventStore;
@@ -50,19 +34,9 @@ const REMAP_CONCURRENCY = 16;
 
 interface RemapProgress { done: number; total: number; changed: number }
 
-export interface SetMappingsResult {
-  changed: boolean;
-  /** position of the save's last event (read-your-writes), null when nothing was written */
-  position: number | null;
-  /** people whose fields the run changed (so far, while pending) */
-  remapped: number;
-  /** pending: the run goes on after this answer (GET mappings shows its progress) */
-  remap: { pending: boolean; mappingsVersion: number };
-}
 
 /** checkpoint (in the read store) of the last group event whose group rules were applied */
 export const GROUP_RULES_CHECKPOINT = 'mapping-group-rules';
-const PROJECTION = 'main';
 
 /**
  * The mapping service: owns mapping configuration (list streams' MappingsChanged) and answers
@@ -88,6 +62,8 @@ export class MappingService {
   private retryTimers = new Map<string, NodeJS.Timeout>();
   private retryDelays = new Map<string, number>();
   private stopped = false;
+  private readonly stopping = new AbortController();
+  private readonly projection: ProjectionWaiter;
   /** remap runs in progress, by list */
   private progress = new Map<string, RemapProgress>();
   /** owed remaps this service finished, and runs that failed (retried); shown on /healthz */
@@ -98,6 +74,7 @@ export class MappingService {
     this.groups = new GroupFeed(opts.store, (listId, personId, cause) => this.applyGroupRulesTo(listId, personId, cause),
       (position) => opts.readStore.setCheckpoint(GROUP_RULES_CHECKPOINT, position));
     this.now = opts.now ?? (() => new Date());
+    this.projection = new ProjectionWaiter(opts.readStore);
   }
 
   async start(): Promise<void> {
@@ -266,14 +243,9 @@ export class MappingService {
   /** Wait (bounded) until the projection has applied everything stored so far, so the people list is complete. */
   private async readModelsCurrent(): Promise<void> {
     const target = await this.opts.store.headPosition();
-    const deadline = Date.now() + (this.opts.consistencyTimeoutMs ?? 10_000);
-    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-      const cp = await this.opts.readStore.getCheckpoint(PROJECTION);
-      if ((cp ?? -1) >= target) return;
-      if (this.stopped) throw new Error('mapping service stopping; remap not run');
-      if (Date.now() >= deadline) throw new Error(`read models did not reach position ${target}; remap not run`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
+    if (await this.projection.waitFor(target, this.opts.consistencyTimeoutMs ?? 10_000, this.stopping.signal)) return;
+    if (this.stopped) throw new Error('mapping service stopping; remap not run');
+    throw new Error(`read models did not reach position ${target}; remap not run`);
   }
 
   /** Mapped fields plus group-rule fields for one person under the list's current configuration. */
@@ -350,6 +322,7 @@ export class MappingService {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
     await this.listFeed?.stop();
@@ -362,13 +335,3 @@ export class MappingService {
   }
 }
 
-/** The attribute catalogue, flat and grouped (Name, Contact, Organisation, Account, Address, Custom). */
-export function catalogueView() {
-  const order: AttributeGroup[] = ['Name', 'Contact', 'Organisation', 'Account', 'Address', 'Custom'];
-  return {
-    count: catalogue.length,
-    attributes: catalogue,
-    groups: order.map((name) => ({ name, attributes: catalogue.filter((c) => c.group === name) })),
-    custom: 'custom extension attributes are addressed by their URN path, e.g. "urn:example:params:scim:schemas:extension:acme:2.0:User:badge"; those a list\'s people carry are listed by GET /lists/{id}/mappings (customAttributes)',
-  };
-}

@@ -1,35 +1,9 @@
-import { subjects } from '@muster/bus/subjects';
 import { randomUUID } from 'node:crypto';
 import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
 import type { Projector } from './projector.ts';
-import { rebuildProjections, type RebuildPhase, type RebuildResult } from './rebuild.ts';
-
-/**
- * request/reply: start a projection rebuild or ask for its status (the projector answers, queue
- * group 'projector'). Payload RebuildRequest, answer RebuildStatus | { status: null }.
- * The subject itself is named with the others in libs/bus/src/subjects.ts.
- */
-export const PROJECTOR_REBUILD_SUBJECT = subjects.projectorRebuild;
-
-export interface RebuildRequest {
-  action: 'start' | 'status';
-  /** answer when the rebuild has finished instead of when it has started */
-  wait?: boolean;
-}
-
-export interface RebuildStatus {
-  id: string;
-  state: 'running' | 'done' | 'failed';
-  phase: RebuildPhase;
-  startedAt: string;
-  finishedAt: string | null;
-  position: number;
-  head: number;
-  events: number;
-  result: RebuildResult | null;
-  error: string | null;
-}
+import { PROJECTOR_REBUILD_SUBJECT, type RebuildRequest, type RebuildStatus } from '@muster/read-models';
+import { rebuildProjections } from './rebuild.ts';
 
 /** Runs at most one rebuild at a time for the projector of this process and remembers the last one. */
 export class RebuildController {

@@ -1,4 +1,5 @@
-import type { RebuildController, RebuildRequest } from './control.ts';
+import type { RebuildRequest } from '@muster/read-models';
+import type { RebuildController } from './control.ts';
 import { percentiles, type Projector } from './projector.ts';
 
 /** lag percentiles on /healthz cover the most recent this many events */

@@ -9,7 +9,7 @@ import { openEmbeddedEventStore, withHashChain } from '@muster/event-store';
 import { createMemoryReadStore } from '@muster/read-store';
 import type { Adapters, ServiceInstance } from '@muster/runtime';
 import { startTelemetry, type Telemetry } from '@muster/telemetry';
-import { PROJECTOR_REBUILD_SUBJECT, type RebuildStatus } from './control.ts';
+import { PROJECTOR_REBUILD_SUBJECT, type RebuildStatus } from '@muster/read-models';
 import { projectorModule } from './module.ts';
 import { appendScenario } from './testing/fixtures.ts';
 

@@ -1,8 +1,8 @@
 import type { Bus, BusSubscription } from '@muster/bus';
 import type { ProjectionHost, ServiceInstance, ServiceModule } from '@muster/runtime';
 import { projectionLag } from '@muster/telemetry';
-import { PROJECTION } from './collections.ts';
-import { PROJECTOR_REBUILD_SUBJECT, RebuildController } from './control.ts';
+import { PROJECTION, PROJECTOR_REBUILD_SUBJECT } from '@muster/read-models';
+import { RebuildController } from './control.ts';
 import { answerRebuild, projectorHealth } from './health.ts';
 import { Projector } from './projector.ts';
 

@@ -4,9 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedEventStore, withHashChain, type EventStore, type RecordedEvent } from '@muster/event-store';
 import { DuplicateKeyError, createMemoryReadStore, type Collection, type Doc, type ReadStore } from '@muster/read-store';
-import { READ_MODELS, collectionNames } from './collections.ts';
-import { StagingUnsupportedError, createStagingReadStore } from './staging.ts';
-import { Projections } from './projections.ts';
+import { Projections, READ_MODELS, StagingUnsupportedError, collectionNames, createStagingReadStore } from '@muster/read-models';
 import { Projector, percentiles } from './projector.ts';
 import { appendScenario, dumpReadModels } from './testing/fixtures.ts';
 

@@ -1,8 +1,6 @@
 import type { EventStore, RecordedEvent, Subscription } from '@muster/event-store';
 import { CHECKPOINTS_COLLECTION, type ReadStore } from '@muster/read-store/port';
-import { INDEXES, PROJECTION, READ_MODELS, collectionNames, type CollectionNames } from './collections.ts';
-import { Projections } from './projections.ts';
-import { createStagingReadStore } from './staging.ts';
+import { INDEXES, PROJECTION, Projections, READ_MODELS, collectionNames, createStagingReadStore, type CollectionNames } from '@muster/read-models';
 
 /** How many recent lag samples the projector keeps (for /healthz percentiles and the bench). */
 export const LAG_SAMPLES = 10_000;

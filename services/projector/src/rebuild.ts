@@ -1,6 +1,6 @@
 import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
-import { PROJECTION, READ_MODELS, collectionNames } from './collections.ts';
+import { PROJECTION, READ_MODELS, collectionNames, type RebuildPhase, type RebuildResult } from '@muster/read-models';
 import { Projector, deleteCheckpoint } from './projector.ts';
 
 /** Collections a rebuild writes before the switch-over: `rebuild_people`, ... */
@@ -8,7 +8,6 @@ export const REBUILD_PREFIX = 'rebuild_';
 /** Checkpoint of the projection being rebuilt (removed after the switch). */
 export const REBUILD_PROJECTION = 'rebuild';
 
-export type RebuildPhase = 'projecting' | 'switching' | 'healing' | 'done';
 
 export interface RebuildProgress {
   phase: RebuildPhase;
@@ -45,20 +44,6 @@ export interface RebuildOptions {
   staging?: boolean;
 }
 
-export interface RebuildResult {
-  /** last position the new collections have applied at the switch */
-  position: number;
-  /** events applied into the fresh collections */
-  events: number;
-  durationMs: number;
-  eventsPerSecond: number;
-  /** how long the live projector was paused for the switch (ms; 0 without one) */
-  pausedMs: number;
-  /** with staging: folding the log in process memory, inserting the documents, building the indexes (ms) */
-  stagedMs: number;
-  loadMs: number;
-  indexMs: number;
-}
 
 /** a rebuild is not worth pausing for while more than this many events are left */
 const SWITCH_GAP = 1_000;

@@ -4,7 +4,7 @@ import type { Bus } from '@muster/bus';
 import { streamPrefixes, streams, toNewEvents, type CommandContext } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
 import { DomainError, StreamStateCache, listDecider, type ListState } from '@muster/domain';
-import { MappingClient } from '@muster/mapping';
+import { MappingClient } from '@muster/mapping-contract';
 import { ReadStoreUnavailableError, type ReadStore } from '@muster/read-store';
 import { bearerToken, clientErrors, frameworkErrors } from '@muster/http';
 import {

@@ -1,7 +1,7 @@
 import { streams, toNewEvents, type CommandContext, type DomainEvent, type UniqueIdentifier } from '@muster/contracts';
 import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '@muster/event-store';
 import { DomainError, personDecider, type ListState, type PersonCommand, type PersonState } from '@muster/domain';
-import type { MappingClient } from '@muster/mapping';
+import type { MappingClient } from '@muster/mapping-contract';
 import type { ReadStore } from '@muster/read-store';
 import {
   ENTERPRISE_USER_SCHEMA_ID, ScimError, USER_SCHEMA_ID, applyPatch, diffResources, evaluateFilter, filterToQuery, normalizeUserInput,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { streams, toNewEvents, type CommandContext, type DomainEvent } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
 import type { Doc, ReadStore } from '@muster/read-store';
-import { READ_MODELS, collectionNames } from '../collections.ts';
+import { READ_MODELS, collectionNames } from '@muster/read-models';
 
 let clock = Date.parse('2025-01-01T00:00:00Z');
 

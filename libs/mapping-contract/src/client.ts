@@ -3,7 +3,7 @@ import { subjects } from '@muster/bus';
 import type { FieldMapping, GroupRule } from '@muster/contracts';
 import { DomainError, isDomainErrorCode } from '@muster/domain';
 import type { CatalogueEntry } from './catalogue.ts';
-import type { Reply, SetMappingsResult } from './service.ts';
+import type { Reply, SetMappingsResult } from './messages.ts';
 
 /** What other services use to talk to the mapping service over the bus. */
 export class MappingClient {

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { SchemaField } from '@muster/contracts';
 import { ENTERPRISE, catalogue, customSourcesOf, extractAttribute, isKnownSource } from './catalogue.ts';
 import { applyGroupRules, applyTransform, mapResource } from './map.ts';
-import { GroupMembership } from './groups.ts';
 
 const user = {
   userName: 'Ada@Example.org', name: { givenName: ' Ada ', familyName: 'Lovelace' },
@@ -56,21 +55,5 @@ describe('group rules', () => {
     expect(applyGroupRules(['year 8', 'Year 7'], rules, fields)).toEqual({ cohort: 'Year 7', houses: null });
     expect(applyGroupRules(['Blue', 'Red'], rules, fields)).toEqual({ cohort: null, houses: ['R', 'B'] });
     expect(applyGroupRules(['YEAR 8'], rules, fields)).toEqual({ cohort: 'YEAR 8', houses: null }); // value defaults to the group's own name
-  });
-});
-
-describe('group membership', () => {
-  it('follows creates, member changes, renames and deletes, and names who is affected', () => {
-    const m = new GroupMembership();
-    expect(m.apply({ type: 'GroupCreated', data: { groupId: 'g1', listId: 'l1', displayName: 'Year 7', members: ['a', 'b'] } })).toEqual({ listId: 'l1', people: ['a', 'b'] });
-    m.apply({ type: 'GroupCreated', data: { groupId: 'g2', listId: 'l2', displayName: 'Other list', members: ['a'] } });
-    expect(m.groupNamesOf('a', 'l1')).toEqual(['Year 7']);
-    expect(m.apply({ type: 'GroupMembersChanged', data: { groupId: 'g1', listId: 'l1', added: ['c'], removed: ['a'] } })).toEqual({ listId: 'l1', people: ['c', 'a'] });
-    expect(m.groupNamesOf('a', 'l1')).toEqual([]);
-    expect(m.apply({ type: 'GroupChanged', data: { groupId: 'g1', listId: 'l1', displayName: 'Year 8', externalId: undefined, changes: [], added: [], removed: [] } })!.people.sort()).toEqual(['b', 'c']);
-    expect(m.groupNamesOf('b', 'l1')).toEqual(['Year 8']);
-    expect(m.apply({ type: 'GroupDeleted', data: { groupId: 'g1', listId: 'l1', members: ['b', 'c'] } })!.people.sort()).toEqual(['b', 'c']);
-    expect(m.groupNamesOf('b', 'l1')).toEqual([]);
-    expect(m.apply({ type: 'PersonCreated', data: {} })).toBeNull();
   });
 });

@@ -114,3 +114,14 @@ export function customSourcesOf(resource: Res): string[] {
   }
   return out;
 }
+
+/** The attribute catalogue, flat and grouped (Name, Contact, Organisation, Account, Address, Custom). */
+export function catalogueView() {
+  const order: AttributeGroup[] = ['Name', 'Contact', 'Organisation', 'Account', 'Address', 'Custom'];
+  return {
+    count: catalogue.length,
+    attributes: catalogue,
+    groups: order.map((name) => ({ name, attributes: catalogue.filter((c) => c.group === name) })),
+    custom: 'custom extension attributes are addressed by their URN path, e.g. "urn:example:params:scim:schemas:extension:acme:2.0:User:badge"; those a list\'s people carry are listed by GET /lists/{id}/mappings (customAttributes)',
+  };
+}

@@ -1,0 +1,4 @@
+export * from './catalogue.ts';
+export * from './map.ts';
+export * from './messages.ts';
+export * from './client.ts';

@@ -1,0 +1,5 @@
+export * from './collections.ts';
+export * from './projections.ts';
+export * from './staging.ts';
+export * from './rebuild-contract.ts';
+export * from './projection-waiter.ts';
