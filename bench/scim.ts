@@ -154,8 +154,9 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const srv = spawnNode([...LAUNCHER_NODE_FLAGS, '--import', 'tsx', 'services/launcher/src/main.ts'], {
-    PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', NATS_URL: '',
-    MUSTER_PUBLIC_URL: base, MUSTER_SCIM_RATE_LIMIT: '1000000',
+    PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: ADMIN, NATS_URL: '',
+    // the default configuration of `npm start` (LOG_LEVEL info: a line per request) unless BENCH_LOG_LEVEL says otherwise
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', MUSTER_PUBLIC_URL: base, MUSTER_SCIM_RATE_LIMIT: '1000000',
   });
   try {
     await waitFor(`${base}/healthz`, srv.child, srv.out);

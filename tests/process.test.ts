@@ -105,4 +105,42 @@ describe('the one-process runtime as a real process (npm start)', () => {
     expect(p.out()).toMatch(/PORT: must be a whole number/);
     expect(p.out()).toMatch(/EVENTSTORE_URL/);
   }, 30_000);
+  it('at the default log level (info) writes one line per request, and the SCIM fast path stays on and logs its answers too', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'muster-proc-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const admin = 'process-test-admin-token-0123456789abcdef';
+    const p = startProcess({ PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: admin, LOG_LEVEL: 'info' });
+    try {
+      await waitHealthy(url, p);
+      const A = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+      const list = await json(await fetch(`${url}/api/v1/lists`, { method: 'POST', headers: A, body: JSON.stringify({ name: 'Logged' }) }));
+      await fetch(`${url}/api/v1/lists/${list.body.id}/sync/scim`, { method: 'POST', headers: A, body: JSON.stringify({ uniqueIdentifier: 'userName' }) });
+      const tok = await json(await fetch(`${url}/api/v1/lists/${list.body.id}/sync/scim/tokens`, { method: 'POST', headers: A, body: '{}' }));
+      const base = tok.body.scimBaseUrl.replace('localhost', '127.0.0.1');
+      const S = { authorization: `Bearer ${tok.body.token}`, 'content-type': 'application/scim+json' };
+      const user = await json(await fetch(`${base}/Users`, { method: 'POST', headers: S, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'ada' }) }));
+      expect(user.status).toBe(201);
+      const lookup = `${base}/Users?filter=${encodeURIComponent('userName eq "ada"')}`;
+      for (let i = 0; i < 3; i++) expect((await json(await fetch(lookup, { headers: S }))).body.totalResults).toBe(1);
+      const health = await json(await fetch(`${url}/healthz`));
+      expect(health.body.services['scim-ingress'].fastPath.answered).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 200)); // let the log lines reach the pipe
+      const lines = p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+      const requests = lines.filter((l) => l.msg === 'request completed');
+      expect(lines.some((l) => l.msg === 'incoming request')).toBe(false); // one line per request, not Fastify's two
+      const lookups = requests.filter((l) => String(l.req?.url).includes('/Users?filter='));
+      expect(lookups).toHaveLength(3);
+      expect(lookups.some((l) => l.answeredBy === 'fast-path')).toBe(true);
+      expect(lookups.every((l) => l.res.statusCode === 200 && typeof l.responseTime === 'number')).toBe(true);
+      const create = requests.find((l) => l.req?.method === 'POST' && String(l.req?.url).endsWith('/Users'));
+      expect(create).toMatchObject({ res: { statusCode: 201 } });
+      expect(create?.reqId).toEqual(expect.any(String));
+      expect(p.out()).not.toContain(tok.body.token);
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
 });

@@ -23,8 +23,8 @@ export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
 export interface HttpMount {
   /**
    * Adds a fast path. Ignored (so every request goes through Fastify) where Fastify's per-request
-   * work is wanted: request log lines (log level info or below) or request tracing (telemetry on),
-   * and when MUSTER_HTTP_FAST_PATHS=off.
+   * work is wanted, request tracing (telemetry on), and when MUSTER_HTTP_FAST_PATHS=off. Request
+   * log lines do not turn it off: the server writes the same line for a request a fast path answered.
    */
   addFastPath(fastPath: FastPath): void;
   readonly fastPathsEnabled: boolean;
@@ -127,10 +127,14 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
   const fastPaths: FastPath[] = [];
   const app = Fastify({
     logger: loggerOptions({ name: serviceName, level: config.logLevel }), childLoggerFactory: lazyChildLoggerFactory, genReqId: () => randomUUID(),
-    bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors, clientErrorHandler: clientErrors, serverFactory: serverWithFastPaths(fastPaths, (err) => app.log.error({ err }, 'fast path failed; the request went to Fastify')),
+    // one line per request (logRequests below) instead of Fastify's two, written for fast-path answers too
+    disableRequestLogging: true,
+    bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors, clientErrorHandler: clientErrors,
+    serverFactory: serverWithFastPaths(fastPaths, (err) => app.log.error({ err }, 'fast path failed; the request went to Fastify'),
+      (req, res, ms) => { if (logsInfo(app.log)) app.log.info(requestLine(req.method, req.url, res.statusCode, ms, 'fast-path'), 'request completed'); }),
   });
-  // Fastify writes two log lines per request at info and below; a fast path writes none
-  const fastPathsEnabled = config.httpFastPaths && !telemetry.enabled && ['fatal', 'error', 'warn', 'silent'].includes(config.logLevel);
+  logRequests(app);
+  const fastPathsEnabled = config.httpFastPaths && !telemetry.enabled;
   const http: HttpMount = { fastPathsEnabled, addFastPath: (f) => { if (fastPathsEnabled) fastPaths.push(f); } };
   const inflight = trackInflight(app);
   try {
@@ -190,20 +194,41 @@ declare module 'fastify' {
   }
 }
 
+const INFO_OR_BELOW = new Set(['info', 'debug', 'trace']);
+/** whether the logger writes info lines (request lines are info) */
+const logsInfo = (log: { level: string }) => INFO_OR_BELOW.has(log.level);
+
+/** the fields of the one log line written per request */
+function requestLine(method: string | undefined, url: string | undefined, statusCode: number, ms: number, answeredBy?: string) {
+  return { req: { method, url }, res: { statusCode }, responseTime: Math.round(ms * 100) / 100, ...(answeredBy ? { answeredBy } : {}) };
+}
+
+/** One `request completed` line per request Fastify answers, at info (the request id comes from the request's logger). */
+function logRequests(app: FastifyInstance): void {
+  app.addHook('onResponse', (req, reply, done) => {
+    if (logsInfo(req.log)) req.log.info(requestLine(req.method, req.url, reply.statusCode, reply.elapsedTime), 'request completed');
+    done();
+  });
+}
+
 /**
  * The HTTP server Fastify would make (same timeouts), running the fast paths before Fastify's
  * own handler. A fast path that throws is logged and the request goes to Fastify, unless it had
  * already started its response (then the connection is closed: no half-written answer is kept).
+ * `answered` is told of every request a fast path answered (for its log line).
  */
-function serverWithFastPaths(fastPaths: FastPath[], onError: (err: unknown) => void) {
+function serverWithFastPaths(fastPaths: FastPath[], onError: (err: unknown) => void, answered: (req: IncomingMessage, res: ServerResponse, ms: number) => void) {
   return (handler: (req: IncomingMessage, res: ServerResponse) => void, options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number }) => {
     const server = createServer((req, res) => {
-      for (let i = 0; i < fastPaths.length; i++) {
-        try {
-          if (fastPaths[i](req, res)) return;
-        } catch (err) {
-          onError(err);
-          if (res.headersSent) { res.destroy(); return; }
+      if (fastPaths.length) {
+        const t0 = performance.now();
+        for (let i = 0; i < fastPaths.length; i++) {
+          try {
+            if (fastPaths[i](req, res)) { answered(req, res, performance.now() - t0); return; }
+          } catch (err) {
+            onError(err);
+            if (res.headersSent) { res.destroy(); return; }
+          }
         }
       }
       handler(req, res);
