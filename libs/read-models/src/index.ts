@@ -1,4 +1,5 @@
 export * from './collections.ts';
+export * from './documents.ts';
 export * from './projections.ts';
 export * from './staging.ts';
 export * from './rebuild-contract.ts';
