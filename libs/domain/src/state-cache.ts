@@ -1,5 +1,5 @@
 import type { DomainEvent } from '@muster/contracts';
-import { streamRevision, type EventStore, type Subscription } from '@muster/event-store';
+import { revisionsNow, streamRevision, type EventStore, type Subscription } from '@muster/event-store';
 
 /**
  * Keeps the folded state of every stream under a prefix in memory, fed by a subscription
@@ -63,7 +63,8 @@ export class StreamStateCache<State> {
    * stream's last event. False means "cannot tell now" (use getCurrent), not "stale".
    */
   isCurrentNow(streamId: string): boolean {
-    return this.store.currentRevisionNow !== undefined && this.store.currentRevisionNow(streamId) <= this.revisionOf(streamId);
+    const sync = revisionsNow(this.store);
+    return sync !== null && sync.currentRevisionNow(streamId) <= this.revisionOf(streamId);
   }
 
   all(): IterableIterator<[string, State]> {

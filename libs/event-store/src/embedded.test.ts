@@ -14,7 +14,7 @@ import {
   type EmbeddedEventStore,
 } from './embedded.ts';
 import { encodeEvent, encodeRecord } from './embedded/format.ts';
-import { WrongExpectedRevisionError, streamRevision, type NewEvent, type RecordedEvent } from './port.ts';
+import { WrongExpectedRevisionError, revisionsNow, streamRevision, type NewEvent, type RecordedEvent } from './port.ts';
 import { withHashChain } from './hash-chain.ts';
 
 const dirs: string[] = [];
@@ -474,8 +474,13 @@ describe('currentRevision (the cheap tip lookup)', () => {
     const chained = withHashChain(store);
     expect(await streamRevision(chained, 'a-1')).toBe(2);
     // and synchronously, through the hash-chain wrapper too
-    expect(store.currentRevisionNow?.('a-1')).toBe(2);
-    expect(chained.currentRevisionNow?.('a-1')).toBe(2);
-    expect(chained.currentRevisionNow?.('nope')).toBe(-1);
+    expect(revisionsNow(store)?.currentRevisionNow('a-1')).toBe(2);
+    expect(revisionsNow(chained)?.currentRevisionNow('a-1')).toBe(2);
+    expect(revisionsNow(chained)?.currentRevisionNow('nope')).toBe(-1);
+    // a store without an in-process index has no synchronous revisions, and neither has its chain
+    const plain: Record<string, unknown> = { ...chained };
+    delete plain.currentRevisionNow;
+    expect(revisionsNow(plain as unknown as typeof chained)).toBeNull();
+    expect(revisionsNow(withHashChain(plain as unknown as typeof chained))).toBeNull();
   });
 });

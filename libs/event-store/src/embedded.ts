@@ -32,6 +32,7 @@ import {
   type StreamAppend,
   type SubscribeOptions,
   type Subscription,
+  type SyncRevisions,
 } from './port.ts';
 import { isEmptyFilter } from './filter.ts';
 import { CorruptLogError, EventStoreFailedError } from './embedded/errors.ts';
@@ -97,7 +98,8 @@ export interface RecoveryInfo {
   tailReason?: string;
 }
 
-export interface EmbeddedEventStore extends EventStore {
+/** the embedded log: the port, plus the capabilities of an index held in this process (SyncRevisions) */
+export interface EmbeddedEventStore extends EventStore, SyncRevisions {
   /** the stream's current revision from the index (-1 when it does not exist), no read */
   currentRevision(streamId: string): Promise<number>;
   /** atomic append to several streams: one durable write, one atomic run of records */

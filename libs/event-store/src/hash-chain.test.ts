@@ -86,7 +86,7 @@ describe('canonical JSON and event hashes', () => {
   });
 
   it('equals a plain key-sorting writer on random values, integer-like and "__proto__" keys included', () => {
-    // the definition, written the slow obvious way: the fast path must never differ from it
+    // the definition, written the slow obvious way: the optimised code must never differ from it
     const reference = (v: unknown): string | undefined => {
       if (v === null) return 'null';
       if (typeof v === 'number') return Number.isFinite(v) ? String(JSON.stringify(v)) : 'null';

@@ -23,6 +23,8 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import {
   WrongExpectedRevisionError,
+  revisionsNow,
+  type SyncRevisions,
   type AppendResult,
   type EventFilter,
   type EventStore,
@@ -317,9 +319,15 @@ export function withHashChain(store: EventStore, options: HashChainOptions = {})
     subscribeToAll: (o, handler) => store.subscribeToAll(o, handler),
     headPosition: () => store.headPosition(),
     ...(store.currentRevision ? { currentRevision: (streamId: string) => store.currentRevision!(streamId) } : {}),
-    ...(store.currentRevisionNow ? { currentRevisionNow: (streamId: string) => store.currentRevisionNow!(streamId) } : {}),
+    ...withSyncRevisions(store),
     close: () => store.close(),
   };
+}
+
+/** the inner store's synchronous revisions (SyncRevisions), passed through when it has them */
+function withSyncRevisions(store: EventStore): Partial<SyncRevisions> {
+  const sync = revisionsNow(store);
+  return sync ? { currentRevisionNow: (streamId: string) => sync.currentRevisionNow(streamId) } : {};
 }
 
 export interface WalkOptions {

@@ -113,12 +113,10 @@ export interface EventStore {
   /** global position of the last event in the store (-1 when empty) */
   headPosition(): Promise<number>;
   /**
-   * Optional fast path: the stream's current revision (-1 when it does not exist) without reading
+   * Optional cheap read: the stream's current revision (-1 when it does not exist) without reading
    * the event. Adapters that cannot answer cheaply leave it out; use `streamRevision()` below.
    */
   currentRevision?(streamId: string): Promise<number>;
-  /** Optional: the same answer synchronously, for adapters whose index is in process memory. */
-  currentRevisionNow?(streamId: string): number;
   /**
    * Optional: appends to several distinct streams as one atomic unit, each with its own expected
    * revision: either every batch is appended (at adjacent positions, in the order given) or, when
@@ -134,6 +132,20 @@ export interface StreamAppend {
   streamId: string;
   events: NewEvent[];
   expectedRevision?: ExpectedRevision;
+}
+
+/**
+ * A capability outside the port, which only a store whose index lives in this process has (the
+ * embedded log, and the hash chain over it): a stream's current revision answered synchronously.
+ * Callers ask `revisionsNow(store)` and fall back to the port's async reads when it is null.
+ */
+export interface SyncRevisions {
+  currentRevisionNow(streamId: string): number;
+}
+
+export function revisionsNow(store: EventStore): SyncRevisions | null {
+  const s = store as EventStore & Partial<SyncRevisions>;
+  return typeof s.currentRevisionNow === 'function' ? (s as EventStore & SyncRevisions) : null;
 }
 
 /** The stream's current revision (-1 when it does not exist), cheaply where the adapter can. */

@@ -37,7 +37,7 @@ describe('copy-on-write fast update path agrees with mingo', () => {
       try {
         mingoChanged = mingoUpdate(viaMingo, modifier, undefined, undefined, { cloneMode: 'deep' }).length > 0;
       } catch (err) {
-        throw new Error(`mingo refused an update the fast path accepted: ${JSON.stringify({ doc, modifier })}: ${(err as Error).message}`);
+        throw new Error(`mingo refused an update the compiled updater accepted: ${JSON.stringify({ doc, modifier })}: ${(err as Error).message}`);
       }
       expect(fast.doc, JSON.stringify({ doc, modifier })).toEqual(viaMingo);
       expect(fast.changed, JSON.stringify({ doc, modifier })).toBe(mingoChanged);

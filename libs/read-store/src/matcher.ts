@@ -2,9 +2,9 @@
  * Filter evaluation for the in-memory adapter.
  *
  * mingo is the reference semantics. Because mingo's generic evaluator costs ~1-2 µs per document
- * for a regex on a nested path, a small compiled fast path answers the common, unambiguous cases
+ * for a regex on a nested path, a small compiled matcher answers the common, unambiguous cases
  * (scalar values on paths that do not cross arrays) and says "don't know" otherwise; whenever the
- * fast path does not know, for the whole filter or for a single document, mingo decides.
+ * compiled matcher does not know, for the whole filter or for a single document, mingo decides.
  * memory.test.ts checks the two agree on randomised documents and filters.
  *
  * Fast path subset: implicit equality and $eq/$ne/$in/$nin with string/number/boolean/null values,
@@ -22,7 +22,7 @@ const UNKNOWN = Symbol('unknown');
 
 export interface CompiledFilter {
   test(doc: Plain): boolean;
-  /** whether the fast path covers the filter's shape (per-document fallbacks may still happen) */
+  /** whether the compiled matcher covers the filter's shape (per-document fallbacks may still happen) */
   readonly compiled: boolean;
 }
 
@@ -155,7 +155,7 @@ function rangeTest(op: string, bound: string | number): ValueTest {
   }
 }
 
-/** the RegExp a `$regex` (string or RegExp, with `$options`) or RegExp condition tests, or null outside the fast-path subset */
+/** the RegExp a `$regex` (string or RegExp, with `$options`) or RegExp condition tests, or null outside the compiled matcher's subset */
 export function toRegExp(pattern: unknown, options: unknown): RegExp | null {
   let source: string;
   let flags = '';

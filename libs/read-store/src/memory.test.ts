@@ -12,7 +12,7 @@ readStoreContract('memory', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-// every filter evaluated by mingo alone: the compiled fast path must not change any result
+// every filter evaluated by mingo alone: the compiled matcher must not change any result
 readStoreContract('memory (mingo evaluator only)', async () => {
   const store = createMemoryReadStore({ fastFilters: false });
   return { store, cleanup: () => store.close() };
@@ -352,7 +352,7 @@ const DIFF_INDEXES: IndexSpec[] = [
 ];
 
 describe('memory: results equal mingo on randomised documents and filters', () => {
-  it('find and countDocuments, with and without indexes and the compiled fast path', async () => {
+  it('find and countDocuments, with and without indexes and the compiled matcher', async () => {
     const rand = rng(7);
     const docs = randomDocs(rand, 300);
     const stores: MemoryReadStore[] = [];

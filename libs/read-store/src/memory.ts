@@ -30,7 +30,7 @@ import { cloneDeep, compareValues, describeKey, isOperatorObject, isPlainObject,
 
 export interface MemoryReadStoreOptions {
   /**
-   * Use the compiled fast path for common filter shapes (default true). With false every
+   * Use the compiled matcher for common filter shapes (default true). With false every
    * document is tested by mingo; results are the same, only slower (used by the benchmark).
    */
   fastFilters?: boolean;

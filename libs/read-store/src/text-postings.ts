@@ -18,7 +18,7 @@
  * (when nothing else is in the filter) or "ask the document" (anything else: other conditions,
  * arrays, missing or non-scalar values), and the query runs the full matcher (./matcher.ts) only
  * in the last case. Equality is JavaScript's === on scalars and the text test is the filter's
- * own RegExp (`toRegExp`), exactly what the matcher's fast path decides for such values.
+ * own RegExp (`toRegExp`), exactly what the compiled matcher decides for such values.
  *
  * Folding is `fold` from ./memory-index.ts (what a non-unicode `i` regex compares), so the same
  * lists serve case-sensitive and case-insensitive literals.
@@ -409,7 +409,7 @@ function isColumnScalar(v: unknown): v is string | number | boolean {
 
 /**
  * The value at a dotted path when it is reached through plain objects only (no arrays on the
- * way); undefined otherwise. For such a value the matcher's fast path decides alone.
+ * way); undefined otherwise. For such a value the compiled matcher decides alone.
  */
 function plainValue(doc: Doc, parts: string[]): unknown {
   let cur: unknown = doc;

@@ -245,7 +245,7 @@ function dedupe(values: unknown[]): unknown[] {
 
 /** MongoDB sort key of a document for one sort field: min element ascending, max element descending */
 export function sortKey(doc: unknown, parts: readonly string[], dir: 1 | -1): unknown {
-  // fast path: a path through plain objects to a non-array value
+  // shortcut: a path through plain objects to a non-array value
   let cur: unknown = doc;
   let simple = true;
   for (let i = 0; i < parts.length; i++) {

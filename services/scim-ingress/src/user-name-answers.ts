@@ -1,5 +1,5 @@
 import { streams } from '@muster/contracts';
-import { streamRevision, type EventStore, type Subscription } from '@muster/event-store';
+import { revisionsNow, streamRevision, type EventStore, type Subscription } from '@muster/event-store';
 import { LIST_RESPONSE_SCHEMA, type ScimResource } from '@muster/scim';
 import { reservationStream } from './reservations.ts';
 
@@ -57,7 +57,8 @@ export class UserNameAnswers {
     private readonly max = 200_000,
     private readonly maxChars = 256 * 1024 * 1024,
   ) {
-    this.revisionOf = store.currentRevisionNow ? store.currentRevisionNow.bind(store)
+    const sync = revisionsNow(store);
+    this.revisionOf = sync ? (id) => sync.currentRevisionNow(id)
       : store.currentRevision ? store.currentRevision.bind(store) : (id) => streamRevision(store, id);
   }
 
