@@ -4,18 +4,10 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import {
-  containsIgnoreCase,
-  createMemoryReadStore,
-  foldCase,
-  foldedPrefix,
-  type Doc,
-  type IndexSpec,
-  type MemoryCollection,
-  type MemoryReadStore,
-} from '@muster/read-store';
-import { INDEXES as READ_MODEL_INDEXES } from '@muster/read-models';
-import { rng } from '../libs/read-store/src/testing/rng.ts';
+import { containsIgnoreCase, foldCase, foldedPrefix, type Doc } from '@muster/read-store';
+import { createMemoryReadStore, type MemoryCollection, type MemoryIndexSpec as IndexSpec, type MemoryReadStore } from '@muster/read-store-memory';
+import { INDEXES as READ_MODEL_INDEXES, MEMORY_INDEX_HINTS } from '@muster/read-models';
+import { rng } from '../libs/read-store-memory/src/testing/rng.ts';
 
 interface PersonDoc extends Doc {
   listId: string;
@@ -167,7 +159,7 @@ async function bulkLoadPeople(docs: PersonDoc[]): Promise<{ ms: number; cpuMs: n
       createdAt: new Date(1_700_000_000_000 + Math.floor(i / 10) * 1000).toISOString(),
       search: `${d.fields.firstName} ${d.fields.lastName} ${d.userNameLower}`.toLowerCase(),
     }));
-    const store = createMemoryReadStore();
+    const store = createMemoryReadStore({ indexHints: MEMORY_INDEX_HINTS });
     await store.ensureIndexes('people', READ_MODEL_INDEXES.people!);
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();

@@ -7,7 +7,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openEmbeddedEventStore } from '@muster/event-store/embedded';
-import { createMemoryReadStore } from '@muster/read-store/memory';
+import { createMemoryReadStore } from '@muster/read-store-memory';
+import { MEMORY_INDEX_HINTS } from '@muster/read-models';
 import { rebuildProjections } from '@muster/projector';
 import type { RebuildResult } from '@muster/read-models';
 import { peopleAsOf } from '../services/admin-api/src/history.ts';
@@ -21,7 +22,7 @@ export interface RebuildThreadResult {
 const { dir, batchSize } = workerData as { dir: string; batchSize: number };
 const store = await openEmbeddedEventStore({ dir, readOnly: true });
 try {
-  const readStore = createMemoryReadStore();
+  const readStore = createMemoryReadStore({ indexHints: MEMORY_INDEX_HINTS });
   const heapBefore = process.memoryUsage().heapUsed;
   const cpu0 = process.cpuUsage();
   const result = await rebuildProjections({ store, readStore, batchSize });

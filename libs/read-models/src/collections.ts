@@ -10,16 +10,16 @@ export function collectionNames(prefix = ''): CollectionNames {
 }
 
 import type { IndexSpec } from '@muster/read-store';
+import type { MemoryIndexHints } from '@muster/read-store-memory';
 export const INDEXES: Partial<Record<ReadModel, IndexSpec[]>> = {
   lists: [{ key: { orgId: 1 }, name: 'by_org' }],
   people: [
-    // roster pages: status filter + default sort (createdAt) or by last name, served in index order;
-    // searchFields lets the in-memory store skip blocks that cannot hold a free-text term (q)
-    { key: { listId: 1, status: 1, createdAt: 1 }, name: 'by_list_status_created', searchFields: ['search'] },
-    { key: { listId: 1, status: 1, 'fields.lastName': 1 }, name: 'by_list_status_last_name', searchFields: ['search'] },
-    // the lookups IdPs make before every write (userName eq, externalId eq): one hash lookup each in memory
-    { key: { listId: 1, 'scim.userNameLower': 1 }, name: 'by_list_username', pointLookups: true },
-    { key: { listId: 1, 'scim.externalId': 1 }, name: 'by_list_external_id', pointLookups: true },
+    // roster pages: status filter + default sort (createdAt) or by last name, served in index order
+    { key: { listId: 1, status: 1, createdAt: 1 }, name: 'by_list_status_created' },
+    { key: { listId: 1, status: 1, 'fields.lastName': 1 }, name: 'by_list_status_last_name' },
+    // the lookups IdPs make before every write (userName eq, externalId eq)
+    { key: { listId: 1, 'scim.userNameLower': 1 }, name: 'by_list_username' },
+    { key: { listId: 1, 'scim.externalId': 1 }, name: 'by_list_external_id' },
     { key: { listId: 1, 'scim.emailsLower': 1 }, name: 'by_list_email' },
     { key: { listId: 1, 'scim.employeeNumber': 1 }, name: 'by_list_employee_number' },
     { key: { listId: 1, linked: 1, createdAt: 1 }, name: 'by_list_linked_created' },
@@ -29,3 +29,16 @@ export const INDEXES: Partial<Record<ReadModel, IndexSpec[]>> = {
   provisioning_log: [{ key: { listId: 1, position: -1 }, name: 'by_list_position' }],
   admin_tokens: [{ key: { orgId: 1 }, name: 'by_org' }],
 };
+
+/**
+ * How the in-memory engine should keep these indexes (@muster/read-store-memory indexHints; MongoDB
+ * takes none): the roster pages' indexes summarise the search text per block so a free-text term
+ * (q) skips blocks that cannot hold it; the lookups IdPs make before every write are one hash
+ * lookup each.
+ */
+export const MEMORY_INDEX_HINTS = {
+  by_list_status_created: { searchFields: ['search'] },
+  by_list_status_last_name: { searchFields: ['search'] },
+  by_list_username: { pointLookups: true },
+  by_list_external_id: { pointLookups: true },
+} as const satisfies Record<string, MemoryIndexHints>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryReadStore } from '@muster/read-store';
+import { createMemoryReadStore } from '@muster/read-store-memory';
 import { ProjectionWaiter } from './projection-waiter.ts';
 
 describe('ProjectionWaiter', () => {

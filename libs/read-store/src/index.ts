@@ -12,13 +12,6 @@ export {
   type Update,
   type UpdateResult,
 } from './port.ts';
-export {
-  createMemoryReadStore,
-  type MemoryCollection,
-  type MemoryReadStore,
-  type MemoryReadStoreOptions,
-  type QueryPlan,
-} from './memory.ts';
 export { createMongoReadStore, type MongoReadStoreOptions } from './mongo.ts';
 export { createRemoteReadStore, serveReadStore, isReadStoreRequest, type PortLike, type RemoteReadStoreOptions } from './remote.ts';
 export { containsIgnoreCase, escapeRegex, foldCase, foldedPrefix } from './text.ts';

@@ -1,6 +1,6 @@
 /**
  * The read store port: a small subset of MongoDB's collection API. Adapters:
- * in-memory (./memory, executes the same filter/update documents with mingo)
+ * in-memory (@muster/read-store-memory, executes the same filter/update documents with mingo)
  * and MongoDB (./mongo). Both must pass ./contract.ts.
  *
  * Filters and updates ARE Mongo query/update documents; callers write them once.
@@ -34,21 +34,6 @@ export interface IndexSpec {
   unique?: boolean;
   /** only documents matching this equality filter are indexed (Mongo partialFilterExpression) */
   partialFilterExpression?: Filter;
-  /**
-   * In-memory adapter only (the MongoDB adapter does not send it): string fields kept as a
-   * per-block text summary beside this index, so that a literal "contains" search on them
-   * (`{ $regex: escapeRegex(text), $options: 'i' }`, alone or in an `$or` over these fields)
-   * combined with this index's range reads only the blocks holding the text. Results are the same
-   * with or without it. There is no case-insensitive/collation flag: see text.ts (foldCase).
-   */
-  searchFields?: string[];
-  /**
-   * In-memory adapter only (not sent to MongoDB): also keep a hash of the full key, so that a query
-   * binding every key field to one string is answered by one lookup instead of two searches of the
-   * sorted index. For indexes behind hot point lookups (the SCIM `userName eq` IdPs send before
-   * every write); it costs a map entry per document.
-   */
-  pointLookups?: boolean;
 }
 
 export interface UpdateResult {

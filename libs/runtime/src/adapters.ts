@@ -3,7 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import type { MusterConfig } from '@muster/config';
 import { connectNatsBus, createMemoryBus, type Bus } from '@muster/bus';
 import { createEsdbEventStore, openEmbeddedEventStore, withHashChain, type CommittedBytes, type EventStore } from '@muster/event-store';
-import { createMemoryReadStore, createMongoReadStore, type ReadStore } from '@muster/read-store';
+import { createMongoReadStore, type ReadStore } from '@muster/read-store';
+import { createMemoryReadStore } from '@muster/read-store-memory';
+import { MEMORY_INDEX_HINTS } from '@muster/read-models';
 
 export interface Adapters {
   /** the event store every service appends through: hash-chained for tamper evidence */
@@ -64,7 +66,7 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
       readStore = hosted.readStore;
     } else {
       readStore = config.readStore.kind === 'memory'
-        ? createMemoryReadStore()
+        ? createMemoryReadStore({ indexHints: MEMORY_INDEX_HINTS })
         : await createMongoReadStore({ url: config.readStore.url, dbName: config.readStore.db });
     }
   } catch (err) {

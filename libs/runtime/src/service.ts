@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { MusterConfig } from '@muster/config';
@@ -128,7 +128,7 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
   const app = Fastify({
     logger: loggerOptions({ name: serviceName, level: config.logLevel }), childLoggerFactory: lazyChildLoggerFactory, genReqId: () => randomUUID(),
     // one line per request (logRequests below) instead of Fastify's two, written for fast-path answers too
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors, clientErrorHandler: clientErrors,
     serverFactory: serverWithFastPaths(fastPaths, (err) => app.log.error({ err }, 'fast path failed; the request went to Fastify'),
       (req, res, ms) => { if (logsInfo(app.log)) app.log.info(requestLine(req.method, req.url, res.statusCode, ms, 'fast-path'), 'request completed'); }),

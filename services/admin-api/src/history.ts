@@ -18,7 +18,8 @@ import { streamPrefixes, streams } from '@muster/contracts';
 import { DomainError } from '@muster/domain';
 import type { EventStore, RecordedEvent } from '@muster/event-store';
 import { Projections, collectionNames, createStagingReadStore } from '@muster/read-models';
-import { createMemoryReadStore, escapeRegex, type Doc, type Filter, type ReadStore, type Sort } from '@muster/read-store';
+import { escapeRegex, type Doc, type Filter, type ReadStore, type Sort } from '@muster/read-store';
+import { createMemoryReadStore } from '@muster/read-store-memory';
 
 /** the query parameter (registered on the people route's querystring schema) */
 export const AsOfParam = z.string().datetime({ offset: true }).optional()

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { streamPrefixes, toNewEvents, type DomainEvent } from '@muster/contracts';
 import { Projections, collectionNames } from '@muster/read-models';
-import { createMemoryReadStore } from '@muster/read-store';
+import { createMemoryReadStore } from '@muster/read-store-memory';
 import { startStack, type Stack } from '../../../tests/helpers.ts';
 import { ENTERPRISE, GROUP_SCHEMA, expectStatus, patchOps, scimList, scimUser, type ScimList } from './support.ts';
 

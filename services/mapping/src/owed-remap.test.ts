@@ -7,7 +7,7 @@ import { createMemoryBus } from '@muster/bus';
 import { streams, toNewEvents, type CommandContext, type DomainEvent } from '@muster/contracts';
 import { DEFAULT_FIELDS, defaultMappings } from '@muster/domain';
 import { openEmbeddedEventStore, type EventStore } from '@muster/event-store';
-import { createMemoryReadStore } from '@muster/read-store';
+import { createMemoryReadStore } from '@muster/read-store-memory';
 import { MappingService } from './service.ts';
 
 const ctx = (): CommandContext => ({

@@ -6,7 +6,7 @@ import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetric
 import { createMemoryBus } from '@muster/bus';
 import { loadConfig } from '@muster/config';
 import { openEmbeddedEventStore, withHashChain } from '@muster/event-store';
-import { createMemoryReadStore } from '@muster/read-store';
+import { createMemoryReadStore } from '@muster/read-store-memory';
 import type { Adapters, ServiceInstance } from '@muster/runtime';
 import { startTelemetry, type Telemetry } from '@muster/telemetry';
 import { PROJECTOR_REBUILD_SUBJECT, type RebuildStatus } from '@muster/read-models';

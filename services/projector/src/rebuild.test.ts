@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedEventStore, withHashChain, type EventStore } from '@muster/event-store';
-import { createMemoryReadStore, type MemoryReadStore } from '@muster/read-store';
+import { createMemoryReadStore, type MemoryReadStore } from '@muster/read-store-memory';
 import { Projections, collectionNames } from '@muster/read-models';
 import { Projector } from './projector.ts';
 import { REBUILD_PREFIX, rebuildProjections } from './rebuild.ts';

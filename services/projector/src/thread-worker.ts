@@ -16,7 +16,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 // subpath imports: the worker loads the embedded log and the memory store only (not the
 // EventStoreDB, MongoDB, NATS or telemetry clients the packages' index modules bring along)
 import { openEmbeddedEventStore } from '@muster/event-store/embedded';
-import { createMemoryReadStore } from '@muster/read-store/memory';
+import { createMemoryReadStore } from '@muster/read-store-memory';
+import { MEMORY_INDEX_HINTS } from '@muster/read-models';
 import { serveReadStore } from '@muster/read-store/remote';
 import { RebuildController } from './control.ts';
 import { answerRebuild, projectorHealth } from './health.ts';
@@ -37,7 +38,7 @@ const { eventsDir } = workerData as ProjectorThreadData;
 try {
   // the writer wakes this reader after each commit; polling is only the fallback
   const store = await openEmbeddedEventStore({ dir: eventsDir, readOnly: true, pollIntervalMs: 1_000 });
-  const readStore = createMemoryReadStore();
+  const readStore = createMemoryReadStore({ indexHints: MEMORY_INDEX_HINTS });
   serveReadStore(readStore, port);
 
   let lagBatch: number[] = [];

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryReadStore } from './memory.ts';
 import { buildIndexes, MemoryIndex, sortEntries, type Entry, type Rec } from './memory-index.ts';
 import { compileFilter } from './matcher.ts';
-import { DuplicateKeyError, type Doc, type Filter, type FindOptions, type IndexSpec } from './port.ts';
+import { DuplicateKeyError, type Doc, type Filter, type FindOptions } from '@muster/read-store/port';
+import type { MemoryIndexSpec as IndexSpec } from './memory.ts';
 import { rng } from './testing/rng.ts';
 
 type Flavour = 'strings' | 'simple' | 'packable' | 'mixed';

@@ -1,9 +1,9 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readStoreContract } from './contract.ts';
+import { readStoreContract } from '@muster/read-store/contract';
 import { createMemoryReadStore } from './memory.ts';
-import { DuplicateKeyError, ReadStoreUnavailableError } from './port.ts';
-import { createRemoteReadStore, PendingCalls, serveReadStore } from './remote.ts';
+import { DuplicateKeyError, ReadStoreUnavailableError } from '@muster/read-store/port';
+import { createRemoteReadStore, PendingCalls, serveReadStore } from '@muster/read-store/remote';
 
 // the whole contract, every call crossing a message channel (structured clone both ways)
 readStoreContract('remote (memory store across a MessageChannel)', async () => {

@@ -22,13 +22,39 @@ import {
   type Sort,
   type Update,
   type UpdateResult,
-} from './port.ts';
+} from '@muster/read-store/port';
 import { compileFilter, type CompiledFilter } from './matcher.ts';
 import { analyzeFilter, buildIndexes, findSearchCondition, MemoryIndex, type Entry, type KeySet, type RangePlan, type Rec } from './memory-index.ts';
 import { NO, TextPostings, YES, type ColumnCheck, type SortColumn, type TextCandidates } from './text-postings.ts';
 import { cloneDeep, compareValues, describeKey, isOperatorObject, isPlainObject, setPath, sortKey, valuesEqual, type Plain } from './values.ts';
 
+/**
+ * Tuning hints for one index of the in-memory engine, given as adapter options (indexHints) rather
+ * than in the port's IndexSpec: MongoDB has no use for them, and query results are the same with or
+ * without them, only the work differs.
+ */
+export interface MemoryIndexHints {
+  /**
+   * string fields kept as a per-block text summary beside this index, so that a literal "contains"
+   * search on them (`{ $regex: escapeRegex(text), $options: 'i' }`, alone or in an `$or` over these
+   * fields) combined with this index's range reads only the blocks holding the text. There is no
+   * case-insensitive/collation flag: see @muster/read-store/text (foldCase).
+   */
+  searchFields?: readonly string[];
+  /**
+   * also keep a hash of the full key, so that a query binding every key field to one string is
+   * answered by one lookup instead of two searches of the sorted index. For indexes behind hot point
+   * lookups (the SCIM `userName eq` IdPs send before every write); it costs a map entry per document.
+   */
+  pointLookups?: boolean;
+}
+
+/** an index as the in-memory engine keeps it: the port's spec plus its hints */
+export type MemoryIndexSpec = IndexSpec & MemoryIndexHints;
+
 export interface MemoryReadStoreOptions {
+  /** hints by index name, applied to an index of that name in any collection (rebuild_* copies too) */
+  indexHints?: Readonly<Record<string, MemoryIndexHints>>;
   /**
    * Use the compiled matcher for common filter shapes (default true). With false every
    * document is tested by mingo; results are the same, only slower (used by the benchmark).
@@ -55,14 +81,14 @@ export interface QueryPlan {
   docsExamined: number;
   nReturned: number;
   /**
-   * When the index's block summaries (IndexSpec.searchFields) served a contains-search: blocks
+   * When the index's block summaries (MemoryIndexHints.searchFields) served a contains-search: blocks
    * reached by the scan, and those whose trigram summary could contain the text (only these
    * were read).
    */
   textBlocks?: { scanned: number; withHits: number };
   /** stage TEXT: n-gram lists intersected and the candidates they named (keysExamined: those still current) */
   textPostings?: { grams: number; candidates: number };
-  /** answered from the index's hash of full keys (IndexSpec.pointLookups) */
+  /** answered from the index's hash of full keys (MemoryIndexHints.pointLookups) */
   pointLookup?: boolean;
   /** how many indexes were planned before choosing (1 for a point lookup on a fully bound key) */
   indexesPlanned?: number;
@@ -80,13 +106,15 @@ export interface MemoryCollection<T extends Doc = Doc> extends Collection<T> {
 }
 
 export interface MemoryReadStore extends ReadStore {
+  /** the port's ensureIndexes; a spec may carry its own hints (MemoryIndexSpec) */
+  ensureIndexes(collection: string, indexes: MemoryIndexSpec[]): Promise<void>;
   collection<T extends Doc = Doc>(name: string): MemoryCollection<T>;
   /** names of existing collections (created by a write or ensureIndexes), sorted */
   listCollections(): string[];
 }
 
 export function createMemoryReadStore(options: MemoryReadStoreOptions = {}): MemoryReadStore {
-  return new MemoryStore(options.fastFilters !== false, options.textPostings !== false);
+  return new MemoryStore(options.fastFilters !== false, options.textPostings !== false, options.indexHints ?? {});
 }
 
 const UPDATE_OPERATORS = new Set([
@@ -224,7 +252,7 @@ class CollState {
    * violate a unique one, the indexes are filled entry by entry in order instead, so the ones before
    * it are added and it throws the error an insert would; nothing of it is registered.
    */
-  addIndexes(specs: Array<{ spec: IndexSpec; partial: CompiledFilter | null }>): void {
+  addIndexes(specs: Array<{ spec: MemoryIndexSpec; partial: CompiledFilter | null }>): void {
     const indexes = specs.map(({ spec, partial }) => new MemoryIndex(cloneDeep(spec), partial));
     const violated = buildIndexes(indexes, this.docs.values()) !== null; // on a violation every index is left empty
     for (const index of indexes) {
@@ -428,6 +456,7 @@ class MemoryStore implements MemoryReadStore {
   constructor(
     private readonly fastFilters: boolean,
     private readonly textPostings: boolean,
+    private readonly indexHints: Readonly<Record<string, MemoryIndexHints>>,
   ) {}
 
   // --- internals used by collection handles --------------------------------------------------
@@ -548,11 +577,13 @@ class MemoryStore implements MemoryReadStore {
 
   // --- ReadStore -------------------------------------------------------------------------------
 
-  async ensureIndexes(collection: string, specs: IndexSpec[]): Promise<void> {
+  /** the port's specs, with the hints this store was given for their names (hints in a spec itself win) */
+  async ensureIndexes(collection: string, specs: MemoryIndexSpec[]): Promise<void> {
     this.assertOpen();
     const state = this.stateOrCreate(collection);
-    const fresh: IndexSpec[] = [];
-    for (const spec of specs) {
+    const fresh: MemoryIndexSpec[] = [];
+    for (const given of specs) {
+      const spec: MemoryIndexSpec = Object.hasOwn(this.indexHints, given.name) ? { ...this.indexHints[given.name], ...given } : given;
       const existing = state.indexes.get(spec.name)?.spec ?? fresh.find((f) => f.name === spec.name);
       if (existing) {
         if (!sameSpec(existing, spec)) {
@@ -1053,7 +1084,7 @@ function validateIndexSpec(spec: IndexSpec): void {
   }
 }
 
-function sameSpec(a: IndexSpec, b: IndexSpec): boolean {
+function sameSpec(a: MemoryIndexSpec, b: MemoryIndexSpec): boolean {
   return (
     sameKeyAndFilter(a, b) &&
     (a.unique === true) === (b.unique === true) &&

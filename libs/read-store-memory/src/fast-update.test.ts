@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { update as mingoUpdate } from 'mingo/updater';
 import { fastUpdate } from './memory.ts';
-import type { Doc } from './port.ts';
+import type { Doc } from '@muster/read-store/port';
 
 /** Small deterministic PRNG so a failure is reproducible. */
 function rng(seed: number) {

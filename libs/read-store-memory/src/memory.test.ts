@@ -1,26 +1,27 @@
 import { find as mingoFind } from 'mingo';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readStoreContract } from './contract.ts';
+import { CONTRACT_INDEX_HINTS, readStoreContract } from '@muster/read-store/contract';
 import { createMemoryReadStore, type MemoryCollection, type MemoryReadStore } from './memory.ts';
 import { PointMap, type Entry } from './memory-index.ts';
-import { DuplicateKeyError, SHARED_RESULTS, type Doc, type Filter, type FindOptions, type IndexSpec } from './port.ts';
-import { containsIgnoreCase, foldCase, foldedPrefix } from './text.ts';
+import { DuplicateKeyError, SHARED_RESULTS, type Doc, type Filter, type FindOptions } from '@muster/read-store/port';
+import type { MemoryIndexSpec as IndexSpec } from './memory.ts';
+import { containsIgnoreCase, foldCase, foldedPrefix } from '@muster/read-store/text';
 import { rng } from './testing/rng.ts';
 
 readStoreContract('memory', async () => {
-  const store = createMemoryReadStore();
+  const store = createMemoryReadStore({ indexHints: CONTRACT_INDEX_HINTS });
   return { store, cleanup: () => store.close() };
 });
 
 // every filter evaluated by mingo alone: the compiled matcher must not change any result
 readStoreContract('memory (mingo evaluator only)', async () => {
-  const store = createMemoryReadStore({ fastFilters: false });
+  const store = createMemoryReadStore({ fastFilters: false, indexHints: CONTRACT_INDEX_HINTS });
   return { store, cleanup: () => store.close() };
 });
 
 // contains-searches served by index ranges and block summaries only, without the n-gram lists
 readStoreContract('memory (no n-gram lists)', async () => {
-  const store = createMemoryReadStore({ textPostings: false });
+  const store = createMemoryReadStore({ textPostings: false, indexHints: CONTRACT_INDEX_HINTS });
   return { store, cleanup: () => store.close() };
 });
 
@@ -205,7 +206,7 @@ describe('memory: indexed lookups on 100,000 documents do not scan', () => {
 
 describe('memory: block summaries follow document changes that keep the index keys', () => {
   it('finds text written by $set, replaceOne and updateMany after the document was indexed', async () => {
-    const store = createMemoryReadStore({ textPostings: false }); // block summaries alone (the n-gram lists: text-postings.test.ts)
+    const store = createMemoryReadStore({ textPostings: false, indexHints: CONTRACT_INDEX_HINTS }); // block summaries alone (the n-gram lists: text-postings.test.ts)
     await store.ensureIndexes('c', [{ key: { list: 1 }, name: 'list_1', searchFields: ['email', 'tags'] }]);
     const c = store.collection('c');
     for (let i = 0; i < 5000; i++) await c.insertOne({ _id: `p${i}`, list: 'L', email: `user${i}@example.org`, tags: [`t${i % 7}`] });
@@ -715,3 +716,31 @@ describe('PointMap (the pointLookups maps, one level per key field)', () => {
   });
 });
 
+
+describe('memory: tuning hints given as adapter options (indexHints)', () => {
+  it('apply to an index of that name in any collection, the port spec carrying none; a spec\'s own hints win', async () => {
+    const store = createMemoryReadStore({ indexHints: { by_list_name: { pointLookups: true }, by_status: { searchFields: ['search'] } } });
+    const port: IndexSpec[] = [{ key: { listId: 1, name: 1 }, name: 'by_list_name' }, { key: { status: 1 }, name: 'by_status' }];
+    for (const c of ['people', 'rebuild_people']) {
+      await store.ensureIndexes(c, port);
+      await store.collection(c).insertOne({ _id: 'a', listId: 'L', name: 'ada', status: 'active', search: 'ada lovelace' });
+      expect(store.collection(c).explain({ listId: 'L', name: 'ada' })).toMatchObject({ index: 'by_list_name', pointLookup: true, nReturned: 1 });
+      await store.collection(c).searchReady();
+      // served from the n-gram lists kept for the hinted search field
+      expect(store.collection(c).explain({ status: 'active', search: { $regex: 'lovel', $options: 'i' } })).toMatchObject({ stage: 'TEXT', nReturned: 1 });
+    }
+    // the same names without hints: the same answers from the sorted index alone
+    const bare = createMemoryReadStore();
+    await bare.ensureIndexes('people', port);
+    await bare.collection('people').insertOne({ _id: 'a', listId: 'L', name: 'ada', status: 'active', search: 'ada lovelace' });
+    expect(bare.collection('people').explain({ listId: 'L', name: 'ada' })).toMatchObject({ index: 'by_list_name', nReturned: 1 });
+    expect(bare.collection('people').explain({ listId: 'L', name: 'ada' }).pointLookup).toBeUndefined();
+    expect(bare.collection('people').explain({ status: 'active', search: { $regex: 'lovel', $options: 'i' } })).toMatchObject({ stage: 'COLLSCAN', nReturned: 1 });
+    // hints in a spec itself take precedence over the store's
+    const own = createMemoryReadStore({ indexHints: { by_list_name: { pointLookups: true } } });
+    await own.ensureIndexes('c', [{ key: { listId: 1, name: 1 }, name: 'by_list_name', pointLookups: false }]);
+    await own.collection('c').insertOne({ _id: 'a', listId: 'L', name: 'ada' });
+    expect(own.collection('c').explain({ listId: 'L', name: 'ada' }).pointLookup).toBeUndefined();
+    for (const s of [store, bare, own]) await s.close();
+  });
+});

@@ -35,7 +35,7 @@
  */
 import { toRegExp } from './matcher.ts';
 import { fold, stringValues, type Rec, type SearchCond } from './memory-index.ts';
-import type { Doc, Filter } from './port.ts';
+import type { Doc, Filter } from '@muster/read-store/port';
 import { isOperatorObject, isPlainObject, sortKey, type Plain } from './values.ts';
 
 /** one gram's ordinals, ascending, in a growable typed array */

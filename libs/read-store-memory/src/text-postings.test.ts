@@ -1,9 +1,10 @@
 import { find as mingoFind } from 'mingo';
 import { describe, expect, it } from 'vitest';
 import { createMemoryReadStore, type MemoryCollection } from './memory.ts';
-import type { Doc, Filter, IndexSpec } from './port.ts';
+import type { Doc, Filter } from '@muster/read-store/port';
+import type { MemoryIndexSpec as IndexSpec } from './memory.ts';
 import { rng } from './testing/rng.ts';
-import { escapeRegex } from './text.ts';
+import { escapeRegex } from '@muster/read-store/text';
 import { gramKeys } from './text-postings.ts';
 
 /**

@@ -7,7 +7,8 @@
  * `const f = () => ...` in a helper call that costs about a microsecond per closure created. Hot
  * paths therefore use module-level functions, class methods and inline callbacks only.
  */
-import type { Doc, Filter, IndexSpec, Sort } from './port.ts';
+import type { Doc, Filter, Sort } from '@muster/read-store/port';
+import type { MemoryIndexSpec } from './memory.ts';
 import type { CompiledFilter } from './matcher.ts';
 import { SortedList, type Pos } from './sorted-list.ts';
 import {
@@ -56,17 +57,17 @@ export class MemoryIndex {
   readonly fields: string[];
   readonly unique: boolean;
   readonly list: SortedList<Entry, Bloom>;
-  /** IndexSpec.pointLookups: entries by their full key (only keys made of strings), kept with the list */
+  /** MemoryIndexHints.pointLookups: entries by their full key (only keys made of strings), kept with the list */
   readonly points: PointMap | null;
   /** ids of documents that put an array on one of the key paths (no index-ordered sorts then) */
   readonly multikeyIds = new Set<string>();
   private readonly parts: string[][];
   readonly dirs: Array<1 | -1>;
-  /** fields summarised per block for contains-searches (IndexSpec.searchFields) */
+  /** fields summarised per block for contains-searches (MemoryIndexHints.searchFields) */
   readonly searchFields: readonly string[];
 
   constructor(
-    readonly spec: IndexSpec,
+    readonly spec: MemoryIndexSpec,
     readonly partial: CompiledFilter | null,
   ) {
     this.name = spec.name;
@@ -324,7 +325,7 @@ export function buildIndexes(indexes: readonly MemoryIndex[], recs: Iterable<Rec
 }
 
 /**
- * IndexSpec.pointLookups: the entries of an index by their full key, for keys made only of strings
+ * MemoryIndexHints.pointLookups: the entries of an index by their full key, for keys made only of strings
  * (entries with another value are found through the sorted list, and a query for strings can never
  * equal them). One level of maps per key field, so a lookup or an insert builds no key string.
  */
