@@ -1,22 +1,31 @@
-import { toNewEvents, type CommandContext, type DomainEvent } from '@muster/contracts';
-import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '@muster/event-store';
+import type { CommandContext, DomainEvent } from '@muster/contracts';
+import { WrongExpectedRevisionError, type EventStore } from '@muster/event-store';
+import { CommandHandler } from './command-handler.ts';
 import type { Decider } from './decider.ts';
+
+/**
+ * The command handler of a store, one per store object, shared by every caller in this process
+ * (its stream cache is always checked against the store, so sharing it is safe).
+ */
+const handlers = new WeakMap<EventStore, CommandHandler>();
+export function commandHandlerFor(store: EventStore): CommandHandler {
+  let h = handlers.get(store);
+  if (!h) { h = new CommandHandler(store); handlers.set(store, h); }
+  return h;
+}
 
 export interface Loaded<State> {
   state: State;
   /** current stream revision, -1 when the stream does not exist */
   revision: number;
-  first?: RecordedEvent;
-  last?: RecordedEvent;
 }
 
+/** The stream folded by `d` (through the store's command handler and its cache). */
 export async function load<State>(
   store: EventStore, streamId: string, d: Pick<Decider<unknown, State>, 'evolve' | 'initialState'>,
 ): Promise<Loaded<State>> {
-  const recorded = await store.readStream(streamId);
-  let state = d.initialState();
-  for (const r of recorded) state = d.evolve(state, { type: r.type, data: r.data } as DomainEvent);
-  return { state, revision: recorded.length ? recorded[recorded.length - 1].revision : -1, first: recorded[0], last: recorded[recorded.length - 1] };
+  const snap = await commandHandlerFor(store).load(streamId, d);
+  return snap ? { state: snap.state, revision: snap.revision } : { state: d.initialState(), revision: -1 };
 }
 
 export interface HandleResult<State> {
@@ -30,8 +39,9 @@ export interface HandleResult<State> {
 }
 
 /**
- * Load the stream, decide, append with the expected revision; on a concurrency conflict
- * reload and decide again (bounded). `command` may depend on the loaded state.
+ * Load the stream, decide, append with the expected revision; on a concurrency conflict reload
+ * and decide again (bounded): the store's CommandHandler. `command` may depend on the loaded state.
+ * With `expectedRevision` the stream must be at that revision (no retry).
  */
 export async function handleCommand<Command, State>(
   store: EventStore,
@@ -41,23 +51,13 @@ export async function handleCommand<Command, State>(
   ctx: CommandContext,
   opts: { maxAttempts?: number; expectedRevision?: number } = {},
 ): Promise<HandleResult<State>> {
-  const maxAttempts = opts.maxAttempts ?? 5;
-  for (let attempt = 1; ; attempt++) {
-    const { state, revision } = await load(store, streamId, decider);
+  const done = await commandHandlerFor(store).handle(streamId, decider, (current) => {
+    const revision = current?.revision ?? -1;
     if (opts.expectedRevision !== undefined && opts.expectedRevision !== revision) {
       throw new WrongExpectedRevisionError(streamId, opts.expectedRevision, revision < 0 ? 'no_stream' : revision);
     }
-    const cmd = typeof command === 'function' ? (command as (s: State, r: number) => Command)(state, revision) : command;
-    const events = decider.decide(cmd, state);
-    if (events.length === 0) return { events, state, revision, position: null, eventIds: [] };
-    const newEvents = toNewEvents(events, ctx);
-    try {
-      const res = await store.appendToStream(streamId, newEvents, { expectedRevision: revision < 0 ? 'no_stream' : revision });
-      const next = events.reduce((s, e) => decider.evolve(s, e), state);
-      return { events, state: next, revision: res.nextExpectedRevision, position: res.position, eventIds: newEvents.map((e) => e.eventId) };
-    } catch (err) {
-      if (err instanceof WrongExpectedRevisionError && attempt < maxAttempts && opts.expectedRevision === undefined) continue;
-      throw err;
-    }
-  }
+    const state = current?.state ?? decider.initialState();
+    return typeof command === 'function' ? (command as (s: State, r: number) => Command)(state, revision) : command;
+  }, ctx, { maxAttempts: opts.maxAttempts ?? 5, retry: opts.expectedRevision === undefined });
+  return { events: done.events, state: done.snapshot.state, revision: done.snapshot.revision, position: done.position, eventIds: done.eventIds };
 }

@@ -9,3 +9,8 @@ export * from './handler.ts';
 export * from "./state-cache.ts";
 export * from "./secrets.ts";
 export * from "./group.ts";
+export * from './stream-cache.ts';
+export * from './command-handler.ts';
+export * from './identity.ts';
+export * from './reservations.ts';
+export * from './provisioning.ts';

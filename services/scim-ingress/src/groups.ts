@@ -1,24 +1,26 @@
-import { streams, toNewEvents, type CommandContext, type DomainEvent } from '@muster/contracts';
-import { WrongExpectedRevisionError, type RecordedEvent } from '@muster/event-store';
-import { groupDecider, type GroupCommand, type GroupState, type ListState } from '@muster/domain';
+import type { CommandContext } from '@muster/contracts';
+import { GroupProvisioning, Reservations, commandHandlerFor, type GroupState, type ListState, type StreamSnapshot } from '@muster/domain';
 import {
   GROUP_RESOURCE_SCHEMA, GROUP_SCHEMA_ID, ScimError, applyPatch, evaluateFilter, filterToQuery, normalizeResourceInput,
   parseFilter, parsePatchRequest, sortResources, validateFilter, type ScimResource,
 } from '@muster/scim';
-import { MAX_WRITE_ATTEMPTS, backoff, etagMatches, etagOf, preconditionFailed, type IngressDeps, type ListQuery, type WriteOutcome } from './people.ts';
-import { claim, ownerOf, release, reservationStream, reservedEvents } from './reservations.ts';
+import { streams } from '@muster/contracts';
+import { concurrencyAsPrecondition, etagMatches, etagOf, preconditionFailed, type IngressDeps, type ListQuery, type WriteOutcome } from './people.ts';
 import { checkIdentifierLengths } from './identifier-limits.ts';
 
 const notFound = (id: string) => new ScimError({ status: 404, detail: `Group ${id} not found` });
 
 export class GroupService {
-  constructor(private readonly d: IngressDeps) {}
+  private readonly groups: GroupProvisioning;
+
+  constructor(private readonly d: IngressDeps) {
+    const handler = commandHandlerFor(d.store);
+    this.groups = new GroupProvisioning(handler, new Reservations(handler));
+  }
 
   private async loadGroup(listId: string, id: string) {
-    const recorded = typeof id === 'string' && id.length <= 200 ? await this.d.store.readStream(streams.group(id)) : [];
-    let state: GroupState = groupDecider.initialState();
-    for (const r of recorded) state = groupDecider.evolve(state, { type: r.type, data: r.data } as DomainEvent);
-    return { state, recorded, found: state.exists && !state.deleted && state.listId === listId, revision: recorded.length ? recorded[recorded.length - 1].revision : -1 };
+    const snap = typeof id === 'string' && id.length <= 200 ? await this.groups.load(id) : null;
+    return { snap, found: isGroupOf(snap, listId) };
   }
 
   private async displayNames(ids: string[]): Promise<Map<string, string>> {
@@ -41,17 +43,14 @@ export class GroupService {
     };
   }
 
-  private meta(recorded: RecordedEvent[]) {
-    const f = recorded[0].metadata as { occurredAt: string };
-    const l = recorded[recorded.length - 1];
-    return [{ created: f.occurredAt }, { lastModified: (l.metadata as { occurredAt: string }).occurredAt, revision: l.revision }] as const;
+  private resourceAt(listId: string, snap: StreamSnapshot<GroupState>) {
+    return this.toResource(listId, snap.state, snap, snap);
   }
 
   async get(listId: string, id: string) {
     const g = await this.loadGroup(listId, id);
     if (!g.found) throw notFound(id);
-    const [first, last] = this.meta(g.recorded);
-    return { resource: await this.toResource(listId, g.state, first, last), revision: g.revision };
+    return { resource: await this.resourceAt(listId, g.snap!), revision: g.snap!.revision };
   }
 
   /** Members must be Users provisioned on this list. */
@@ -71,10 +70,7 @@ export class GroupService {
     return members.map((m) => String(m.value ?? '')).filter(Boolean);
   }
 
-  private async append(id: string, events: DomainEvent[], revision: number, ctx: CommandContext) {
-    return this.d.store.appendToStream(streams.group(id), toNewEvents(events, ctx), { expectedRevision: revision < 0 ? 'no_stream' : revision });
-  }
-
+  /** POST /Groups: a new group with its name reserved on the list (domain provisioning). */
   async create(list: ListState, body: unknown, ctx: CommandContext): Promise<WriteOutcome> {
     const input = normalizeResourceInput(body, GROUP_RESOURCE_SCHEMA);
     checkIdentifierLengths([['displayName', input.displayName], ['externalId', input.externalId]]);
@@ -82,62 +78,29 @@ export class GroupService {
     const members = this.membersOf(input);
     await this.checkMembers(list.listId, members);
     const groupId = this.d.newId();
-    const cmd: GroupCommand = { type: 'CreateGroup', groupId, listId: list.listId, displayName, externalId: typeof input.externalId === 'string' ? input.externalId : undefined, members };
-    const events = groupDecider.decide(cmd, groupDecider.initialState());
-    if (this.d.store.appendToStreams) {
-      // one atomic append of the name's reservation and the group (no_stream on both): a crash keeps
-      // both or neither. A name reserved before (taken, released, stale) takes the claim path below.
-      try {
-        const [, res] = await this.d.store.appendToStreams([
-          { streamId: reservationStream(list.listId, 'groupName', displayName), events: reservedEvents(list.listId, 'groupName', displayName, groupId, ctx), expectedRevision: 'no_stream' },
-          { streamId: streams.group(groupId), events: toNewEvents(events, ctx), expectedRevision: 'no_stream' },
-        ]);
-        return { resource: (await this.get(list.listId, groupId)).resource, event: events[0], position: res.position };
-      } catch (err) {
-        if (!(err instanceof WrongExpectedRevisionError)) throw err;
-      }
-    }
-    const owner = await claim(this.d.store, list.listId, 'groupName', displayName, groupId, ctx, this.staleOwner);
-    if (owner !== null) throw new ScimError({ status: 409, scimType: 'uniqueness', detail: `a Group named "${displayName}" already exists` });
-    try {
-      const res = await this.append(groupId, events, -1, ctx);
-      return { resource: (await this.get(list.listId, groupId)).resource, event: events[0], position: res.position };
-    } catch (err) {
-      await release(this.d.store, list.listId, 'groupName', displayName, groupId, ctx).catch(() => {});
-      throw err;
-    }
+    const done = await this.groups.create({ type: 'CreateGroup', groupId, listId: list.listId, displayName, externalId: typeof input.externalId === 'string' ? input.externalId : undefined, members }, ctx);
+    return { resource: await this.resourceAt(list.listId, done.snapshot), event: done.events[0] ?? null, position: done.position };
   }
 
+  /** PUT and PATCH: `next` computes the desired group from the current one (again after a concurrent write). */
   private async update(list: ListState, id: string, ifMatch: string | undefined, ctx: CommandContext, next: (current: ScimResource) => ScimResource): Promise<WriteOutcome> {
-    for (let attempt = 1; ; attempt++) {
-      const g = await this.loadGroup(list.listId, id);
-      if (!g.found) throw notFound(id);
-      if (!etagMatches(ifMatch, g.revision)) throw preconditionFailed();
-      const current: ScimResource = { schemas: [GROUP_SCHEMA_ID], id, displayName: g.state.displayName, ...(g.state.externalId ? { externalId: g.state.externalId } : {}), members: g.state.members.map((m) => ({ value: m })) };
-      const after = next(current);
-      checkIdentifierLengths([['displayName', after.displayName, current.displayName], ['externalId', after.externalId, current.externalId]]);
-      const displayName = String(after.displayName ?? '');
-      if (!displayName) throw ScimError.badRequest('invalidValue', 'displayName is required');
-      const members = this.membersOf(after);
-      const added = members.filter((m) => !g.state.members.includes(m));
-      await this.checkMembers(list.listId, added);
-      const renamed = displayName.toLowerCase() !== g.state.displayName.toLowerCase();
-      const events = groupDecider.decide({ type: 'UpdateGroup', displayName, externalId: typeof after.externalId === 'string' ? after.externalId : undefined, members }, g.state);
-      if (!events.length) return { resource: (await this.get(list.listId, id)).resource, event: null, position: null };
-      if (renamed) {
-        const owner = await claim(this.d.store, list.listId, 'groupName', displayName, id, ctx, this.staleOwner);
-        if (owner !== null) throw new ScimError({ status: 409, scimType: 'uniqueness', detail: `a Group named "${displayName}" already exists` });
-      }
-      try {
-        const res = await this.append(id, events, g.revision, ctx);
-        if (renamed) await release(this.d.store, list.listId, 'groupName', g.state.displayName, id, ctx);
-        return { resource: (await this.get(list.listId, id)).resource, event: events[0], position: res.position };
-      } catch (err) {
-        if (renamed) await release(this.d.store, list.listId, 'groupName', displayName, id, ctx).catch(() => {});
-        if (err instanceof WrongExpectedRevisionError && attempt < MAX_WRITE_ATTEMPTS && !ifMatch) { await backoff(attempt); continue; }
-        if (err instanceof WrongExpectedRevisionError) throw preconditionFailed('the resource changed while this request was applied');
-        throw err;
-      }
+    try {
+      const done = await this.groups.change(list.listId, id, async (snap) => {
+        if (!isGroupOf(snap, list.listId)) throw notFound(id);
+        if (!etagMatches(ifMatch, snap!.revision)) throw preconditionFailed();
+        const g = snap!.state;
+        const current: ScimResource = { schemas: [GROUP_SCHEMA_ID], id, displayName: g.displayName, ...(g.externalId ? { externalId: g.externalId } : {}), members: g.members.map((m) => ({ value: m })) };
+        const after = next(current);
+        checkIdentifierLengths([['displayName', after.displayName, current.displayName], ['externalId', after.externalId, current.externalId]]);
+        const displayName = String(after.displayName ?? '');
+        if (!displayName) throw ScimError.badRequest('invalidValue', 'displayName is required');
+        const members = this.membersOf(after);
+        await this.checkMembers(list.listId, members.filter((m) => !g.members.includes(m)));
+        return { type: 'UpdateGroup', displayName, externalId: typeof after.externalId === 'string' ? after.externalId : undefined, members };
+      }, ctx, { retry: !ifMatch });
+      return { resource: await this.resourceAt(list.listId, done.snapshot), event: done.events[0] ?? null, position: done.position };
+    } catch (err) {
+      throw concurrencyAsPrecondition(err, 'the resource changed while this request was applied');
     }
   }
 
@@ -150,29 +113,18 @@ export class GroupService {
     return this.update(list, id, ifMatch, ctx, (current) => applyPatch(current, ops, GROUP_RESOURCE_SCHEMA));
   }
 
+  /** DELETE /Groups/{id}: the group is deleted and its name released. */
   async remove(list: ListState, id: string, ifMatch: string | undefined, ctx: CommandContext): Promise<WriteOutcome> {
-    for (let attempt = 1; ; attempt++) {
-      const g = await this.loadGroup(list.listId, id);
-      if (!g.found) throw notFound(id);
-      if (!etagMatches(ifMatch, g.revision)) throw preconditionFailed();
-      const events = groupDecider.decide({ type: 'DeleteGroup' }, g.state);
-      try {
-        const res = await this.append(id, events, g.revision, ctx);
-        await release(this.d.store, list.listId, 'groupName', g.state.displayName, id, ctx);
-        return { resource: null, event: events[0], position: res.position };
-      } catch (err) {
-        if (err instanceof WrongExpectedRevisionError && attempt < MAX_WRITE_ATTEMPTS && !ifMatch) { await backoff(attempt); continue; }
-        if (err instanceof WrongExpectedRevisionError) throw preconditionFailed('the resource changed while this request was applied');
-        throw err;
-      }
+    try {
+      const done = await this.groups.delete(list.listId, id, (snap) => {
+        if (!isGroupOf(snap, list.listId)) throw notFound(id);
+        if (!etagMatches(ifMatch, snap!.revision)) throw preconditionFailed();
+      }, ctx, { retry: !ifMatch });
+      return { resource: null, event: done.events[0] ?? null, position: done.position };
+    } catch (err) {
+      throw concurrencyAsPrecondition(err, 'the resource changed while this request was applied');
     }
   }
-
-  /** A name reservation whose group was never written (crash between the appends) may be taken over. */
-  private staleOwner = async (o: { owner: string | null; at: number }): Promise<boolean> => {
-    if (!o.owner || Date.now() - o.at < 30_000) return false;
-    return (await this.d.store.readStream(streams.group(o.owner), { maxCount: 1 })).length === 0;
-  };
 
   async query(listId: string, q: ListQuery, opts: { members?: boolean } = {}) {
     let node = null;
@@ -196,7 +148,9 @@ export class GroupService {
     if (q.sortBy) resources = sortResources(resources, q.sortBy, q.sortOrder, GROUP_RESOURCE_SCHEMA);
     return { total: resources.length, resources: count === 0 ? [] : resources.slice(startIndex - 1, startIndex - 1 + count), startIndex };
   }
+}
 
-  /** exported for the reservation check in tests */
-  ownerOfName(listId: string, name: string) { return ownerOf(this.d.store, listId, 'groupName', name); }
+/** a group stream that is a live group of this list */
+function isGroupOf(snap: StreamSnapshot<GroupState> | null, listId: string): boolean {
+  return !!snap && snap.state.exists && !snap.state.deleted && snap.state.listId === listId;
 }

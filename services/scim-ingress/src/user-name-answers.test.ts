@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedEventStore, type EventStore } from '@muster/event-store';
 import { MAX_ANSWER_CHARS, UserNameAnswers } from './user-name-answers.ts';
-import { reservationStream } from './reservations.ts';
+import { reservationStream } from '@muster/domain';
 
 const LIST = 'list-a';
 const ev = (type: string, data: Record<string, unknown>) => [{ eventId: crypto.randomUUID(), type, data, metadata: {} }];
@@ -27,7 +27,7 @@ describe('UserNameAnswers', () => {
   });
   afterEach(async () => { await answers.stop(); await store.close(); await rm(dir, { recursive: true, force: true }); });
 
-  const reserve = (name: string) => store.appendToStream(reservationStream(LIST, 'userName', name), ev('ValueReserved', { listId: LIST, kind: 'userName', value: name, ownerId: 'p1' }));
+  const reserve = (name: string) => store.appendToStream(reservationStream({ listId: LIST, kind: 'userName', value: name }), ev('ValueReserved', { listId: LIST, kind: 'userName', value: name, ownerId: 'p1' }));
   const personEvent = (id = 'p1') => store.appendToStream(`person-${id}`, ev('AttributesChanged', { personId: id, listId: LIST }));
 
   it('serves a kept answer while the person stream is at the kept revision, and drops it when it moves', async () => {

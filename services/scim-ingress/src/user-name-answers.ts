@@ -1,7 +1,7 @@
 import { streams } from '@muster/contracts';
 import { revisionsNow, streamRevision, type EventStore, type Subscription } from '@muster/event-store';
 import { LIST_RESPONSE_SCHEMA, type ScimResource } from '@muster/scim';
-import { reservationStream } from './reservations.ts';
+import { reservationStream } from '@muster/domain';
 
 /**
  * Answers to the lookup every IdP makes before it writes, `GET /Users?filter=userName eq "…"`,
@@ -25,7 +25,7 @@ import { reservationStream } from './reservations.ts';
  * answer to a create can always be kept.
  *
  * A miss is decided without the read store too when the userName was never reserved in the list:
- * every SCIM user claims its userName (reservations.ts) before its person event is appended, so a
+ * every SCIM user claims its userName (the domain's reservations) before its person event is appended, so a
  * reservation stream that does not exist means no user of the list has that userName.
  *
  * The same entries answer `GET /Users/{id}` (the resource itself, with its revision as the ETag).
@@ -168,7 +168,7 @@ export class UserNameAnswers {
       return typeof rev === 'number' ? this.hit(listId, lower, e, rev, startIndex, count) : rev.then((r) => this.hit(listId, lower, e, r, startIndex, count));
     }
     // never reserved: nobody in the list has (or had) this userName
-    const rev = this.revisionOf(reservationStream(listId, 'userName', lower));
+    const rev = this.revisionOf(reservationStream({ listId, kind: 'userName', value: lower }));
     return typeof rev === 'number' ? noneIf(rev, startIndex) : rev.then((r) => noneIf(r, startIndex));
   }
 

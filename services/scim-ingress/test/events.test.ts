@@ -2,7 +2,7 @@
  * Events: a request that changes something appends exactly one domain event (to a person-* or
  * group-* stream) carrying the SCIM-level change and the list-field changes; a no-op appends no
  * domain event and is logged SKIPPED. Reservation streams (uniq-*) may also get ValueReserved /
- * ValueReleased: uniqueness bookkeeping, not domain events (see src/reservations.ts).
+ * ValueReleased: uniqueness bookkeeping, not domain events (see libs/domain/src/reservations.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '@muster/event-store';
