@@ -61,3 +61,5 @@ export type { AttributeChange } from './diff.ts';
 export { normalizeResourceInput, normalizeUserInput, projectAttributes, sortResources } from './resource.ts';
 export type { NormalizeOptions, ProjectionRequest, SortOrder } from './resource.ts';
 export { CustomExtensionCollector, inferCustomExtensions } from './custom.ts';
+export { etagMatches, etagOf, ifNoneMatchHits } from './etag.ts';
+export { isPlainObject } from './resolve.ts';

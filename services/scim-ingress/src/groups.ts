@@ -1,11 +1,12 @@
 import type { CommandContext } from '@muster/contracts';
 import { GroupProvisioning, Reservations, commandHandlerFor, type GroupState, type ListState, type StreamSnapshot } from '@muster/domain';
 import {
-  GROUP_RESOURCE_SCHEMA, GROUP_SCHEMA_ID, ScimError, applyPatch, evaluateFilter, filterToQuery, normalizeResourceInput,
+  GROUP_RESOURCE_SCHEMA, GROUP_SCHEMA_ID, ScimError, applyPatch, etagMatches, etagOf, evaluateFilter, filterToQuery, normalizeResourceInput,
   parseFilter, parsePatchRequest, sortResources, validateFilter, type ScimResource,
 } from '@muster/scim';
 import { streams } from '@muster/contracts';
-import { concurrencyAsPrecondition, etagMatches, etagOf, preconditionFailed, type IngressDeps, type ListQuery, type WriteOutcome } from './people.ts';
+import { readModel } from '@muster/read-models';
+import { concurrencyAsPrecondition, preconditionFailed, type IngressDeps, type ListQuery, type WriteOutcome } from './people.ts';
 import { checkIdentifierLengths } from './identifier-limits.ts';
 
 const notFound = (id: string) => new ScimError({ status: 404, detail: `Group ${id} not found` });
@@ -25,10 +26,10 @@ export class GroupService {
 
   private async displayNames(ids: string[]): Promise<Map<string, string>> {
     if (!ids.length) return new Map();
-    const docs = await this.d.readStore.collection('people').find({ _id: { $in: ids } }, { projection: { scim: 1, scimResource: 1 } });
+    const docs = await readModel(this.d.readStore, 'people').find({ _id: { $in: ids } }, { projection: { scim: 1, scimResource: 1 } });
     return new Map(docs.map((d) => {
-      const r = d.scimResource as { displayName?: unknown } | null;
-      return [d._id, String(typeof r?.displayName === 'string' && r.displayName ? r.displayName : (d.scim as { userName?: string } | null)?.userName ?? '')];
+      const shown = d.scimResource?.displayName;
+      return [d._id, String(typeof shown === 'string' && shown ? shown : d.scim?.userName ?? '')];
     }));
   }
 
@@ -137,12 +138,12 @@ export class GroupService {
     const filter: Record<string, unknown> = { listId };
     const conds = node ? filterToQuery(node, GROUP_RESOURCE_SCHEMA, { indexable: ['displayName', 'id', 'externalId'] }) : null;
     if (conds && conds.length === 1 && conds[0].attributePath.toLowerCase() === 'displayname') filter.displayNameLower = String(conds[0].value).toLowerCase();
-    const docs = await this.d.readStore.collection('groups').find(filter, { sort: { createdAt: 1, _id: 1 } });
+    const docs = await readModel(this.d.readStore, 'groups').find(filter, { sort: { createdAt: 1, _id: 1 } });
     let resources: ScimResource[] = [];
     for (const d of docs) {
-      const state: GroupState = { exists: true, deleted: false, groupId: d._id, listId, displayName: String(d.displayName), externalId: (d.externalId as string | null) ?? undefined, members: (d.members as string[]) ?? [] };
+      const state: GroupState = { exists: true, deleted: false, groupId: d._id, listId, displayName: d.displayName, externalId: d.externalId ?? undefined, members: d.members ?? [] };
       if (opts.members === false) state.members = [];
-      resources.push(await this.toResource(listId, state, { created: String(d.createdAt) }, { lastModified: String(d.updatedAt), revision: Number(d.revision ?? d.lastPosition ?? 0) }));
+      resources.push(await this.toResource(listId, state, { created: d.createdAt }, { lastModified: d.updatedAt, revision: d.revision ?? d.lastPosition ?? 0 }));
     }
     if (node) resources = resources.filter((r) => evaluateFilter(node!, r, GROUP_RESOURCE_SCHEMA));
     if (q.sortBy) resources = sortResources(resources, q.sortBy, q.sortOrder, GROUP_RESOURCE_SCHEMA);

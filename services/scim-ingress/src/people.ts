@@ -6,8 +6,9 @@ import {
 } from '@muster/domain';
 import type { MappingClient } from '@muster/mapping-contract';
 import type { ReadStore } from '@muster/read-store';
+import { readModel, type PersonDoc } from '@muster/read-models';
 import {
-  ENTERPRISE_USER_SCHEMA_ID, ScimError, USER_SCHEMA_ID, applyPatch, diffResources, evaluateFilter, filterToQuery, normalizeUserInput,
+  ENTERPRISE_USER_SCHEMA_ID, ScimError, USER_SCHEMA_ID, applyPatch, etagMatches, etagOf, isPlainObject, diffResources, evaluateFilter, filterToQuery, normalizeUserInput,
   parseFilter, parsePatchRequest, sortResources, validateFilter, type FilterNode, type ResourceSchema, type ScimResource,
 } from '@muster/scim';
 import { checkIdentifierLengths } from './identifier-limits.ts';
@@ -21,8 +22,6 @@ export interface IngressDeps {
   newId: () => string;
   baseUrl: (listId: string) => string;
   userSchema: ResourceSchema;
-  /** read-your-writes: wait until the projection has applied `position` */
-  waitForProjection: (position: number) => Promise<void>;
   maxFilterLength: number;
   maxFilterDepth: number;
   maxResults: number;
@@ -44,12 +43,6 @@ type Meta = { created: string; lastModified: string; revision: number };
 const notFoundError = (id: string) => new ScimError({ status: 404, detail: `User ${id} not found` });
 export const preconditionFailed = (detail = 'resource version does not match If-Match') => new ScimError({ status: 412, detail });
 
-export const etagOf = (revision: number) => `W/"${revision}"`;
-export function etagMatches(header: string | undefined, revision: number): boolean {
-  if (!header) return true;
-  const tags = header.split(',').map((t) => t.trim());
-  return tags.includes('*') || tags.some((t) => t.replace(/^W\//, '') === `"${revision}"`);
-}
 
 /** identifiers longer than IdPs can filter on are refused when a write sets them (identifier-limits.ts) */
 function checkUserIdentifiers(resource: ScimResource, list: ListState, before?: ScimResource): void {
@@ -96,11 +89,11 @@ export class UserService {
 
   /** Group memberships from the read model (the groups stream is the source; the people doc lists them). */
   async groupsOf(personId: string): Promise<GroupRef[]> {
-    const doc = await this.d.readStore.collection('people').findOne({ _id: personId }, { projection: { groups: 1 } });
-    const ids = (doc?.groups as string[] | undefined) ?? [];
+    const doc = await readModel(this.d.readStore, 'people').findOne({ _id: personId }, { projection: { groups: 1 } });
+    const ids = doc?.groups ?? [];
     if (!ids.length) return [];
-    const groups = await this.d.readStore.collection('groups').find({ _id: { $in: ids } }, { projection: { displayName: 1 } });
-    return groups.map((g) => ({ value: g._id, display: g.displayName as string }));
+    const groups = await readModel(this.d.readStore, 'groups').find({ _id: { $in: ids } }, { projection: { displayName: 1 } });
+    return groups.map((g) => ({ value: g._id, display: g.displayName }));
   }
 
   private resourceOf(listId: string, personId: string, snap: Snapshot, groups: GroupRef[]): ScimResource {
@@ -158,7 +151,7 @@ export class UserService {
   replace(list: ListState, id: string, body: unknown, ifMatch: string | undefined, ctx: CommandContext) {
     return this.update(list, id, ifMatch, ctx, (current) => {
       const out = normalizeUserInput(body, this.d.userSchema, { existing: current });
-      if (isObject(body) && typeof body.id === 'string' && body.id !== id) throw ScimError.badRequest('mutability', `"id" is readOnly: the body names ${body.id}, the URL ${id}`);
+      if (isPlainObject(body) && typeof body.id === 'string' && body.id !== id) throw ScimError.badRequest('mutability', `"id" is readOnly: the body names ${body.id}, the URL ${id}`);
       return out;
     });
   }
@@ -228,7 +221,7 @@ export class UserService {
       const stamp = this.d.answers.groupStamp(listId);
       const keep = await this.d.answers.projectedThrough(stamp);
       // userName is unique among linked users: at most one document, so no sort is needed
-      const docs = await this.d.readStore.collection('people').find({ listId, linked: true, 'scim.userNameLower': value.toLowerCase() }, { projection: RESOURCE_FIELDS });
+      const docs = await readModel(this.d.readStore, 'people').find({ listId, linked: true, 'scim.userNameLower': value.toLowerCase() }, { projection: RESOURCE_FIELDS });
       const resources = docs.length ? await this.fromDocs(listId, docs) : [];
       if (keep && docs.length === 1) this.d.answers.remember(listId, String(docs[0]._id), Number(docs[0].revision ?? 0), resources[0], stamp);
       return { total: resources.length, resources: count === 0 ? [] : resources.slice(startIndex - 1, startIndex - 1 + count), startIndex };
@@ -236,7 +229,7 @@ export class UserService {
     const node = this.parseFilter(q.filter);
     const startIndex = Math.max(1, q.startIndex ?? 1);
     const count = Math.min(Math.max(0, q.count ?? this.d.maxResults), this.d.maxResults);
-    const people = this.d.readStore.collection('people');
+    const people = readModel(this.d.readStore, 'people');
     const base: Record<string, unknown> = { listId, linked: true };
     const conds = node ? filterToQuery(node, this.d.userSchema) : null;
     const indexed = conds ? this.indexFilter(conds) : null;
@@ -279,19 +272,20 @@ export class UserService {
   }
 
   /** Read-model documents (RESOURCE_FIELDS of them) → resources, with group memberships (one lookup for the whole page). */
-  async fromDocs(listId: string, docs: Array<Record<string, unknown>>): Promise<ScimResource[]> {
+  async fromDocs(listId: string, docs: PersonDoc[]): Promise<ScimResource[]> {
     const groupIds = new Set<string>();
-    for (const d of docs) for (const g of (d.groups as string[] | undefined) ?? []) groupIds.add(g);
+    for (const d of docs) for (const g of d.groups ?? []) groupIds.add(g);
     const names = new Map<string, string>();
     if (groupIds.size) {
-      const groups = await this.d.readStore.collection('groups').find({ _id: { $in: [...groupIds] } }, { projection: { displayName: 1 } });
+      const groups = await readModel(this.d.readStore, 'groups').find({ _id: { $in: [...groupIds] } }, { projection: { displayName: 1 } });
       for (const g of groups) names.set(g._id, String(g.displayName));
     }
     const base = this.d.baseUrl(listId);
-    return docs.map((d) => toUserResource(String(d._id), (d.scimResource as ScimResource) ?? {},
-      { created: String(d.createdAt), lastModified: String(d.updatedAt), revision: Number(d.revision ?? 0) }, base,
-      ((d.groups as string[] | undefined) ?? []).filter((g) => names.has(g)).map((g) => ({ value: g, display: names.get(g) }))));
+    return docs.map((d) => toUserResource(d._id, d.scimResource ?? {},
+      { created: d.createdAt, lastModified: d.updatedAt, revision: d.revision ?? 0 }, base,
+      (d.groups ?? []).filter((g) => names.has(g)).map((g) => ({ value: g, display: names.get(g) }))));
   }
+
 }
 
 /** a person stream that is a linked SCIM user of this list */
@@ -304,6 +298,3 @@ export function concurrencyAsPrecondition(err: unknown, detail: string): unknown
   return err instanceof WrongExpectedRevisionError ? preconditionFailed(detail) : err;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

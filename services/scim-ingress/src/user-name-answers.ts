@@ -2,6 +2,7 @@ import { streams } from '@muster/contracts';
 import { revisionsNow, streamRevision, type EventStore, type Subscription } from '@muster/event-store';
 import { LIST_RESPONSE_SCHEMA, type ScimResource } from '@muster/scim';
 import { reservationStream } from '@muster/domain';
+import type { ProjectionWaiter } from '@muster/read-models';
 
 /**
  * Answers to the lookup every IdP makes before it writes, `GET /Users?filter=userName eq "…"`,
@@ -43,15 +44,14 @@ export class UserNameAnswers {
   private chars = 0;
   private readonly groupStamps = new Map<string, number>();
   private startHead = Number.POSITIVE_INFINITY;
-  private projected = -1;
   private sub: Subscription | null = null;
   /** the store's cheapest revision lookup, bound once (hits call it on every answer); synchronous where the store can */
   private readonly revisionOf: (streamId: string) => number | Promise<number>;
 
   constructor(
     private readonly store: EventStore,
-    /** the live projection's checkpoint (null when none yet) */
-    private readonly checkpoint: () => Promise<number | null>,
+    /** how far the live projection has got (the ingress's ProjectionWaiter) */
+    private readonly projection: Pick<ProjectionWaiter, 'reached' | 'current'>,
     /** the resource as the read path sends it when nothing was asked for */
     private readonly serialize: (resource: ScimResource) => string,
     private readonly max = 200_000,
@@ -92,15 +92,7 @@ export class UserNameAnswers {
    */
   async projectedThrough(stamp: number): Promise<boolean> {
     const need = Math.max(stamp, this.startHead);
-    if (this.projected >= need) return true;
-    const cp = await this.checkpoint();
-    if (cp !== null && cp > this.projected) this.projected = cp;
-    return this.projected >= need;
-  }
-
-  /** a checkpoint of the live projection seen elsewhere (saves a lookup) */
-  noteProjected(position: number): void {
-    if (position > this.projected) this.projected = position;
+    return this.projection.reached(need) || (await this.projection.current()) >= need;
   }
 
   /** Keep `resource` (a linked user of `listId` at stream revision `revision`, built at group stamp `stamp`). */
