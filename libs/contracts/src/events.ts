@@ -156,15 +156,65 @@ export class EventValidationError extends Error {
   }
 }
 
-/** Validate data for a type (used before append and when reading/upcasting). */
-export function parseEvent(type: string, data: unknown): DomainEvent {
+const issuesOf = (error: z.ZodError) => error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+
+/**
+ * Validate the data of an event of `type` against its schema (at `version`, the current one when
+ * not given). Returns the event with the data object it was given (not zod's copy: the stored JSON
+ * text, which the hash chain covers, keeps its keys and their order). Throws EventValidationError.
+ */
+export function parseEvent(type: string, data: unknown, version?: number): DomainEvent {
   if (!isEventType(type)) throw new EventValidationError(type, 'unknown event type');
-  const res = eventSchemas[type].schema.safeParse(data);
-  if (!res.success) {
-    throw new EventValidationError(type, res.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  const contract = eventSchemas[type];
+  if (version !== undefined && version !== contract.version) {
+    // only version 1 exists of every type so far; an older version would be upcast here
+    throw new EventValidationError(type, `schema version ${version} is not known (this code reads version ${contract.version})`);
   }
-  return { type, data: res.data } as DomainEvent;
+  const res = contract.schema.safeParse(data);
+  if (!res.success) throw new EventValidationError(type, issuesOf(res.error));
+  return { type, data } as DomainEvent;
 }
+
+/** A stored event as read from any store: its type, data and metadata (with the schema version). */
+export interface StoredEventLike { type: string; data: unknown; metadata?: unknown; streamId?: string; revision?: number }
+
+/**
+ * The one way a stored event becomes a typed domain event: validated by the schema of its type
+ * and version (EventValidationError names the stream and revision when it does not fit).
+ */
+export function toDomainEvent(recorded: StoredEventLike): DomainEvent {
+  const version = (recorded.metadata as { version?: unknown } | undefined)?.version;
+  try {
+    return parseEvent(recorded.type, recorded.data, typeof version === 'number' ? version : undefined);
+  } catch (err) {
+    if (err instanceof EventValidationError && recorded.streamId !== undefined) {
+      throw new EventValidationError(recorded.type, `${err.issues} (stream ${recorded.streamId}, revision ${recorded.revision})`);
+    }
+    throw err;
+  }
+}
+
+/** The events of each kind of stream, as unions: each decider's evolve switches over its own. */
+export type OrganisationEvent = EventOf<'OrganisationCreated' | 'OrganisationPlanChanged'>;
+export type AdminTokenEvent = EventOf<'AdminTokenIssued' | 'AdminTokenRevoked'>;
+export type ListEvent = EventOf<'ListCreated' | 'ListUpdated' | 'FieldAdded' | 'ScimConnected' | 'ScimDisconnected' | 'EntraConnected' | 'EntraDisconnected' | 'MappingsChanged' | 'RemapCompleted'>;
+export type ScimTokensEvent = EventOf<'ScimTokenIssued' | 'ScimTokenExpiryScheduled' | 'ScimTokenRevoked'>;
+export type PersonEvent = EventOf<'PersonProvisioned' | 'PersonCreated' | 'AttributesChanged' | 'Deactivated' | 'Reactivated' | 'PersonUnlinked' | 'PersonRelinked'>;
+export type GroupEvent = EventOf<'GroupCreated' | 'GroupChanged' | 'GroupMembersChanged' | 'GroupDeleted'>;
+export type ReservationEvent = EventOf<'ValueReserved' | 'ValueReleased'>;
+export type ScimLogEvent = EventOf<'ScimRequestLogged'>;
+
+const typeSet = <T extends DomainEvent>(...types: Array<T['type']>) => {
+  const set = new Set<string>(types);
+  return (e: DomainEvent): e is T => set.has(e.type);
+};
+export const isOrganisationEvent = typeSet<OrganisationEvent>('OrganisationCreated', 'OrganisationPlanChanged');
+export const isAdminTokenEvent = typeSet<AdminTokenEvent>('AdminTokenIssued', 'AdminTokenRevoked');
+export const isListEvent = typeSet<ListEvent>('ListCreated', 'ListUpdated', 'FieldAdded', 'ScimConnected', 'ScimDisconnected', 'EntraConnected', 'EntraDisconnected', 'MappingsChanged', 'RemapCompleted');
+export const isScimTokensEvent = typeSet<ScimTokensEvent>('ScimTokenIssued', 'ScimTokenExpiryScheduled', 'ScimTokenRevoked');
+export const isPersonEvent = typeSet<PersonEvent>('PersonProvisioned', 'PersonCreated', 'AttributesChanged', 'Deactivated', 'Reactivated', 'PersonUnlinked', 'PersonRelinked');
+export const isGroupEvent = typeSet<GroupEvent>('GroupCreated', 'GroupChanged', 'GroupMembersChanged', 'GroupDeleted');
+export const isReservationEvent = typeSet<ReservationEvent>('ValueReserved', 'ValueReleased');
 
 /** Streams, named in one place. */
 export const streams = {

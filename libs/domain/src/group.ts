@@ -1,3 +1,4 @@
+import { isGroupEvent } from '@muster/contracts';
 import type { AttributeChange, DomainEvent } from '@muster/contracts';
 import type { Decider } from './decider.ts';
 import { DomainError, conflict, notFound } from './errors.ts';
@@ -52,6 +53,7 @@ export const groupDecider: Decider<GroupCommand, GroupState> = {
     }
   },
   evolve(s, e): GroupState {
+    if (!isGroupEvent(e)) return s; // an event of another stream kind changes nothing here
     switch (e.type) {
       case 'GroupCreated':
         return { exists: true, deleted: false, groupId: e.data.groupId, listId: e.data.listId, displayName: e.data.displayName, externalId: e.data.externalId, members: e.data.members };
@@ -65,8 +67,10 @@ export const groupDecider: Decider<GroupCommand, GroupState> = {
       }
       case 'GroupDeleted':
         return { ...s, deleted: true, members: [] };
-      default:
-        return s;
+      default: {
+        const never: never = e;
+        return never;
+      }
     }
   },
 };

@@ -1,3 +1,4 @@
+import { isListEvent } from '@muster/contracts';
 import type { DomainEvent, FieldMapping, GroupRule, SchemaField, UniqueIdentifier, SyncProvider } from '@muster/contracts';
 import type { Decider } from './decider.ts';
 import { DomainError, conflict, invalid, notFound } from './errors.ts';
@@ -151,6 +152,7 @@ export const listDecider: Decider<ListCommand, ListState> = {
     }
   },
   evolve(s, e): ListState {
+    if (!isListEvent(e)) return s; // an event of another stream kind changes nothing here
     switch (e.type) {
       case 'ListCreated':
         return { ...s, exists: true, listId: e.data.listId, orgId: e.data.orgId, name: e.data.name, description: e.data.description };
@@ -175,8 +177,10 @@ export const listDecider: Decider<ListCommand, ListState> = {
         return { ...s, mappings: e.data.mappings, groupRules: e.data.groupRules, mappingsVersion: s.mappingsVersion + 1 };
       case 'RemapCompleted':
         return { ...s, remappedVersion: Math.max(s.remappedVersion, e.data.mappingsVersion) };
-      default:
-        return s;
+      default: {
+        const never: never = e;
+        return never;
+      }
     }
   },
 };

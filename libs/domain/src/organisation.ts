@@ -1,3 +1,4 @@
+import { isOrganisationEvent, isAdminTokenEvent } from '@muster/contracts';
 import type { AdminRole, DomainEvent, Plan } from '@muster/contracts';
 import type { Decider } from './decider.ts';
 import { DomainError, conflict, notFound } from './errors.ts';
@@ -24,10 +25,11 @@ export const organisationDecider: Decider<OrganisationCommand, OrganisationState
     }
   },
   evolve(s, e) {
+    if (!isOrganisationEvent(e)) return s;
     switch (e.type) {
       case 'OrganisationCreated': return { exists: true, orgId: e.data.orgId, name: e.data.name, plan: e.data.plan };
       case 'OrganisationPlanChanged': return { ...s, plan: e.data.plan };
-      default: return s;
+      default: { const never: never = e; return never; }
     }
   },
 };
@@ -41,9 +43,10 @@ export function planAllows(plan: Plan, feature: keyof typeof FEATURE_PLAN): bool
 
 export interface AdminTokenState { exists: boolean; tokenId: string; orgId: string | null; role: AdminRole; hash: string; revoked: boolean }
 export const adminTokenEvolve = (s: AdminTokenState, e: DomainEvent): AdminTokenState => {
+  if (!isAdminTokenEvent(e)) return s;
   switch (e.type) {
     case 'AdminTokenIssued': return { exists: true, tokenId: e.data.tokenId, orgId: e.data.orgId, role: e.data.role, hash: e.data.hash, revoked: false };
     case 'AdminTokenRevoked': return { ...s, revoked: true };
-    default: return s;
+    default: { const never: never = e; return never; }
   }
 };

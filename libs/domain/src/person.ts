@@ -1,3 +1,4 @@
+import { isPersonEvent } from '@muster/contracts';
 import type { AttributeChange, DomainEvent, FieldChange, PersonStatus } from '@muster/contracts';
 import type { Decider } from './decider.ts';
 import { DomainError, conflict, notFound } from './errors.ts';
@@ -124,6 +125,7 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
     }
   },
   evolve(s, e): PersonState {
+    if (!isPersonEvent(e)) return s; // an event of another stream kind changes nothing here
     switch (e.type) {
       case 'PersonProvisioned':
         return { exists: true, personId: e.data.personId, listId: e.data.listId, status: e.data.status, linked: true, scim: e.data.scim, fields: e.data.fields };
@@ -139,8 +141,10 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
         return { ...s, status: 'active', scim: e.data.scim ?? (s.scim ? { ...s.scim, active: true } : s.scim), fields: e.data.fields ?? s.fields };
       case 'PersonUnlinked':
         return { ...s, linked: false, status: 'inactive' };
-      default:
-        return s;
+      default: {
+        const never: never = e;
+        return never;
+      }
     }
   },
 };

@@ -1,3 +1,4 @@
+import { isReservationEvent } from '@muster/contracts';
 import { hash } from 'node:crypto';
 import { streams, toNewEvents, type CommandContext, type DomainEvent } from '@muster/contracts';
 import type { StreamAppend } from '@muster/event-store';
@@ -40,10 +41,11 @@ export const reservationDecider: Decider<ReservationCommand, ReservationState> =
     }
   },
   evolve(s, e): ReservationState {
+    if (!isReservationEvent(e)) return s;
     switch (e.type) {
       case 'ValueReserved': return { owner: e.data.ownerId };
       case 'ValueReleased': return { owner: null };
-      default: return s;
+      default: { const never: never = e; return never; }
     }
   },
 };

@@ -1,4 +1,4 @@
-import type { DomainEvent } from '@muster/contracts';
+import { EventValidationError, toDomainEvent, type DomainEvent } from '@muster/contracts';
 import { revisionsNow, streamRevision, type EventStore, type Subscription } from '@muster/event-store';
 
 /**
@@ -12,6 +12,8 @@ export class StreamStateCache<State> {
   private position = -1;
   private waiters: Array<{ position: number; resolve: () => void }> = [];
   private sub: Subscription | null = null;
+  /** events skipped because they failed their schema */
+  invalidEvents = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -23,7 +25,12 @@ export class StreamStateCache<State> {
   start(): void {
     this.sub = this.store.subscribeToAll({ filter: { streamPrefixes: [this.prefix] } }, (e) => {
       const prev = this.states.get(e.streamId) ?? this.initial();
-      this.states.set(e.streamId, this.evolve(prev, { type: e.type, data: e.data } as DomainEvent));
+      let event: DomainEvent | null = null;
+      try { event = toDomainEvent(e); } catch (err) {
+        if (!(err instanceof EventValidationError)) throw err;
+        this.invalidEvents++; // a damaged event changes no state (the projector counts it too, on /healthz)
+      }
+      if (event) this.states.set(e.streamId, this.evolve(prev, event));
       this.revisions.set(e.streamId, e.revision);
       this.advance(e.position);
     });

@@ -1,4 +1,4 @@
-import type { DomainEvent } from '@muster/contracts';
+import { toDomainEvent, type DomainEvent } from '@muster/contracts';
 import type { EventStore, RecordedEvent } from '@muster/event-store';
 import type { Decider } from './decider.ts';
 
@@ -14,8 +14,8 @@ export interface StreamSnapshot<State> {
 
 export type Fold<State> = Pick<Decider<unknown, State>, 'evolve' | 'initialState'>;
 
-/** A stored event as the decider's input. */
-export const domainEventOf = (r: RecordedEvent): DomainEvent => ({ type: r.type, data: r.data }) as DomainEvent;
+/** A stored event as the decider's input, validated by its schema (a bad event fails the command). */
+export const domainEventOf = (r: RecordedEvent): DomainEvent => toDomainEvent(r);
 
 const occurredAt = (r: RecordedEvent) => String((r.metadata as { occurredAt?: unknown }).occurredAt ?? new Date(r.created).toISOString());
 

@@ -1,3 +1,4 @@
+import { isScimTokensEvent } from '@muster/contracts';
 import type { DomainEvent } from '@muster/contracts';
 import type { Decider } from './decider.ts';
 import { DomainError, conflict, notFound } from './errors.ts';
@@ -67,6 +68,7 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
     }
   },
   evolve(s, e): TokensState {
+    if (!isScimTokensEvent(e)) return s; // an event of another stream kind changes nothing here
     switch (e.type) {
       case 'ScimTokenIssued':
         return {
@@ -88,8 +90,10 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
         const t = tokenOf(s, e.data.tokenId);
         return t ? { ...s, tokens: { ...s.tokens, [t.tokenId]: { ...t, revoked: true } } } : s;
       }
-      default:
-        return s;
+      default: {
+        const never: never = e;
+        return never;
+      }
     }
   },
 };

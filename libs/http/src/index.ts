@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '@muster/domain';
-import { ReadStoreUnavailableError, type ReadStore } from '@muster/read-store';
+import { ReadStoreUnavailableError } from '@muster/read-store';
 
 export const DOMAIN_STATUS: Record<DomainError['code'], number> = {
   not_found: 404, conflict: 409, invalid: 400, forbidden: 403, locked: 409, gone: 410,
@@ -41,22 +41,6 @@ export function installJsonErrorHandler(app: FastifyInstance): void {
     return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
-}
-
-/**
- * Read-your-writes: wait (bounded) until a projection's checkpoint reaches `position`.
- * Works across processes: it polls the checkpoint the projector writes with its read models.
- */
-export async function waitForCheckpoint(readStore: ReadStore, projection: string, position: number, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 1;
-  for (;;) {
-    const cp = await readStore.getCheckpoint(projection);
-    if (cp !== null && cp >= position) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 20);
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { DomainEvent, EventMetadata, FieldChange } from '@muster/contracts';
+import { EventValidationError, toDomainEvent, type DomainEvent, type EventMetadata, type FieldChange } from '@muster/contracts';
 import type { RecordedEvent } from '@muster/event-store';
 import { DuplicateKeyError, type Collection, type Doc, type ReadStore, type Update } from '@muster/read-store/port';
 import type { CollectionNames } from './collections.ts';
@@ -90,8 +90,29 @@ export class Projections {
     await this.c('lists').updateOne({ _id: listId, lastPosition: { $lt: position } }, { $inc, $set: { lastPosition: position } });
   }
 
+  /**
+   * Events that failed their schema when read (corruption, or a writer that bypassed validation):
+   * skipped, never half-applied, counted here and shown on /healthz (projector.invalidEvents), so
+   * one bad event neither stops the read models nor passes unnoticed. Validation on append makes
+   * them a sign of damage, which `muster audit verify` then locates.
+   */
+  readonly invalid = { count: 0, last: null as string | null };
+
+  /** Apply one stored event to the read models (idempotent: guarded by positions). */
   async apply(r: RecordedEvent): Promise<void> {
-    const e = { type: r.type, data: r.data } as DomainEvent;
+    let e: DomainEvent;
+    try {
+      e = toDomainEvent(r);
+    } catch (err) {
+      if (!(err instanceof EventValidationError)) throw err;
+      this.invalid.count++;
+      this.invalid.last = `position ${r.position}: ${err.message}`.slice(0, 500);
+      return;
+    }
+    return this.applyEvent(r, e);
+  }
+
+  private async applyEvent(r: RecordedEvent, e: DomainEvent): Promise<void> {
     const m = r.metadata as unknown as EventMetadata;
     const p = r.position;
     const at = iso(m);

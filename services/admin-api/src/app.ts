@@ -8,8 +8,20 @@ import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
 import { installJsonErrorHandler } from '@muster/http';
 import { MappingClient } from '@muster/mapping-contract';
+import { ProjectionWaiter } from '@muster/read-models';
 import { AdminAuth } from './auth.ts';
-import { registerRoutes } from './routes.ts';
+import { type AdminContext } from './context.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { fieldRoutes } from './routes/fields.ts';
+import { groupRoutes } from './routes/groups.ts';
+import { listRoutes } from './routes/lists.ts';
+import { mappingRoutes } from './routes/mappings.ts';
+import { organisationRoutes } from './routes/organisations.ts';
+import { peopleRoutes } from './routes/people.ts';
+import { provisioningLogRoutes } from './routes/provisioning-log.ts';
+import { syncRoutes } from './routes/sync.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 
 export interface AdminApiOptions {
   store: EventStore;
@@ -25,18 +37,11 @@ export interface AdminApiOptions {
   onGeneratedAdminToken?: (token: string) => void;
   /** how long query endpoints wait for the projection to reach a position (ms) */
   consistencyTimeoutMs?: number;
+  /** how long POST /admin/projections/rebuild with wait=true waits (ms, default 10 min) */
+  rebuildWaitMs?: number;
 }
 
-export interface AdminContext {
-  store: EventStore;
-  readStore: ReadStore;
-  mapping: MappingClient;
-  auth: AdminAuth;
-  publicUrl: string;
-  now: () => Date;
-  newId: () => string;
-  consistencyTimeoutMs: number;
-}
+export type { AdminContext } from './context.ts';
 
 /** The admin API as a plugin: the one-process launcher registers it beside the other services. */
 export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, opts) => {
@@ -55,9 +60,10 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
 
   const auth = new AdminAuth(opts.store);
   const ctx: AdminContext = {
-    store: opts.store, readStore: opts.readStore, mapping: new MappingClient(opts.bus), auth,
+    store: opts.store, readStore: opts.readStore, bus: opts.bus, mapping: new MappingClient(opts.bus), auth,
+    projection: new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000 }),
     publicUrl: opts.publicUrl.replace(/\/$/, ''), now: opts.now ?? (() => new Date()), newId: randomUUID,
-    consistencyTimeoutMs: opts.consistencyTimeoutMs ?? 5_000,
+    rebuildWaitMs: opts.rebuildWaitMs ?? 10 * 60_000,
   };
   await auth.start();
   const boot = await auth.bootstrap(opts.adminToken, ctx.now());
@@ -65,10 +71,13 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
   app.addHook('onClose', async () => { await auth.stop(); });
 
   await app.register(async (api) => {
+    api.decorate('admin', ctx);
     installJsonErrorHandler(api);
     api.addHook('onRequest', auth.hook);
-    await registerRoutes(api.withTypeProvider<ZodTypeProvider>(), ctx);
-    await (await import('./audit-routes.ts')).registerAuditRoutes(api.withTypeProvider<ZodTypeProvider>(), ctx, { bus: opts.bus });
+    // one plugin per OpenAPI tag
+    for (const routes of [adminRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, syncRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
+      await api.register(routes);
+    }
   }, { prefix: '/api/v1' });
 };
 

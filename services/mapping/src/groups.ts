@@ -1,4 +1,4 @@
-import type { DomainEvent } from '@muster/contracts';
+import { EventValidationError, toDomainEvent, type DomainEvent } from '@muster/contracts';
 import { streamPrefixes } from '@muster/contracts';
 import type { EventStore, RecordedEvent, Subscription } from '@muster/event-store';
 
@@ -15,7 +15,8 @@ export class GroupMembership {
   private byPerson = new Map<string, Set<string>>();
 
   apply(e: { type: string; data: Record<string, unknown> }): { listId: string; people: string[] } | null {
-    const ev = e as DomainEvent;
+    let ev: DomainEvent;
+    try { ev = toDomainEvent(e); } catch (err) { if (err instanceof EventValidationError) return null; throw err; } // a damaged event changes no membership
     switch (ev.type) {
       case 'GroupCreated': {
         const g: GroupEntry = { listId: ev.data.listId, displayName: ev.data.displayName, members: new Set(ev.data.members) };

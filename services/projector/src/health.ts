@@ -15,6 +15,8 @@ export function projectorHealth(projector: Projector, head: number, rebuilds: Re
     lastEventLagMs: projector.stats.lastEventLagMs,
     lagMs: { p50, p99, max, samples: count },
     error: projector.failed?.message ?? null,
+    // stored events that failed their schema: skipped by the projections (count and the last one)
+    invalidEvents: projector.projections.invalid,
     rebuild: rebuilds.status(),
   };
 }

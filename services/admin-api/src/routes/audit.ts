@@ -1,38 +1,44 @@
 /**
- * Auditor endpoints (owner or auditor role) and the projection rebuild endpoint (install-wide owner):
+ * Auditor endpoints (owner or auditor role):
  *
  *   GET  /audit/events?listId=&personId=&type=&from=&to=   NDJSON, streamed, one event per line
  *   GET  /audit/head[?position=]                             { position, digest } (logDigest)
  *   GET  /audit/verify                                      walks the hash chain, first break
- *   POST /admin/projections/rebuild { wait? }               asks the projector (over the bus)
- *   GET  /admin/projections/rebuild                         status of the last rebuild
  */
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { BusNoRespondersError, BusTimeoutError, type Bus } from '@muster/bus';
-import { DomainError } from '@muster/domain';
-import { logDigest, verifyLog, type LogDigest } from '@muster/event-store';
-import { HttpError } from '@muster/http';
 import { exportEvents, listsOfOrganisation, toEnvelope, type AuditFilter } from '@muster/audit';
-import { PROJECTOR_REBUILD_SUBJECT, type RebuildRequest, type RebuildStatus } from '@muster/read-models';
-import type { AdminContext } from './app.ts';
-import { requireRole } from './auth.ts';
-
-type App = FastifyInstance<any, any, any, any, ZodTypeProvider>;
-
-export interface AuditRouteOptions {
-  bus: Bus;
-  /** how long POST /admin/projections/rebuild with wait=true waits (ms, default 10 min) */
-  rebuildWaitMs?: number;
-}
+import { DomainError } from '@muster/domain';
+import { logDigest, verifyLog, type EventStore, type LogDigest } from '@muster/event-store';
+import { requireRole } from '../auth.ts';
 
 const Time = z.string().datetime({ offset: true });
 const AUDIT_ROLES = ['owner', 'auditor'] as const;
 
-export async function registerAuditRoutes(api: App, ctx: AdminContext, opts: AuditRouteOptions): Promise<void> {
-  const { store } = ctx;
+/**
+ * The head digest, computed incrementally from the last one (the log is append-only), one
+ * computation at a time however many callers ask.
+ */
+class HeadDigests {
+  private last: LogDigest | null = null;
+  private computing: Promise<LogDigest> | null = null;
+  constructor(private readonly store: EventStore) {}
+
+  async current(): Promise<LogDigest> {
+    const upTo = await this.store.headPosition();
+    const from = this.last && this.last.position <= upTo ? { from: this.last } : {};
+    this.computing ??= logDigest(this.store, upTo, from).finally(() => { this.computing = null; });
+    const d = await this.computing;
+    if (!this.last || d.position >= this.last.position) this.last = d;
+    return d;
+  }
+}
+
+export const auditRoutes: FastifyPluginAsync = async (app) => {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const { store } = app.admin;
 
   // ---------- the event stream ----------
   const EventsQuery = z.object({
@@ -76,8 +82,7 @@ export async function registerAuditRoutes(api: App, ctx: AdminContext, opts: Aud
   // ---------- tamper evidence ----------
   // head digests are computed incrementally from the last one (the log is append-only); a digest
   // up to an explicit position is always recomputed from the start, which is what proves it
-  let lastHead: LogDigest | null = null;
-  let computing: Promise<LogDigest> | null = null;
+  const heads = new HeadDigests(store);
   api.get('/audit/head', {
     schema: {
       tags: ['audit'], querystring: z.object({ position: z.coerce.number().int().min(-1).optional().describe('digest up to this position, recomputed from the start') }),
@@ -91,10 +96,7 @@ export async function registerAuditRoutes(api: App, ctx: AdminContext, opts: Aud
       const d = await logDigest(store, req.query.position);
       return { position: d.position, digest: d.digest };
     }
-    const upTo = await store.headPosition();
-    computing ??= logDigest(store, upTo, lastHead && lastHead.position <= upTo ? { from: lastHead } : {}).finally(() => { computing = null; });
-    const d = await computing;
-    if (!lastHead || d.position >= lastHead.position) lastHead = d;
+    const d = await heads.current();
     return { position: d.position, digest: d.digest };
   });
 
@@ -102,40 +104,4 @@ export async function registerAuditRoutes(api: App, ctx: AdminContext, opts: Aud
     requireRole(req.principal, [...AUDIT_ROLES]);
     return verifyLog(store);
   });
-
-  // ---------- projection rebuild (runs in the projector, reached over the bus) ----------
-  const rebuildWait = opts.rebuildWaitMs ?? 10 * 60_000;
-  const askProjector = async (request: RebuildRequest, timeoutMs: number) => {
-    try {
-      const res = await opts.bus.request<{ status: RebuildStatus | null; alreadyRunning: boolean }>(PROJECTOR_REBUILD_SUBJECT, request, { timeoutMs });
-      return res.data;
-    } catch (err) {
-      if (err instanceof BusNoRespondersError) throw new HttpError(503, 'projector_unavailable', 'no projector is reachable to run the rebuild');
-      if (err instanceof BusTimeoutError) throw new HttpError(504, 'projector_timeout', `the projector did not answer within ${timeoutMs} ms`);
-      throw err;
-    }
-  };
-  const installOwner = (p: Parameters<typeof requireRole>[0]) => {
-    const principal = requireRole(p, ['owner']);
-    if (principal.orgId !== null) throw new HttpError(403, 'forbidden', 'rebuilding projections is for the install-wide owner');
-    return principal;
-  };
-  api.post('/admin/projections/rebuild', {
-    schema: {
-      tags: ['admin'], body: z.object({ wait: z.boolean().default(false) }).default({ wait: false }),
-      summary: 'Rebuild every read model from position 0 into fresh collections and switch over when caught up; queries keep answering meanwhile',
-    },
-  }, async (req, reply) => {
-    installOwner(req.principal);
-    const wait = req.body?.wait ?? false;
-    const res = await askProjector({ action: 'start', wait }, wait ? rebuildWait : 10_000);
-    if (wait && res.status?.state === 'failed') throw new HttpError(500, 'rebuild_failed', res.status.error ?? 'rebuild failed', { rebuild: res.status });
-    return reply.status(wait ? 200 : 202).send({ ...res.status, alreadyRunning: res.alreadyRunning });
-  });
-  api.get('/admin/projections/rebuild', { schema: { tags: ['admin'], summary: 'Status of the running or last projection rebuild' } }, async (req) => {
-    installOwner(req.principal);
-    const res = await askProjector({ action: 'status' }, 10_000);
-    if (!res.status) throw new DomainError('not_found', 'no rebuild has run since the projector started');
-    return res.status;
-  });
-}
+};

@@ -1,0 +1,123 @@
+/**
+ * The admin API's shared state and the helpers its route plugins share, one place each. The
+ * context is decorated on the API's Fastify scope as `admin` (app.ts); every plugin reads it from
+ * there and takes its helpers with `helpers(app.admin)`.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { streams, type CommandContext, type Plan } from '@muster/contracts';
+import { DomainError, FEATURE_PLAN, listDecider, load, organisationDecider, planAllows, uniqueIdOf as uniqueIdOfScim, type ListState } from '@muster/domain';
+import type { Bus } from '@muster/bus';
+import type { EventStore } from '@muster/event-store';
+import { HttpError } from '@muster/http';
+import type { MappingClient } from '@muster/mapping-contract';
+import type { ProjectionWaiter } from '@muster/read-models';
+import type { ReadStore } from '@muster/read-store';
+import type { AdminAuth, Principal } from './auth.ts';
+
+export interface AdminContext {
+  store: EventStore;
+  readStore: ReadStore;
+  bus: Bus;
+  mapping: MappingClient;
+  /** how long POST /admin/projections/rebuild with wait=true waits (ms) */
+  rebuildWaitMs: number;
+  auth: AdminAuth;
+  /** the read models' progress: queries wait on it (read-your-writes) */
+  projection: ProjectionWaiter;
+  publicUrl: string;
+  now: () => Date;
+  newId: () => string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { admin: AdminContext }
+}
+
+/** a route plugin's instance, typed by the zod type provider */
+export type Api = FastifyInstance<any, any, any, any, ZodTypeProvider>;
+
+export const ListParams = z.object({ id: z.string().min(1).max(100) });
+export const PersonParams = z.object({ id: z.string().min(1).max(100), personId: z.string().min(1).max(100) });
+export const TokenParams = z.object({ id: z.string().min(1).max(100), tokenId: z.string().min(1).max(100) });
+export const After = z.coerce.number().int().min(-1).optional().describe('wait until the projection has applied this position (read-your-writes)');
+export const ErrorResponse = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }) });
+
+export function scimBaseUrl(ctx: Pick<AdminContext, 'publicUrl'>, listId: string) {
+  return `${ctx.publicUrl}/scim/v2/lists/${listId}`;
+}
+
+/** A person document as the API shows it (no bookkeeping fields). */
+export function personView(d: Record<string, unknown>) {
+  const { _id, lastPosition: _l, search: _s, ...rest } = d;
+  return { id: _id, ...rest };
+}
+
+/**
+ * The visible unique identifier of a person under the list's SCIM choice (employee number,
+ * username or email), read from what the IdP sent (the domain's rule), else from the mapped field.
+ * It is shown beside the sync anchor (the IdP's own id), never instead of it.
+ */
+export function uniqueIdOf(list: ListState, fields: Record<string, unknown> | undefined, scim: Record<string, unknown> | null | undefined): { kind: string; value: string | null } | null {
+  const choice = list.sync?.uniqueIdentifier;
+  if (!choice) return null;
+  const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+  const f = fields ?? {};
+  const fromIdp = uniqueIdOfScim(scim, choice) ?? null;
+  switch (choice) {
+    case 'employeeNumber': return { kind: choice, value: fromIdp ?? str(f.employeeNumber) };
+    case 'userName': return { kind: choice, value: fromIdp };
+    case 'email': return { kind: choice, value: fromIdp ?? str(f.primaryEmail) ?? str(f.email) };
+    default: return null;
+  }
+}
+
+/** The helpers of one context: command contexts, read-your-writes, the caller's list, plan gates, list views. */
+export function helpers(ctx: AdminContext) {
+  /** who did it (the admin token) and from which request: stamped on the events */
+  const cmd = (req: FastifyRequest, p: Principal, now: Date = ctx.now()): CommandContext => ({
+    actor: { kind: 'admin', id: p.tokenId }, source: { kind: 'admin-api', requestId: String(req.id), method: req.method, path: req.url.split('?')[0] },
+    correlationId: String(req.id), now, newId: ctx.newId, traceparent: req.traceparent,
+  });
+
+  /** Wait for the read models: to `after` when given, else to the head at request time (bounded). */
+  const consistent = async (after?: number) => {
+    const head = await ctx.store.headPosition();
+    // a position the log has not reached can never be projected: say so now rather than after the wait
+    if (after !== undefined && after > head) throw new HttpError(400, 'invalid', `after=${after} is past the end of the event log (its last position is ${head}); use a position a command returned`);
+    const target = after ?? head;
+    if (target < 0) return;
+    const ok = await ctx.projection.waitFor(target);
+    if (!ok && after !== undefined) throw new HttpError(503, 'projection_lagging', `the read models have not reached position ${after} yet; retry shortly`);
+  };
+
+  /** the list, if it exists and the caller's organisation may see it (404 otherwise) */
+  const listFor = async (p: Principal, listId: string): Promise<ListState> => {
+    const { state } = await load(ctx.store, streams.list(listId), listDecider);
+    if (!state.exists || (p.orgId !== null && state.orgId !== p.orgId)) throw new DomainError('not_found', 'list not found');
+    return state;
+  };
+
+  const orgPlan = async (orgId: string): Promise<Plan> => {
+    const { state } = await load(ctx.store, streams.organisation(orgId), organisationDecider);
+    return state.exists ? state.plan : 'enterprise';
+  };
+
+  /** 403 naming the plan a feature needs when the list's organisation is below it */
+  const gate = async (list: ListState, feature: keyof typeof FEATURE_PLAN) => {
+    const plan = await orgPlan(list.orgId);
+    if (!planAllows(plan, feature)) throw new HttpError(403, 'plan_required', `${feature === 'scim' ? 'Automated provisioning (SCIM)' : 'Entra directory sync'} needs the ${FEATURE_PLAN[feature]} plan or above; this organisation is on ${plan}`, { requiredPlan: FEATURE_PLAN[feature], plan });
+  };
+
+  /** a list as the API shows it, from its read-model document or (just written) its state */
+  const listView = (doc: Record<string, unknown> | null, state?: ListState, listId?: string) => {
+    if (doc) {
+      const { _id, lastPosition: _l, ...rest } = doc;
+      return { id: _id, ...rest, scimBaseUrl: (doc.sync as { provider?: string } | null)?.provider === 'scim' ? scimBaseUrl(ctx, String(_id)) : null };
+    }
+    return { id: listId ?? state!.listId, orgId: state!.orgId, name: state!.name, description: state!.description ?? null, fields: state!.fields, sync: state!.sync, counts: { active: 0, inactive: 0 } };
+  };
+
+  return { cmd, consistent, listFor, orgPlan, gate, listView };
+}

@@ -1,0 +1,30 @@
+/** A list's schema fields. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { SchemaField, streams } from '@muster/contracts';
+import { DomainError, handleCommand, listDecider, syncedFieldKeys } from '@muster/domain';
+import { helpers, ListParams } from '../context.ts';
+import { requireWrite } from '../auth.ts';
+
+export const fieldRoutes: FastifyPluginAsync = async (app) => {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const ctx = app.admin;
+  const { store } = ctx;
+  const { cmd, listFor } = helpers(ctx);
+
+  // ---------- fields ----------
+  api.get('/lists/:id/fields', { schema: { tags: ['fields'], summary: "A list's schema fields, with the sync that owns each (null: local-only)", params: ListParams } }, async (req) => {
+    const list = await listFor(req.principal!, req.params.id);
+    const synced = syncedFieldKeys(list);
+    return { items: list.fields.map((f) => ({ ...f, syncedBy: synced.has(f.key) ? list.sync!.provider : null })) };
+  });
+  api.post('/lists/:id/fields', { schema: { tags: ['fields'], summary: 'Add a schema field (409 when the key exists)', params: ListParams, body: SchemaField } }, async (req, reply) => {
+    const p = requireWrite(req.principal);
+    await listFor(p, req.params.id);
+    if (req.body.type === 'enum' && !(req.body.enumValues && req.body.enumValues.length)) throw new DomainError('invalid', 'an enum field needs enumValues');
+    if (req.body.type !== 'enum' && req.body.enumValues) throw new DomainError('invalid', 'enumValues are only allowed on enum fields');
+    if (req.body.enumValues && new Set(req.body.enumValues).size !== req.body.enumValues.length) throw new DomainError('invalid', 'enumValues must be distinct');
+    const res = await handleCommand(store, streams.list(req.params.id), listDecider, { type: 'AddField', field: req.body }, cmd(req, p));
+    return reply.status(201).send({ ...req.body, syncedBy: null, position: res.position });
+  });
+};

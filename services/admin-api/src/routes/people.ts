@@ -1,0 +1,130 @@
+/** People on a list: the roster query (and the roster as it was, asOf), adding by hand, a person with their timeline, edits. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { streams, toDomainEvent } from '@muster/contracts';
+import { DomainError, fold, handleCommand, load, personDecider, syncedFieldKeys } from '@muster/domain';
+import { escapeRegex, type Filter, type Sort } from '@muster/read-store';
+import { After, helpers, ListParams, PersonParams, personView, uniqueIdOf } from '../context.ts';
+import { requireWrite } from '../auth.ts';
+import { validateFieldValues } from '../fields.ts';
+import { AsOfParam, peopleAsOf } from '../history.ts';
+
+export const peopleRoutes: FastifyPluginAsync = async (app) => {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const ctx = app.admin;
+  const { store, readStore } = ctx;
+  const { cmd, consistent, listFor } = helpers(ctx);
+
+  // ---------- people ----------
+  const PeopleQuery = z.object({
+    status: z.enum(['active', 'inactive', 'all']).default('all'),
+    q: z.string().max(200).optional(),
+    sort: z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/).optional(),
+    order: z.enum(['asc', 'desc']).default('asc'),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().max(200).optional(),
+    after: After,
+    asOf: AsOfParam,
+  }).catchall(z.string());
+  api.get('/lists/:id/people', { schema: { tags: ['people'], summary: 'People on a list: status filter, free text, eq./contains. field filters, sort, cursor', params: ListParams, querystring: PeopleQuery } }, async (req) => {
+    const list = await listFor(req.principal!, req.params.id);
+    if (req.query.asOf) {
+      // point in time (history.ts): the roster recomputed from the event log; the people read model,
+      // its index of who is on the list, must have projected the log as it stands now (503 if it lags)
+      await consistent(req.query.after ?? await store.headPosition());
+      return peopleAsOf(store, readStore, list, { ...req.query, asOf: req.query.asOf }, (d) => ({ ...personView(d), uniqueId: uniqueIdOf(list, d.fields as Record<string, unknown>, d.scimResource as Record<string, unknown> | null) }));
+    }
+    await consistent(req.query.after);
+    const { status, q, sort, order, limit, cursor } = req.query;
+    const filter: Filter = { listId: list.listId };
+    if (status !== 'all') filter.status = status;
+    if (q) filter.search = { $regex: escapeRegex(q.toLowerCase()) };
+    const fieldKeys = new Set(list.fields.map((f) => f.key));
+    for (const [k, v] of Object.entries(req.query)) {
+      const m = /^(eq|contains)\.([a-zA-Z][a-zA-Z0-9_]*)$/.exec(k);
+      if (!m) continue;
+      if (!fieldKeys.has(m[2])) throw new DomainError('invalid', `unknown field "${m[2]}" in filter ${k}`);
+      filter[`fields.${m[2]}`] = m[1] === 'eq' ? v : { $regex: escapeRegex(String(v)), $options: 'i' };
+    }
+    let sortSpec: Sort = { createdAt: 1, _id: 1 };
+    if (sort) {
+      const key = ['createdAt', 'updatedAt', 'status'].includes(sort) ? sort : fieldKeys.has(sort) ? `fields.${sort}` : null;
+      if (!key) throw new DomainError('invalid', `cannot sort by unknown field "${sort}"`);
+      sortSpec = { [key]: order === 'asc' ? 1 : -1, _id: 1 };
+    }
+    let offset = 0;
+    if (cursor) {
+      try { offset = z.object({ o: z.number().int().min(0) }).parse(JSON.parse(Buffer.from(cursor, 'base64url').toString())).o; } catch { throw new DomainError('invalid', 'bad cursor'); }
+    }
+    const people = readStore.collection('people');
+    const [items, total] = await Promise.all([people.find(filter, { sort: sortSpec, skip: offset, limit }), people.countDocuments(filter)]);
+    const next = offset + items.length < total ? Buffer.from(JSON.stringify({ o: offset + items.length })).toString('base64url') : null;
+    return { items: items.map((d) => ({ ...personView(d), uniqueId: uniqueIdOf(list, d.fields as Record<string, unknown>, d.scimResource as Record<string, unknown> | null) })), total, nextCursor: next };
+  });
+
+  api.post('/lists/:id/people', { schema: { tags: ['people'], summary: 'Add a person by hand (lists with no sync only)', params: ListParams, body: z.object({ fields: z.record(z.string(), z.unknown()) }) } }, async (req, reply) => {
+    const p = requireWrite(req.principal);
+    const list = await listFor(p, req.params.id);
+    if (list.sync) throw new DomainError('locked', `this list is synced by ${list.sync.provider.toUpperCase()}; people are created by the identity provider`, { sync: list.sync.provider });
+    const fields = validateFieldValues(list.fields, req.body.fields, { partial: false });
+    const personId = ctx.newId();
+    const res = await handleCommand(store, streams.person(personId), personDecider, { type: 'CreatePerson', personId, listId: list.listId, fields }, cmd(req, p));
+    return reply.status(201).send({ id: personId, listId: list.listId, status: res.state.status, fields: res.state.fields, position: res.position });
+  });
+
+  api.get('/lists/:id/people/:personId', { schema: { tags: ['people'], summary: 'A person: fields, status, sync anchor, unique identifier, groups and history from the event log', params: PersonParams, querystring: z.object({ after: After }) } }, async (req) => {
+    const list = await listFor(req.principal!, req.params.id);
+    const recorded = await store.readStream(streams.person(req.params.personId));
+    if (!recorded.length || (recorded[0].data as { listId?: string }).listId !== list.listId) throw new DomainError('not_found', 'person not found');
+    // state and timeline from the same read, so they always agree
+    const state = fold(personDecider, recorded.map((r) => toDomainEvent(r)));
+    await consistent(req.query.after);
+    const doc = await readStore.collection('people').findOne({ _id: req.params.personId });
+    const groupIds = (doc?.groups as string[] | undefined) ?? [];
+    const groupDocs = groupIds.length ? await readStore.collection('groups').find({ _id: { $in: groupIds } }, { projection: { displayName: 1 } }) : [];
+    const synced = state.linked ? syncedFieldKeys(list) : new Set<string>();
+    return {
+      id: state.personId, listId: state.listId, status: state.status, fields: state.fields,
+      uniqueId: uniqueIdOf(list, state.fields, state.scim),
+      // the sync anchor: the IdP's own identifiers, kept apart from the visible unique identifier
+      linked: state.linked, syncAnchor: state.scim ? { scimId: state.personId, externalId: state.scim.externalId ?? null, userName: state.scim.userName ?? null } : null,
+      lockedFields: [...synced], syncedBy: synced.size ? list.sync!.provider : null,
+      groups: groupDocs.map((g) => ({ id: g._id, displayName: g.displayName })),
+      createdAt: (recorded[0].metadata as { occurredAt: string }).occurredAt,
+      updatedAt: (recorded[recorded.length - 1].metadata as { occurredAt: string }).occurredAt,
+      timeline: recorded.map((r) => {
+        const m = r.metadata as { occurredAt: string; actor: unknown; source: unknown };
+        const d = r.data as { fieldChanges?: unknown; scimChanges?: unknown; cause?: unknown };
+        return { position: r.position, revision: r.revision, type: r.type, at: m.occurredAt, actor: m.actor, source: m.source, fieldChanges: d.fieldChanges ?? [], scimChanges: d.scimChanges ?? [], cause: d.cause ?? null };
+      }),
+    };
+  });
+
+  api.patch('/lists/:id/people/:personId', {
+    schema: { tags: ['people'], summary: "Edit a person's fields or status (409 naming the sync for fields it owns)", params: PersonParams, body: z.object({ fields: z.record(z.string(), z.unknown()).optional(), status: z.enum(['active', 'inactive']).optional() }).refine((b) => b.fields || b.status, 'give fields or status') },
+  }, async (req) => {
+    const p = requireWrite(req.principal);
+    const list = await listFor(p, req.params.id);
+    const existing = await load(store, streams.person(req.params.personId), personDecider);
+    if (!existing.state.exists || existing.state.listId !== list.listId) throw new DomainError('not_found', 'person not found');
+    const provider = list.sync ? list.sync.provider.toUpperCase() : null;
+    // fields a connected sync feeds are locked on the people it provisioned; everything else is local
+    const locked: Record<string, string> = existing.state.linked && provider ? Object.fromEntries([...syncedFieldKeys(list)].map((k) => [k, provider])) : {};
+    // refusals first (a synced field is named even if its value is also invalid), before anything is appended
+    if (req.body.fields) personDecider.decide({ type: 'EditPerson', changes: req.body.fields, lockedFields: locked }, existing.state);
+    if (req.body.status) personDecider.decide({ type: 'SetStatus', status: req.body.status, syncProvider: provider }, existing.state);
+    let position: number | null = null;
+    let state = existing.state;
+    if (req.body.fields) {
+      const changes = validateFieldValues(list.fields, req.body.fields, { partial: true });
+      const res = await handleCommand(store, streams.person(req.params.personId), personDecider, { type: 'EditPerson', changes, lockedFields: locked }, cmd(req, p));
+      position = res.position ?? position; state = res.state;
+    }
+    if (req.body.status) {
+      const res = await handleCommand(store, streams.person(req.params.personId), personDecider, { type: 'SetStatus', status: req.body.status, syncProvider: provider }, cmd(req, p));
+      position = res.position ?? position; state = res.state;
+    }
+    return { id: state.personId, listId: state.listId, status: state.status, fields: state.fields, position };
+  });
+};
