@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BULK_REQUEST, BULK_RESPONSE, GROUP, PATCH_OP, USER, expectScimError, scimStack, type ScimClient } from './support.ts';
+import { BULK_REQUEST, BULK_RESPONSE, GROUP, PATCH_OP, USER, expectScimError, scimStack, type ScimClient, withEnv } from './support.ts';
 
 // small advertised limits so the test can exceed them
 const MAX_OPS = 5;
@@ -8,9 +8,7 @@ const MAX_BYTES = 4_096;
 describe('POST /Bulk over HTTP (RFC 7644 §3.7)', () => {
   let c: ScimClient;
   beforeAll(async () => {
-    process.env.MUSTER_SCIM_BULK_MAX_OPERATIONS = String(MAX_OPS);
-    process.env.MUSTER_SCIM_BULK_MAX_PAYLOAD_BYTES = String(MAX_BYTES);
-    c = await scimStack();
+    c = await withEnv({ MUSTER_SCIM_BULK_MAX_OPERATIONS: String(MAX_OPS), MUSTER_SCIM_BULK_MAX_PAYLOAD_BYTES: String(MAX_BYTES) }, () => scimStack());
   });
   afterAll(async () => { await c?.stack.stop(); });
 

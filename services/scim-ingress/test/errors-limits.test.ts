@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IDENTIFIER_LENGTH } from '../src/identifier-limits.ts';
-import { ENTERPRISE, GROUP, PATCH_OP, USER, connectList, expectScimError, scimStack, type ScimClient } from './support.ts';
+import { ENTERPRISE, GROUP, PATCH_OP, USER, connectList, expectScimError, scimStack, type ScimClient, withEnv } from './support.ts';
 
 const BODY_LIMIT = 8_192;
 
@@ -9,9 +9,7 @@ describe('SCIM errors and limits over HTTP', () => {
   let userId: string;
   let groupId: string;
   beforeAll(async () => {
-    process.env.MUSTER_SCIM_MAX_BODY_BYTES = String(BODY_LIMIT);
-    process.env.MUSTER_SCIM_RATE_LIMIT = '100000';
-    c = await scimStack();
+    c = await withEnv({ MUSTER_SCIM_MAX_BODY_BYTES: String(BODY_LIMIT), MUSTER_SCIM_RATE_LIMIT: '100000' }, () => scimStack());
     userId = (await c.user('err@example.org')).body.id;
     groupId = (await c.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Err group', members: [{ value: userId }] })).body.id;
   });
@@ -131,11 +129,9 @@ describe('SCIM errors and limits over HTTP', () => {
 describe('per-token rate limit', () => {
   let c: ScimClient;
   beforeAll(async () => {
-    process.env.MUSTER_SCIM_RATE_LIMIT = '5';
-    process.env.MUSTER_SCIM_RATE_BURST = '5';
-    c = await scimStack();
+    c = await withEnv({ MUSTER_SCIM_RATE_LIMIT: '5', MUSTER_SCIM_RATE_BURST: '5' }, () => scimStack());
   });
-  afterAll(async () => { await c?.stack.stop(); delete process.env.MUSTER_SCIM_RATE_BURST; });
+  afterAll(async () => { await c?.stack.stop(); });
 
   it('beyond the burst → 429 with Retry-After and a SCIM error body; other tokens are not throttled; it recovers', async () => {
     const results = [];

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack } from '../../../tests/helpers.ts';
-import { connectList, USER, type ScimClient } from './support.ts';
+import { connectList, USER, type ScimClient, withEnv } from './support.ts';
 
 const answered = async (c: ScimClient) => {
   const h = (await (await fetch(`${c.stack.url}/healthz`)).json()) as { services: { 'scim-ingress': { fastPath: { answered: number } | 'off' } } };
@@ -91,9 +91,7 @@ describe('fast path for kept userName and id reads', () => {
 
   it('rate limit: once the bucket is empty the route answers 429 with Retry-After (the fast path takes no request it would refuse)', async () => {
     // the ingress reads its own variables from the process environment
-    process.env.MUSTER_SCIM_RATE_LIMIT = '1';
-    process.env.MUSTER_SCIM_RATE_BURST = '3';
-    const stack = await startStack().finally(() => { delete process.env.MUSTER_SCIM_RATE_LIMIT; delete process.env.MUSTER_SCIM_RATE_BURST; });
+    const stack = await withEnv({ MUSTER_SCIM_RATE_LIMIT: '1', MUSTER_SCIM_RATE_BURST: '3' }, () => startStack());
     try {
       const l = await connectList(stack);
       const lc: ScimClient = { stack, ...l };

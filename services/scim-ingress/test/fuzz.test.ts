@@ -9,7 +9,7 @@
  * A failure names the seed and the request. Longer runs: MUSTER_FUZZ_SEED, MUSTER_FUZZ_REQUESTS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BULK_REQUEST, ENTERPRISE, ERROR, GROUP, PATCH_OP, USER, scimStack, type Res, type ScimClient } from './support.ts';
+import { BULK_REQUEST, ENTERPRISE, ERROR, GROUP, PATCH_OP, USER, scimStack, type Res, type ScimClient, withEnv } from './support.ts';
 
 const SEED = Number(process.env.MUSTER_FUZZ_SEED ?? 20261123);
 const REQUESTS = Number(process.env.MUSTER_FUZZ_REQUESTS ?? 600);
@@ -89,8 +89,7 @@ function isScimError(res: Res): boolean {
 describe(`SCIM over HTTP under random requests (seed ${SEED}, ${REQUESTS} requests)`, () => {
   let c: ScimClient;
   beforeAll(async () => {
-    process.env.MUSTER_SCIM_RATE_LIMIT = '100000';
-    c = await scimStack({}, { uniqueIdentifier: 'employeeNumber' });
+    c = await withEnv({ MUSTER_SCIM_RATE_LIMIT: '100000' }, () => scimStack({}, { uniqueIdentifier: 'employeeNumber' }));
   });
   afterAll(async () => { await c?.stack.stop(); });
 

@@ -90,3 +90,21 @@ export function expectScimError(res: Res, status: number, scimType?: string) {
   expect(res.body.detail.length).toBeGreaterThan(0);
   if (scimType) expect(res.body.scimType).toBe(scimType);
 }
+
+/**
+ * Run `start` with these environment variables set (the ingress reads its own settings from the
+ * environment when its stack starts), then put the environment back as it was, so no setting
+ * leaks into the next test file run in the same worker.
+ */
+export async function withEnv<T>(vars: Record<string, string>, start: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await start();
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
