@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createLogger, lazyChildLoggerFactory, loggerOptions, REDACTED, redactPaths } from './index.ts';
+import { createLogger, createRequestLogger, lazyChildLoggerFactory, loggerOptions, REDACTED, redactPaths } from './index.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -127,5 +127,21 @@ describe('lazyChildLoggerFactory', () => {
     lazy.debug('dropped');
     lazy.child({ part: 'inner' }).info('nested');
     expect(out.json()).toEqual([expect.objectContaining({ reqId: 'r2', part: 'inner', msg: 'nested' })]);
+  });
+});
+
+describe('createRequestLogger', () => {
+  it('writes the request line in the same format and to the same destination as the service logger, level-gated', () => {
+    const out = capture();
+    const log = createLogger({ name: 'muster', destination: out.destination });
+    const requests = createRequestLogger({ name: 'muster', destination: out.destination });
+    log.info('started');
+    requests.info({ reqId: 'r1', req: { method: 'GET', url: '/scim/v2/lists/l1/Users' }, res: { statusCode: 200 }, responseTime: 0.4 }, 'request completed');
+    const [started, line] = out.json();
+    expect(Object.keys(line).sort()).toEqual([...Object.keys(started), 'reqId', 'req', 'res', 'responseTime'].sort());
+    expect(line).toMatchObject({ level: 'info', name: 'muster', msg: 'request completed', reqId: 'r1', res: { statusCode: 200 } });
+    const quiet = capture();
+    createRequestLogger({ name: 'muster', level: 'warn', destination: quiet.destination }).info('not at warn');
+    expect(quiet.lines).toEqual([]);
   });
 });
