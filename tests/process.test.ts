@@ -42,11 +42,7 @@ describe('the one-process runtime as a real process (npm start)', () => {
   afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
 
   it('prints a generated admin token once, drains on SIGTERM, and keeps everything across a restart', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'muster-proc-'));
-    dirs.push(dataDir);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env = { PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir };
+    const { url, env } = await freshPlace();
 
     const first = startProcess(env);
     await waitHealthy(url, first);
@@ -81,13 +77,18 @@ describe('the one-process runtime as a real process (npm start)', () => {
     expect(await second.exited).toBe(0);
   }, 90_000);
 
-  it('warns at start about a short MUSTER_ADMIN_TOKEN, and the log keeps only its first 4 characters', async () => {
+  /** a fresh data directory and port for one process: its URL and base environment */
+  async function freshPlace() {
     const dataDir = await mkdtemp(join(tmpdir(), 'muster-proc-'));
     dirs.push(dataDir);
     const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
+    return { url: `http://127.0.0.1:${port}`, env: { PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir } };
+  }
+
+  it('warns at start about a short MUSTER_ADMIN_TOKEN, and the log keeps only its first 4 characters', async () => {
+    const { url, env } = await freshPlace();
     const token = 'change-me-admin-token';
-    const p = startProcess({ PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: token });
+    const p = startProcess({ ...env, MUSTER_ADMIN_TOKEN: token });
     await waitHealthy(url, p);
     expect(p.out()).toMatch(/Warning: MUSTER_ADMIN_TOKEN has 21 characters/);
     const res = await fetch(`${url}/api/v1/audit/events?type=AdminTokenIssued`, { headers: { authorization: `Bearer ${token}` } });
@@ -105,13 +106,11 @@ describe('the one-process runtime as a real process (npm start)', () => {
     expect(p.out()).toMatch(/PORT: must be a whole number/);
     expect(p.out()).toMatch(/EVENTSTORE_URL/);
   }, 30_000);
+
   it('at the default log level (info) writes one line per request, and the SCIM fast path stays on and logs its answers too', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'muster-proc-'));
-    dirs.push(dataDir);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
+    const { url, env } = await freshPlace();
     const admin = 'process-test-admin-token-0123456789abcdef';
-    const p = startProcess({ PORT: String(port), HOST: '127.0.0.1', MUSTER_DATA_DIR: dataDir, MUSTER_ADMIN_TOKEN: admin, LOG_LEVEL: 'info' });
+    const p = startProcess({ ...env, MUSTER_ADMIN_TOKEN: admin, LOG_LEVEL: 'info' });
     try {
       await waitHealthy(url, p);
       const A = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
 import type { Projector } from './projector.ts';
-import { PROJECTOR_REBUILD_SUBJECT, type RebuildRequest, type RebuildStatus } from '@muster/read-models';
+import type { RebuildStatus } from '@muster/read-models';
 import { rebuildProjections } from './rebuild.ts';
 
 /** Runs at most one rebuild at a time for the projector of this process and remembers the last one. */

@@ -21,7 +21,6 @@ export const adminRoutes: FastifyPluginAsync = async (app) => {
 
   api.get('/whoami', { schema: { tags: ['admin'] } }, async (req) => req.principal);
 
-  // ---------- projection rebuild (runs in the projector, reached over the bus) ----------
   const rebuildWait = ctx.rebuildWaitMs;
   const askProjector = async (request: RebuildRequest, timeoutMs: number) => {
     try {

@@ -40,7 +40,6 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const { store } = app.admin;
 
-  // ---------- the event stream ----------
   const EventsQuery = z.object({
     listId: z.string().min(1).max(100).optional(),
     personId: z.string().min(1).max(100).optional(),
@@ -79,7 +78,6 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
     return reply.send(Readable.from(lines(), { objectMode: false }));
   });
 
-  // ---------- tamper evidence ----------
   // head digests are computed incrementally from the last one (the log is append-only); a digest
   // up to an explicit position is always recomputed from the start, which is what proves it
   const heads = new HeadDigests(store);

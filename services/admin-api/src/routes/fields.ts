@@ -12,7 +12,6 @@ export const fieldRoutes: FastifyPluginAsync = async (app) => {
   const { store } = ctx;
   const { cmd, listFor } = helpers(ctx);
 
-  // ---------- fields ----------
   api.get('/lists/:id/fields', { schema: { tags: ['fields'], summary: "A list's schema fields, with the sync that owns each (null: local-only)", params: ListParams } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     const synced = syncedFieldKeys(list);

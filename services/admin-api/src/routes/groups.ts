@@ -10,7 +10,6 @@ export const groupRoutes: FastifyPluginAsync = async (app) => {
   const { readStore } = ctx;
   const { consistent, listFor } = helpers(ctx);
 
-  // ---------- groups the IdP pushed to a list ----------
   api.get('/lists/:id/groups', {
     schema: { tags: ['groups'], summary: 'Groups the identity provider pushed to this list (usable in group rules)', params: ListParams, querystring: z.object({ after: After }) },
   }, async (req) => {

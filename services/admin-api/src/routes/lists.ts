@@ -15,7 +15,6 @@ export const listRoutes: FastifyPluginAsync = async (app) => {
   const { store, readStore } = ctx;
   const { cmd, consistent, listFor, listView } = helpers(ctx);
 
-  // ---------- lists ----------
   const ListBody = z.object({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).optional(), orgId: z.string().optional() });
   api.post('/lists', { schema: { tags: ['lists'], summary: 'Create a master list', body: ListBody } }, async (req, reply) => {
     const p = requireWrite(req.principal);

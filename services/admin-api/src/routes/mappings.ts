@@ -11,7 +11,6 @@ export const mappingRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.admin;
   const { cmd, consistent, listFor } = helpers(ctx);
 
-  // ---------- mappings (owned by the mapping service, reached over the bus) ----------
   api.get('/mappings/catalogue', {
     schema: { tags: ['mappings'], summary: 'The mappable IdP attributes, flat and grouped (Name, Contact, Organisation, Account, Address, Custom)' },
   }, async () => ctx.mapping.catalogue());

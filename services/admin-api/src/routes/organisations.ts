@@ -14,7 +14,6 @@ export const organisationRoutes: FastifyPluginAsync = async (app) => {
   const { store, readStore } = ctx;
   const { cmd, consistent } = helpers(ctx);
 
-  // ---------- organisations (install-wide admin) ----------
   const OrgBody = z.object({ name: z.string().min(1).max(200), plan: Plan.default('enterprise'), id: z.string().regex(/^[a-z0-9-]{1,64}$/).optional() });
   api.post('/organisations', { schema: { tags: ['organisations'], summary: 'Create an organisation (install-wide admin only)', body: OrgBody } }, async (req, reply) => {
     const p = requireWrite(req.principal);

@@ -16,7 +16,6 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
   const { store, readStore } = ctx;
   const { cmd, consistent, listFor } = helpers(ctx);
 
-  // ---------- people ----------
   const PeopleQuery = z.object({
     status: z.enum(['active', 'inactive', 'all']).default('all'),
     q: z.string().max(200).optional(),

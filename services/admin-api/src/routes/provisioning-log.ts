@@ -11,7 +11,6 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
   const { readStore } = ctx;
   const { consistent, listFor } = helpers(ctx);
 
-  // ---------- provisioning log ----------
   // Every authenticated SCIM write is logged (SUCCESS from its domain event, SKIPPED/FAILED from
   // ScimRequestLogged); reads are logged only when they fail. Newest first, cursor = last position seen.
   const LogQuery = z.object({

@@ -13,7 +13,7 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
   const { store, readStore } = ctx;
   const { cmd, listFor, gate } = helpers(ctx);
 
-  // ---------- SCIM connection ----------
+  // SCIM: the IdP pushes to the list's SCIM base URL with the list's tokens
   api.get('/lists/:id/sync/scim', { schema: { tags: ['sync'], summary: "The list's SCIM connection", params: ListParams } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     return { connected: list.sync?.provider === 'scim', provider: list.sync?.provider ?? null, uniqueIdentifier: list.sync?.uniqueIdentifier ?? null, scimBaseUrl: list.sync?.provider === 'scim' ? scimBaseUrl(ctx, list.listId) : null };
@@ -42,8 +42,7 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
     return { connected: false, revokedTokens: revoked.events.length, peopleKept: true, position: res.position };
   });
 
-  // ---------- Entra directory sync connection ----------
-  // Connecting records which tenant and app registration to pull from (Pro plan or above) and
+  // Entra directory sync. Connecting records which tenant and app registration to pull from (Pro plan or above) and
   // creates the default fields and mappings; the pull itself is the entra-sync service's job.
   // Client secrets never enter the event log: the service reads them from its own secret store.
   api.get('/lists/:id/sync/entra', { schema: { tags: ['sync'], summary: 'Entra directory sync status of a list', params: ListParams } }, async (req) => {

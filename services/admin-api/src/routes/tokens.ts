@@ -13,9 +13,7 @@ export const tokenRoutes: FastifyPluginAsync = async (app) => {
   const { store, readStore } = ctx;
   const { cmd, consistent, listFor, gate } = helpers(ctx);
 
-  // ---------- SCIM tokens ----------
   // Response schemas here are also a guard: serialisation keeps only these keys, so a listing can never carry a token or hash.
-  const ErrorResponse = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }) });
   const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
   const TokenItem = z.object({
     id: z.string(), prefix: z.string().describe('first characters of the token, e.g. sct_a1b2'), createdAt: z.string(), lastUsedAt: z.string().nullable(),
