@@ -11,34 +11,62 @@ export interface Stack {
   url: string;
   running: RunningServices;
   dataDir: string;
-  admin: (method: string, path: string, body?: unknown, token?: string) => Promise<{ status: number; body: any; headers: Headers }>;
-  scim: (token: string, method: string, url: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
+  admin: (method: string, path: string, body?: unknown, token?: string) => Promise<Answer>;
+  scim: (token: string, method: string, url: string, body?: unknown, headers?: Record<string, string>) => Promise<Answer>;
   stop: (opts?: { keepData?: boolean }) => Promise<void>;
 }
 
-async function call(url: string, method: string, token: string | undefined, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json') {
+export type Answer = { status: number; body: any; headers: Headers; text: string };
+
+const parseText = (text: string): unknown => {
+  try { return text ? JSON.parse(text) : null; } catch { return text; }
+};
+
+/** A request over real HTTP (fetch). */
+async function call(url: string, method: string, token: string | undefined, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): Promise<Answer> {
   const res = await fetch(url, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  let parsed: unknown = text;
-  try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, body: parsed as any, headers: res.headers };
+  return { status: res.status, body: parseText(text) as any, headers: res.headers, text };
+}
+
+/**
+ * The same request through Fastify's inject() on the running app: the whole request lifecycle
+ * (routing, hooks, validation, serialisation) without a socket. Requests addressed to another
+ * origin go over HTTP.
+ */
+async function inject(app: RunningServices['app'], origin: string, url: string, method: string, token: string | undefined, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): Promise<Answer> {
+  const u = new URL(url, origin);
+  if (u.origin !== new URL(origin).origin && u.hostname !== 'localhost') return call(url, method, token, body, headers, contentType);
+  const res = await app.inject({
+    method: method as 'GET', url: u.pathname + u.search,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}), ...headers },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const h = new Headers();
+  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : String(v));
+  return { status: res.statusCode, body: parseText(res.body) as any, headers: h, text: res.body };
 }
 
 /** Start the one-process runtime (every service, embedded adapters) on a random port. */
-export async function startStack(env: Record<string, string> = {}, dataDir?: string): Promise<Stack> {
+/**
+ * `admin` and `scim` go through inject() by default (no socket; `transport: 'http'` for real HTTP);
+ * `url` is always a real listening server, for tests that need the wire (fetch it directly).
+ */
+export async function startStack(env: Record<string, string> = {}, dataDir?: string, opts: { transport?: 'http' | 'inject' } = {}): Promise<Stack> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'muster-test-')));
   const port = String(await freePort());
   const config = loadConfig({ PORT: port, HOST: '127.0.0.1', MUSTER_DATA_DIR: dir, MUSTER_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'silent', ...env });
   const running = await runServices(ALL_SERVICES, config, { handleSignals: false, announce: () => {}, readStoreHost: readStoreHostFor(env) });
   const url = running.url;
+  const send: typeof call = opts.transport === 'http' ? call : (...a) => inject(running.app, url, ...a);
   return {
     url, running, dataDir: dir,
-    admin: (method, path, body, token = ADMIN) => call(`${url}/api/v1${path}`, method, token, body),
-    scim: (token, method, u, body, headers) => call(u.startsWith('http') ? u : `${url}${u}`, method, token, body, headers, 'application/scim+json'),
+    admin: (method, path, body, token = ADMIN) => send(`${url}/api/v1${path}`, method, token, body),
+    scim: (token, method, u, body, headers) => send(u.startsWith('http') ? u : `${url}${u}`, method, token, body, headers, 'application/scim+json'),
     stop: async (opts) => {
       await running.close();
       if (!opts?.keepData) await rm(dir, { recursive: true, force: true });

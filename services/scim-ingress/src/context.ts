@@ -102,7 +102,7 @@ export class ScimContext {
     const deps = {
       store: opts.store, readStore: opts.readStore, mapping: new MappingClient(opts.bus), now: this.now, newId: randomUUID, baseUrl: (listId: string) => this.baseUrl(listId),
       userSchema: USER_RESOURCE_SCHEMA, maxFilterLength: opts.maxFilterLength ?? 4_096, maxFilterDepth: opts.maxFilterDepth ?? 16, maxResults: this.maxResults,
-      answers: this.answers,
+      answers: this.answers, waitForOwnWrites: (listId: string) => this.waitForOwnWrites(listId),
     };
     this.users = new UserService(deps);
     this.groups = new GroupService(deps);

@@ -35,6 +35,8 @@ export class GroupService {
 
   private async toResource(listId: string, state: GroupState, first: { created: string }, last: { lastModified: string; revision: number }): Promise<ScimResource> {
     const base = this.d.baseUrl(listId);
+    // members' display names come from the people read model: it must hold the people this ingress just wrote
+    if (state.members.length) await this.d.waitForOwnWrites(listId);
     const names = await this.displayNames(state.members);
     return {
       schemas: [GROUP_SCHEMA_ID], id: state.groupId, displayName: state.displayName,

@@ -25,6 +25,8 @@ export interface IngressDeps {
   maxFilterLength: number;
   maxFilterDepth: number;
   maxResults: number;
+  /** read-your-writes: wait (bounded) until the read models hold this ingress's writes to the list */
+  waitForOwnWrites: (listId: string) => Promise<void>;
   /** serialized answers to `userName eq` kept on this thread (user-name-answers.ts) */
   answers: UserNameAnswers;
 }

@@ -40,18 +40,9 @@ export async function connectList(stack: Stack, opts: { uniqueIdentifier?: 'empl
   expect(tok.status).toBe(201);
   const token = tok.body.token as string;
   const base = tok.body.scimBaseUrl as string;
-  const req = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> => {
-    const hasBody = body !== undefined;
-    const res = await fetch(path.startsWith('http') ? path : `${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(hasBody ? { 'content-type': 'application/scim+json' } : {}), ...headers },
-      body: hasBody ? (typeof body === 'string' ? body : JSON.stringify(body)) : undefined,
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-    return { status: res.status, body: parsed as any, headers: res.headers, text };
-  };
+  // through the stack's transport: inject() unless the stack was started for real HTTP
+  const req = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> =>
+    stack.scim(token, method, path.startsWith('http') ? path : `${base}${path}`, body, headers);
   const user = (userName: string, extra: Record<string, unknown> = {}) => req('POST', '/Users', { schemas: [USER], userName, ...extra });
   const store = stack.running.adapters.store;
   return {
