@@ -29,6 +29,12 @@ describe('loadConfig defaults', () => {
     expect(c.env.MONGODB_DB).toBe('muster');
   });
 
+  it('reads how long a changeset apply waits for its run (MUSTER_CHANGESET_WAIT_MS, default 2 s)', () => {
+    expect(loadConfig({}).changesetWaitMs).toBe(2_000);
+    expect(loadConfig({ MUSTER_CHANGESET_WAIT_MS: '0' }).changesetWaitMs).toBe(0);
+    expect(() => loadConfig({ MUSTER_CHANGESET_WAIT_MS: '-1' })).toThrow(/MUSTER_CHANGESET_WAIT_MS/);
+  });
+
   it('reads how long a mapping save waits for its remap (MUSTER_REMAP_WAIT_MS, default 20 s)', () => {
     expect(loadConfig({}).remapWaitMs).toBe(20_000);
     expect(loadConfig({ MUSTER_REMAP_WAIT_MS: '0' }).remapWaitMs).toBe(0);

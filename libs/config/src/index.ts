@@ -155,6 +155,7 @@ export const baseEnvShape = {
   MUSTER_HTTP_FAST_PATHS: envVar.oneOf(['on', 'off']).default('on'),
   /** how long a mapping save waits for its remap run before answering 202 (the run goes on) */
   MUSTER_REMAP_WAIT_MS: envVar.int({ max: 600_000 }).default(20_000),
+  MUSTER_CHANGESET_WAIT_MS: envVar.int({ max: 600_000 }).default(2_000),
 };
 
 export const baseEnvSchema = z.object(baseEnvShape);
@@ -176,6 +177,8 @@ export interface MusterConfig {
   httpFastPaths: boolean;
   /** how long a mapping save waits for its remap run before answering 202 (MUSTER_REMAP_WAIT_MS) */
   remapWaitMs: number;
+  /** how long a changeset apply or rollback waits for its run before answering 202 (MUSTER_CHANGESET_WAIT_MS) */
+  changesetWaitMs: number;
   /** the parsed variables themselves */
   env: BaseEnv;
 }
@@ -247,6 +250,7 @@ function toConfig(e: BaseEnv): MusterConfig {
     logLevel: e.LOG_LEVEL,
     httpFastPaths: e.MUSTER_HTTP_FAST_PATHS === 'on',
     remapWaitMs: e.MUSTER_REMAP_WAIT_MS,
+    changesetWaitMs: e.MUSTER_CHANGESET_WAIT_MS,
     env: e,
   };
 }

@@ -1,8 +1,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { z } from 'zod';
 import {
-  AdminRole, AttributeChange, FieldChange, FieldMapping, GroupRule, Plan, PersonStatus,
-  SchemaField, ScimErrorInfo, UniqueIdentifier,
+  AdminRole, AttributeChange, ChangeDecision, ChangesetSummary, FieldChange, FieldChoice, FieldMapping, GroupRule, Plan, PersonStatus,
+  ProposedChange, SchemaField, ScimErrorInfo, SnapshotPerson, SyncProvider, UniqueIdentifier,
 } from './model.ts';
 
 /**
@@ -11,6 +11,8 @@ import {
  */
 const Scim = z.record(z.string(), z.unknown());
 const Fields = z.record(z.string(), z.unknown());
+/** why a person's fields or status changed (absent on events written before the cause was recorded) */
+const Cause = z.enum(['idp', 'admin', 'remap', 'group-rule', 'changeset', 'changeset-rollback']);
 
 export const eventSchemas = {
   // organisation-{orgId}
@@ -81,7 +83,7 @@ export const eventSchemas = {
   },
   PersonCreated: {
     version: 1,
-    schema: z.object({ personId: z.string(), listId: z.string(), fields: Fields, fieldChanges: z.array(FieldChange) }),
+    schema: z.object({ personId: z.string(), listId: z.string(), fields: Fields, fieldChanges: z.array(FieldChange), cause: Cause.optional() }),
   },
   AttributesChanged: {
     version: 1,
@@ -92,16 +94,16 @@ export const eventSchemas = {
       scimChanges: z.array(AttributeChange),
       fields: Fields,
       fieldChanges: z.array(FieldChange),
-      cause: z.enum(['idp', 'admin', 'remap', 'group-rule']).default('idp'),
+      cause: Cause.default('idp'),
     }),
   },
   Deactivated: {
     version: 1,
-    schema: z.object({ personId: z.string(), listId: z.string(), scim: Scim.optional(), scimChanges: z.array(AttributeChange).default([]), fields: Fields.optional(), fieldChanges: z.array(FieldChange).default([]) }),
+    schema: z.object({ personId: z.string(), listId: z.string(), scim: Scim.optional(), scimChanges: z.array(AttributeChange).default([]), fields: Fields.optional(), fieldChanges: z.array(FieldChange).default([]), cause: Cause.optional() }),
   },
   Reactivated: {
     version: 1,
-    schema: z.object({ personId: z.string(), listId: z.string(), scim: Scim.optional(), scimChanges: z.array(AttributeChange).default([]), fields: Fields.optional(), fieldChanges: z.array(FieldChange).default([]) }),
+    schema: z.object({ personId: z.string(), listId: z.string(), scim: Scim.optional(), scimChanges: z.array(AttributeChange).default([]), fields: Fields.optional(), fieldChanges: z.array(FieldChange).default([]), cause: Cause.optional() }),
   },
   PersonUnlinked: { version: 1, schema: z.object({ personId: z.string(), listId: z.string(), wasActive: z.boolean() }) },
   PersonRelinked: {
@@ -137,6 +139,94 @@ export const eventSchemas = {
       error: ScimErrorInfo.optional(),
     }),
   },
+  // session-{sessionId}: a working copy of part of a list
+  SessionCreated: {
+    version: 1,
+    schema: z.object({
+      sessionId: z.string(), listId: z.string(), name: z.string(),
+      /** the people query's parameters that chose who is in the session */
+      filter: z.record(z.string(), z.string()),
+      /** the log position the read models had reached when the copy was read */
+      snapshotPosition: z.number().int(),
+      people: z.number().int().min(0),
+    }),
+  },
+  /** the session's copy of its people, in chunks (a session of 10,000 is twenty of these, appended with SessionCreated) */
+  SessionPeopleCopied: { version: 1, schema: z.object({ sessionId: z.string(), listId: z.string(), people: z.array(SnapshotPerson) }) },
+  SessionPersonEdited: {
+    version: 1,
+    schema: z.object({
+      sessionId: z.string(), listId: z.string(), personId: z.string(), fieldChanges: z.array(FieldChange),
+      status: z.object({ old: PersonStatus, new: PersonStatus }).optional(),
+      /** whether this person's copy differs from the snapshot after the edit, and how many do */
+      edited: z.boolean(), editedPeople: z.number().int().min(0),
+    }),
+  },
+  // changeset-{changesetId}: a reviewed batch of changes against a list (every event carries the summary after it)
+  ChangesetOpened: {
+    version: 1,
+    schema: z.object({
+      changesetId: z.string(), listId: z.string(), origin: z.object({ kind: z.enum(['session', 'csv']), id: z.string() }),
+      /** the log position the proposals are based on (a session's snapshot) */
+      basePosition: z.number().int(),
+      /** the log position the read models had reached when the roster values were read */
+      reviewedPosition: z.number().int(),
+      summary: ChangesetSummary,
+    }),
+  },
+  /** the proposed changes, in chunks, appended with ChangesetOpened */
+  ChangesProposed: { version: 1, schema: z.object({ changesetId: z.string(), changes: z.array(ProposedChange), summary: ChangesetSummary }) },
+  ChangesDecided: {
+    version: 1,
+    schema: z.object({
+      changesetId: z.string(),
+      decisions: z.array(z.object({ changeId: z.string(), decision: ChangeDecision, fields: z.record(z.string(), FieldChoice) })),
+      summary: ChangesetSummary,
+    }),
+  },
+  /** approve or reject every change still open to it; a change with a conflict lacking a choice is never approved this way */
+  AllChangesDecided: { version: 1, schema: z.object({ changesetId: z.string(), decision: z.enum(['approved', 'rejected']), summary: ChangesetSummary }) },
+  /**
+   * The roster moved for people under review since the review was computed: each change's roster
+   * values (master) read again; a field whose incoming value was chosen and whose roster value moved
+   * elsewhere becomes a conflict again (its choice cleared); a field a sync now owns is locked.
+   */
+  ChangesRereviewed: {
+    version: 1,
+    schema: z.object({
+      changesetId: z.string(), reviewedPosition: z.number().int(),
+      changes: z.array(z.object({
+        changeId: z.string(), masterRevision: z.number().int(), status: PersonStatus, statusLockedBy: SyncProvider.nullable(),
+        fields: z.array(z.object({ field: z.string(), master: z.unknown(), conflict: z.boolean(), lockedBy: SyncProvider.nullable() })),
+      })),
+      summary: ChangesetSummary,
+    }),
+  },
+  ChangesetApplyStarted: { version: 1, schema: z.object({ changesetId: z.string(), changes: z.number().int(), summary: ChangesetSummary }) },
+  ChangesApplied: {
+    version: 1,
+    schema: z.object({
+      changesetId: z.string(),
+      applied: z.array(z.object({ changeId: z.string(), personId: z.string(), revision: z.number().int() })),
+      /** changes the roster moved under between the check and the write: back to review, nothing written */
+      stale: z.array(z.object({ changeId: z.string(), field: z.string(), master: z.unknown() })),
+      summary: ChangesetSummary,
+    }),
+  },
+  ChangesetApplyFinished: { version: 1, schema: z.object({ changesetId: z.string(), summary: ChangesetSummary }) },
+  ChangesetRollbackStarted: { version: 1, schema: z.object({ changesetId: z.string(), changes: z.number().int(), force: z.array(z.string()), summary: ChangesetSummary }) },
+  ChangesRolledBack: {
+    version: 1,
+    schema: z.object({
+      changesetId: z.string(),
+      reverted: z.array(z.object({ changeId: z.string(), personId: z.string() })),
+      /** fields changed since by someone else, left as they are (named `personId.field`) */
+      kept: z.array(z.string()),
+      summary: ChangesetSummary,
+    }),
+  },
+  ChangesetRollbackFinished: { version: 1, schema: z.object({ changesetId: z.string(), summary: ChangesetSummary }) },
+  ChangesetDiscarded: { version: 1, schema: z.object({ changesetId: z.string(), summary: ChangesetSummary }) },
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -222,6 +312,8 @@ export type PersonEvent = EventOf<'PersonProvisioned' | 'PersonCreated' | 'Attri
 export type GroupEvent = EventOf<'GroupCreated' | 'GroupChanged' | 'GroupMembersChanged' | 'GroupDeleted'>;
 export type ReservationEvent = EventOf<'ValueReserved' | 'ValueReleased'>;
 export type ScimLogEvent = EventOf<'ScimRequestLogged'>;
+export type SessionEvent = EventOf<'SessionCreated' | 'SessionPeopleCopied' | 'SessionPersonEdited'>;
+export type ChangesetEvent = EventOf<'ChangesetOpened' | 'ChangesProposed' | 'ChangesDecided' | 'AllChangesDecided' | 'ChangesRereviewed' | 'ChangesetApplyStarted' | 'ChangesApplied' | 'ChangesetApplyFinished' | 'ChangesetRollbackStarted' | 'ChangesRolledBack' | 'ChangesetRollbackFinished' | 'ChangesetDiscarded'>;
 
 const typeSet = <T extends DomainEvent>(...types: Array<T['type']>) => {
   const set = new Set<string>(types);
@@ -234,6 +326,8 @@ export const isScimTokensEvent = typeSet<ScimTokensEvent>('ScimTokenIssued', 'Sc
 export const isPersonEvent = typeSet<PersonEvent>('PersonProvisioned', 'PersonCreated', 'AttributesChanged', 'Deactivated', 'Reactivated', 'PersonUnlinked', 'PersonRelinked');
 export const isGroupEvent = typeSet<GroupEvent>('GroupCreated', 'GroupChanged', 'GroupMembersChanged', 'GroupDeleted');
 export const isReservationEvent = typeSet<ReservationEvent>('ValueReserved', 'ValueReleased');
+export const isSessionEvent = typeSet<SessionEvent>('SessionCreated', 'SessionPeopleCopied', 'SessionPersonEdited');
+export const isChangesetEvent = typeSet<ChangesetEvent>('ChangesetOpened', 'ChangesProposed', 'ChangesDecided', 'AllChangesDecided', 'ChangesRereviewed', 'ChangesetApplyStarted', 'ChangesApplied', 'ChangesetApplyFinished', 'ChangesetRollbackStarted', 'ChangesRolledBack', 'ChangesetRollbackFinished', 'ChangesetDiscarded');
 
 /** Streams, named in one place. */
 export const streams = {
@@ -245,6 +339,8 @@ export const streams = {
   group: (groupId: string) => `group-${groupId}`,
   reservation: (listId: string, kind: string, digest: string) => `uniq-${listId}-${kind}-${digest}`,
   scimLog: (listId: string) => `scimlog-${listId}`,
+  session: (sessionId: string) => `session-${sessionId}`,
+  changeset: (changesetId: string) => `changeset-${changesetId}`,
 } as const;
 
 export const streamPrefixes = {
@@ -256,4 +352,6 @@ export const streamPrefixes = {
   group: 'group-',
   reservation: 'uniq-',
   scimLog: 'scimlog-',
+  session: 'session-',
+  changeset: 'changeset-',
 } as const;

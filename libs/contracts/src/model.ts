@@ -70,3 +70,72 @@ export type SyncProvider = z.infer<typeof SyncProvider>;
 
 export const PersonStatus = z.enum(['active', 'inactive']);
 export type PersonStatus = z.infer<typeof PersonStatus>;
+
+/** A session's copy of one person, as the snapshot took it (the three-way review's base). */
+export const SnapshotPerson = z.object({
+  personId: z.string(),
+  /** the person stream's revision the copy was taken at */
+  revision: z.number().int(),
+  status: PersonStatus,
+  linked: z.boolean(),
+  fields: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+});
+export type SnapshotPerson = z.infer<typeof SnapshotPerson>;
+
+/** How one field of a change is resolved: the incoming value, the roster's value, or left alone. */
+export const FieldChoice = z.enum(['proposed', 'master', 'skip']);
+export type FieldChoice = z.infer<typeof FieldChoice>;
+export const ChangeKind = z.enum(['create', 'update', 'deactivate', 'reactivate']);
+export type ChangeKind = z.infer<typeof ChangeKind>;
+export const ChangeDecision = z.enum(['pending', 'approved', 'rejected']);
+export type ChangeDecision = z.infer<typeof ChangeDecision>;
+
+/** One field of a proposed change, three ways: at the snapshot, on the roster, incoming. */
+export const ChangeField = z.object({
+  field: z.string(),
+  base: z.unknown(),
+  master: z.unknown(),
+  proposed: z.unknown(),
+  conflict: z.boolean(),
+  locked: z.boolean(),
+  lockedBy: SyncProvider.nullable(),
+  choice: FieldChoice.nullable(),
+});
+export type ChangeField = z.infer<typeof ChangeField>;
+
+/** A proposed status change (binary, so never a three-way conflict; locked when a sync owns it). */
+export const ChangeStatus = z.object({
+  base: PersonStatus.nullable(),
+  master: PersonStatus.nullable(),
+  proposed: PersonStatus,
+  locked: z.boolean(),
+  lockedBy: SyncProvider.nullable(),
+});
+export type ChangeStatus = z.infer<typeof ChangeStatus>;
+
+/** One person's proposed change, as a changeset's review computed it. */
+export const ProposedChange = z.object({
+  id: z.string(),
+  personId: z.string(),
+  kind: ChangeKind,
+  /** the person stream's revision the roster values (master) were read at; -1 for a create */
+  masterRevision: z.number().int(),
+  fields: z.array(ChangeField),
+  status: ChangeStatus.nullable(),
+});
+export type ProposedChange = z.infer<typeof ProposedChange>;
+
+export const ChangesetStatus = z.enum(['open', 'applying', 'applied', 'rolling_back', 'rolled_back', 'discarded']);
+export type ChangesetStatus = z.infer<typeof ChangesetStatus>;
+
+/** A changeset's state after an event, carried by each of its events for the list read model. */
+export const ChangesetSummary = z.object({
+  status: ChangesetStatus,
+  counts: z.object({
+    changes: z.number().int(), conflicts: z.number().int(), approved: z.number().int(), rejected: z.number().int(),
+    pending: z.number().int(), applied: z.number().int(),
+  }),
+  progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
+});
+export type ChangesetSummary = z.infer<typeof ChangesetSummary>;

@@ -14,3 +14,6 @@ export * from './command-handler.ts';
 export * from './identity.ts';
 export * from './reservations.ts';
 export * from './provisioning.ts';
+export * from './values.ts';
+export * from './session.ts';
+export * from './changeset.ts';

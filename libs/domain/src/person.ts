@@ -2,6 +2,7 @@ import { isPersonEvent } from '@muster/contracts';
 import type { AttributeChange, DomainEvent, FieldChange, PersonStatus } from '@muster/contracts';
 import type { Decider } from './decider.ts';
 import { DomainError, conflict, notFound } from './errors.ts';
+import { isEmptyValue, sameValue } from './values.ts';
 
 export type Fields = Record<string, unknown>;
 export type ScimResource = Record<string, unknown>;
@@ -21,20 +22,62 @@ export type PersonCommand =
   | { type: 'Provision'; personId: string; listId: string; scim: ScimResource; fields: Fields }
   | { type: 'ScimUpdate'; scim: ScimResource; scimChanges: AttributeChange[]; fields: Fields }
   | { type: 'Unlink' }
-  | { type: 'CreatePerson'; personId: string; listId: string; fields: Fields }
+  | { type: 'CreatePerson'; personId: string; listId: string; fields: Fields; cause?: 'changeset' }
   | { type: 'EditPerson'; changes: Fields; lockedFields: Record<string, string> }
   | { type: 'SetStatus'; status: PersonStatus; syncProvider: string | null }
-  | { type: 'Remap'; fields: Fields; cause: 'remap' | 'group-rule' };
+  | { type: 'Remap'; fields: Fields; cause: 'remap' | 'group-rule' }
+  | ChangesetWrite;
+
+/**
+ * A changeset's write to one person (apply, or rollback): each field from the value it is expected
+ * to hold to a new one, and the status. A field holding neither (someone changed it since) is
+ * stale: the whole write is refused (`partial: false`, apply) or that field is kept (`partial:
+ * true`, rollback) unless it is forced.
+ */
+export interface ChangesetWrite {
+  type: 'WriteChangeset';
+  fields: Array<{ field: string; expect: unknown; value: unknown }>;
+  status: { expect: PersonStatus | null; value: PersonStatus } | null;
+  cause: 'changeset' | 'changeset-rollback';
+  partial: boolean;
+  force?: ReadonlySet<string>;
+}
+
+/** the fields of a changeset write that changed since (neither the expected nor the new value) */
+export function staleWrites(s: PersonState, cmd: Pick<ChangesetWrite, 'fields' | 'force'>): Array<{ field: string; current: unknown }> {
+  const stale: Array<{ field: string; current: unknown }> = [];
+  for (const w of cmd.fields) {
+    const now = Object.hasOwn(s.fields, w.field) ? s.fields[w.field] : null;
+    if (!same(now, w.value) && !same(now, w.expect) && !cmd.force?.has(w.field)) stale.push({ field: w.field, current: now ?? null });
+  }
+  return stale;
+}
+
+function decideChangesetWrite(cmd: ChangesetWrite, s: PersonState): DomainEvent[] {
+  if (!s.exists) throw notFound('person not found');
+  const stale = staleWrites(s, cmd);
+  if (stale.length && !cmd.partial) throw conflict('the roster moved on this person since the review', { stale });
+  const skip = new Set(stale.map((x) => x.field));
+  const next: Fields = {};
+  for (const w of cmd.fields) if (!skip.has(w.field)) next[w.field] = w.value;
+  const fieldChanges = fieldChangesOf(s.fields, next);
+  const events: DomainEvent[] = [];
+  const fields = applyFieldChanges(s.fields, fieldChanges);
+  if (fieldChanges.length) events.push({ type: 'AttributesChanged', data: { personId: s.personId, listId: s.listId, scimChanges: [], fields, fieldChanges, cause: cmd.cause } });
+  // binary: a status that is not the new one is the expected one
+  if (cmd.status && cmd.status.value !== s.status) {
+    const data = { personId: s.personId, listId: s.listId, scimChanges: [], fieldChanges: [], cause: cmd.cause };
+    events.push(cmd.status.value === 'inactive' ? { type: 'Deactivated', data } : { type: 'Reactivated', data });
+  }
+  return events;
+}
 
 export const initialPersonState = (): PersonState => ({
   exists: false, personId: '', listId: '', status: 'active', linked: false, scim: null, fields: {},
 });
 
-const isEmpty = (v: unknown) => v === undefined || v === null || v === '';
-function same(a: unknown, b: unknown): boolean {
-  if (isEmpty(a) && isEmpty(b)) return true;
-  return JSON.stringify(a) === JSON.stringify(b);
-}
+const isEmpty = isEmptyValue;
+const same = sameValue;
 
 /** Changes from `before` to the mapped `next` values: only keys present in `next` are considered. */
 export function fieldChangesOf(before: Fields, next: Fields): FieldChange[] {
@@ -92,7 +135,7 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
         if (s.exists) throw conflict('person already exists');
         {
           const fieldChanges = fieldChangesOf({}, cmd.fields);
-          return [{ type: 'PersonCreated', data: { personId: cmd.personId, listId: cmd.listId, fields: applyFieldChanges({}, fieldChanges), fieldChanges } }];
+          return [{ type: 'PersonCreated', data: { personId: cmd.personId, listId: cmd.listId, fields: applyFieldChanges({}, fieldChanges), fieldChanges, ...(cmd.cause ? { cause: cmd.cause } : {}) } }];
         }
       case 'EditPerson': {
         if (!s.exists) throw notFound('person not found');
@@ -118,6 +161,8 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
         if (!fieldChanges.length) return [];
         return [{ type: 'AttributesChanged', data: { personId: s.personId, listId: s.listId, scimChanges: [], fields: applyFieldChanges(s.fields, fieldChanges), fieldChanges, cause: cmd.cause } }];
       }
+      case 'WriteChangeset':
+        return decideChangesetWrite(cmd, s);
       default: {
         const never: never = cmd;
         throw new DomainError('invalid', `unknown command ${(never as { type: string }).type}`);

@@ -1,5 +1,5 @@
 /** Read model collection names, in one place. A rebuild writes into the same names with a prefix. */
-export const READ_MODELS = ['organisations', 'admin_tokens', 'lists', 'people', 'groups', 'tokens', 'provisioning_log'] as const;
+export const READ_MODELS = ['organisations', 'admin_tokens', 'lists', 'people', 'groups', 'tokens', 'provisioning_log', 'sessions', 'session_people', 'changesets'] as const;
 export type ReadModel = (typeof READ_MODELS)[number];
 export type CollectionNames = Record<ReadModel, string>;
 
@@ -28,6 +28,13 @@ export const INDEXES: Partial<Record<ReadModel, IndexSpec[]>> = {
   tokens: [{ key: { listId: 1 }, name: 'by_list' }],
   provisioning_log: [{ key: { listId: 1, position: -1 }, name: 'by_list_position' }],
   admin_tokens: [{ key: { orgId: 1 }, name: 'by_org' }],
+  sessions: [{ key: { listId: 1, createdAt: 1 }, name: 'by_list_created' }],
+  // a session's people pages, as the roster's
+  session_people: [
+    { key: { sessionId: 1, status: 1, createdAt: 1 }, name: 'by_session_status_created' },
+    { key: { sessionId: 1, status: 1, 'fields.lastName': 1 }, name: 'by_session_status_last_name' },
+  ],
+  changesets: [{ key: { listId: 1, status: 1, createdAt: 1 }, name: 'changesets_by_list_status' }],
 };
 
 /**
@@ -39,6 +46,8 @@ export const INDEXES: Partial<Record<ReadModel, IndexSpec[]>> = {
 export const MEMORY_INDEX_HINTS = {
   by_list_status_created: { searchFields: ['search'] },
   by_list_status_last_name: { searchFields: ['search'] },
+  by_session_status_created: { searchFields: ['search'] },
+  by_session_status_last_name: { searchFields: ['search'] },
   by_list_username: { pointLookups: true },
   by_list_external_id: { pointLookups: true },
 } as const satisfies Record<string, MemoryIndexHints>;

@@ -3,7 +3,7 @@
  * typed collection with `readModel(readStore, 'people')` instead of `collection('people')` and
  * casting fields. `lastPosition` is the last log position applied to a document (its update guard).
  */
-import type { FieldChange, FieldMapping, GroupRule, SchemaField } from '@muster/contracts';
+import type { ChangesetSummary, FieldChange, FieldMapping, GroupRule, SchemaField } from '@muster/contracts';
 import type { Collection, ReadStore } from '@muster/read-store';
 import { collectionNames, type ReadModel } from './collections.ts';
 
@@ -128,12 +128,65 @@ export interface ProvisioningLogDoc {
   changes: FieldChange[];
   scimChanges?: unknown[];
   cause?: string | null;
+  /** who made the change: the IdP over SCIM, or an applied (or rolled back) changeset */
+  source?: 'scim' | 'changeset';
+  changesetId?: string | null;
   method: string | null;
   path: string | null;
   idp: string | null;
   userAgent: string | null;
   requestId: string | null;
   eventType: string;
+  lastPosition: number;
+  [extra: string]: unknown;
+}
+
+export interface SessionDoc {
+  _id: string;
+  listId: string;
+  name: string;
+  filter: Record<string, string>;
+  /** how many people the session holds, and how many of their copies differ from the snapshot */
+  people: number;
+  edited: number;
+  snapshotPosition: number;
+  /** the changesets pushed from this session */
+  changesets: string[];
+  createdAt: string;
+  updatedAt: string;
+  lastPosition: number;
+  [extra: string]: unknown;
+}
+
+/** one person's copy in a session (`_id` is `<sessionId>:<personId>`) */
+export interface SessionPersonDoc {
+  _id: string;
+  sessionId: string;
+  listId: string;
+  personId: string;
+  status: 'active' | 'inactive';
+  fields: Record<string, unknown>;
+  /** the copy as the snapshot took it */
+  base: { status: 'active' | 'inactive'; fields: Record<string, unknown>; revision: number };
+  edited: boolean;
+  search: string;
+  /** when the person joined the roster (the default order, as on the roster) */
+  createdAt: string;
+  lastPosition: number;
+  [extra: string]: unknown;
+}
+
+export interface ChangesetDoc {
+  _id: string;
+  listId: string;
+  origin: { kind: 'session' | 'csv'; id: string };
+  basePosition: number;
+  reviewedPosition: number;
+  status: ChangesetSummary['status'];
+  counts: ChangesetSummary['counts'];
+  progress: ChangesetSummary['progress'];
+  createdAt: string;
+  updatedAt: string;
   lastPosition: number;
   [extra: string]: unknown;
 }
@@ -147,6 +200,9 @@ export interface ReadModelDocs {
   groups: GroupDoc;
   tokens: TokenDoc;
   provisioning_log: ProvisioningLogDoc;
+  sessions: SessionDoc;
+  session_people: SessionPersonDoc;
+  changesets: ChangesetDoc;
 }
 
 /** A read model's collection, typed (`prefix` for a rebuild's or a replay's collections). */

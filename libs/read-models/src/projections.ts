@@ -59,6 +59,7 @@ function scimSummary(scim: Record<string, unknown> | undefined) {
 function operationOf(e: DomainEvent, m: EventMetadata): string {
   switch (e.type) {
     case 'PersonProvisioned': return 'CREATE';
+    case 'PersonCreated': return 'CREATE';
     case 'PersonRelinked': return 'CREATE';
     case 'Deactivated': return 'DEACTIVATE';
     case 'Reactivated': return 'REACTIVATE';
@@ -234,20 +235,72 @@ export class Projections {
       case 'ScimRequestLogged':
         await this.logEntry(r, {
           listId: e.data.listId, operation: e.data.operation, status: e.data.status, resourceType: e.data.resourceType,
-          resourceId: e.data.resourceId ?? null, error: e.data.error ?? null, changes: [],
+          resourceId: e.data.resourceId ?? null, error: e.data.error ?? null, changes: [], source: 'scim', changesetId: null,
         });
         return;
       case 'ValueReserved':
       case 'ValueReleased':
         return;
+      case 'SessionCreated':
+        return guarded(this.c('sessions'), e.data.sessionId, p, {}, () => ({
+          _id: e.data.sessionId, listId: e.data.listId, name: e.data.name, filter: e.data.filter, people: e.data.people, edited: 0,
+          snapshotPosition: e.data.snapshotPosition, changesets: [], createdAt: at, updatedAt: at,
+        }));
+      case 'SessionPeopleCopied':
+        for (const x of e.data.people) {
+          await insertOnce(this.c('session_people'), {
+            _id: `${e.data.sessionId}:${x.personId}`, sessionId: e.data.sessionId, listId: e.data.listId, personId: x.personId,
+            status: x.status, fields: x.fields, base: { status: x.status, fields: x.fields, revision: x.revision }, edited: false,
+            search: searchText(x.fields, []), createdAt: x.createdAt, lastPosition: p,
+          });
+        }
+        return;
+      case 'SessionPersonEdited': {
+        const id = `${e.data.sessionId}:${e.data.personId}`;
+        const doc = await this.c('session_people').findOne({ _id: id });
+        if (!doc || (doc.lastPosition as number) >= p) return;
+        const fields = { ...(doc.fields as Record<string, unknown>) };
+        for (const c of e.data.fieldChanges) {
+          if (c.new === null || c.new === undefined || c.new === '') delete fields[c.field];
+          else fields[c.field] = c.new;
+        }
+        await guarded(this.c('sessions'), e.data.sessionId, p, { $set: { edited: e.data.editedPeople, updatedAt: at } });
+        return guarded(this.c('session_people'), id, p, { $set: { fields, status: e.data.status?.new ?? doc.status, edited: e.data.edited, search: searchText(fields, []) } });
+      }
+      case 'ChangesetOpened':
+        await guarded(this.c('changesets'), e.data.changesetId, p, {}, () => ({
+          _id: e.data.changesetId, listId: e.data.listId, origin: e.data.origin, basePosition: e.data.basePosition, reviewedPosition: e.data.reviewedPosition,
+          ...e.data.summary, createdAt: at, updatedAt: at,
+        }));
+        if (e.data.origin.kind === 'session') await guarded(this.c('sessions'), e.data.origin.id, p, { $push: { changesets: e.data.changesetId }, $set: { updatedAt: at } });
+        return;
+      case 'ChangesProposed':
+      case 'ChangesDecided':
+      case 'AllChangesDecided':
+      case 'ChangesRereviewed':
+      case 'ChangesetApplyStarted':
+      case 'ChangesApplied':
+      case 'ChangesetApplyFinished':
+      case 'ChangesetRollbackStarted':
+      case 'ChangesRolledBack':
+      case 'ChangesetRollbackFinished':
+      case 'ChangesetDiscarded': {
+        const { status, counts, progress } = e.data.summary;
+        const $set: Record<string, unknown> = { status, counts, progress, updatedAt: at };
+        if (e.type === 'ChangesRereviewed') $set.reviewedPosition = e.data.reviewedPosition;
+        return guarded(this.c('changesets'), e.data.changesetId, p, { $set });
+      }
       default: {
         const never: never = e;
         void never;
         return;
       }
     }
-    // successful IdP changes are provisioning-log entries, from the same events auditors replay
-    if (m.source?.kind === 'scim' && 'listId' in e.data) {
+    // successful IdP changes, and the changes of applied (or rolled back) changesets, are
+    // provisioning-log entries, from the same events auditors replay
+    const cause = (e.data as { cause?: string }).cause;
+    const fromChangeset = cause === 'changeset' || cause === 'changeset-rollback';
+    if ((m.source?.kind === 'scim' || fromChangeset) && 'listId' in e.data) {
       const data = e.data as { listId: string; personId?: string; groupId?: string; fieldChanges?: FieldChange[]; scimChanges?: unknown[]; cause?: string };
       await this.logEntry(r, {
         listId: data.listId, operation: operationOf(e, m), status: 'SUCCESS',
@@ -255,8 +308,9 @@ export class Projections {
         changes: data.fieldChanges ?? [], scimChanges: data.scimChanges ?? [],
         // 'group-rule' when a group membership change re-derived the person's fields
         cause: data.cause ?? null,
+        source: fromChangeset ? 'changeset' : 'scim', changesetId: fromChangeset ? m.correlationId : null,
       });
-      await this.c('lists').updateOne({ _id: data.listId }, { $max: { lastSyncAt: at } });
+      if (!fromChangeset) await this.c('lists').updateOne({ _id: data.listId }, { $max: { lastSyncAt: at } });
     }
   }
 

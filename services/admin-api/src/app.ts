@@ -13,6 +13,9 @@ import { AdminAuth } from './auth.ts';
 import { type AdminContext } from './context.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { changesetRoutes } from './routes/changesets.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { ChangesetRunner } from './changesets/runner.ts';
 import { fieldRoutes } from './routes/fields.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { listRoutes } from './routes/lists.ts';
@@ -39,6 +42,10 @@ export interface AdminApiOptions {
   consistencyTimeoutMs?: number;
   /** how long POST /admin/projections/rebuild with wait=true waits (ms, default 10 min) */
   rebuildWaitMs?: number;
+  /** how long a changeset apply or rollback request waits for its run before answering 202 (ms, default 2 s) */
+  changesetWaitMs?: number;
+  /** how often to look for changeset runs another process left unfinished (ms, default 30 s; 0: only at start) */
+  changesetSweepMs?: number;
 }
 
 export type { AdminContext } from './context.ts';
@@ -64,18 +71,24 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
     projection: new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000 }),
     publicUrl: opts.publicUrl.replace(/\/$/, ''), now: opts.now ?? (() => new Date()), newId: randomUUID,
     rebuildWaitMs: opts.rebuildWaitMs ?? 10 * 60_000,
+    changesetWaitMs: opts.changesetWaitMs ?? 2_000,
+    changesets: new ChangesetRunner({
+      store: opts.store, readStore: opts.readStore, now: opts.now ?? (() => new Date()), newId: randomUUID,
+      log: (message, err) => root.log.error({ err }, message), sweepMs: opts.changesetSweepMs ?? 30_000,
+    }),
   };
   await auth.start();
   const boot = await auth.bootstrap(opts.adminToken, ctx.now());
   if (boot.generated) opts.onGeneratedAdminToken?.(boot.generated);
-  app.addHook('onClose', async () => { await auth.stop(); });
+  app.addHook('onReady', async () => { ctx.changesets.start(); });
+  app.addHook('onClose', async () => { await ctx.changesets.stop(); await auth.stop(); });
 
   await app.register(async (api) => {
     api.decorate('admin', ctx);
     installJsonErrorHandler(api);
     api.addHook('onRequest', auth.hook);
     // one plugin per OpenAPI tag
-    for (const routes of [adminRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, syncRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
+    for (const routes of [adminRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, sessionRoutes, changesetRoutes, syncRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
       await api.register(routes);
     }
   }, { prefix: '/api/v1' });

@@ -15,6 +15,7 @@ import type { MappingClient } from '@muster/mapping-contract';
 import type { ProjectionWaiter } from '@muster/read-models';
 import type { ReadStore } from '@muster/read-store';
 import type { AdminAuth, Principal } from './auth.ts';
+import type { ChangesetRunner } from './changesets/runner.ts';
 
 export interface AdminContext {
   store: EventStore;
@@ -29,6 +30,10 @@ export interface AdminContext {
   publicUrl: string;
   now: () => Date;
   newId: () => string;
+  /** applies and rolls back changesets in the background */
+  changesets: ChangesetRunner;
+  /** how long an apply or rollback request waits for its run before answering 202 (ms) */
+  changesetWaitMs: number;
 }
 
 declare module 'fastify' {

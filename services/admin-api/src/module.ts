@@ -10,7 +10,7 @@ export const adminApiModule: ServiceModule = {
       name: 'admin-api',
       mount: async (app) => {
         await app.register(adminApiPlugin, {
-          store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl, adminToken: config.adminToken,
+          store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl, adminToken: config.adminToken, changesetWaitMs: config.changesetWaitMs,
           onGeneratedAdminToken: (token) => {
             announce('');
             announce('  No MUSTER_ADMIN_TOKEN was set, so an admin token was generated. It is shown once:');

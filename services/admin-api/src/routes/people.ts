@@ -4,11 +4,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { streams, toDomainEvent } from '@muster/contracts';
 import { DomainError, fold, handleCommand, load, personDecider, syncedFieldKeys } from '@muster/domain';
-import { escapeRegex, type Filter, type Sort } from '@muster/read-store';
 import { After, helpers, ListParams, PersonParams, personView, uniqueIdOf } from '../context.ts';
 import { requireWrite } from '../auth.ts';
 import { validateFieldValues } from '../fields.ts';
 import { AsOfParam, peopleAsOf } from '../history.ts';
+import { decodeCursor, nextCursor, RosterQuery, rosterFilter, rosterSort } from '../roster-query.ts';
 
 export const peopleRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -16,13 +16,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
   const { store, readStore } = ctx;
   const { cmd, consistent, listFor } = helpers(ctx);
 
-  const PeopleQuery = z.object({
-    status: z.enum(['active', 'inactive', 'all']).default('all'),
-    q: z.string().max(200).optional(),
-    sort: z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/).optional(),
-    order: z.enum(['asc', 'desc']).default('asc'),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    cursor: z.string().max(200).optional(),
+  const PeopleQuery = RosterQuery.extend({
     after: After,
     asOf: AsOfParam,
   }).catchall(z.string());
@@ -35,30 +29,13 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
       return peopleAsOf(store, readStore, list, { ...req.query, asOf: req.query.asOf }, (d) => ({ ...personView(d), uniqueId: uniqueIdOf(list, d.fields as Record<string, unknown>, d.scimResource as Record<string, unknown> | null) }));
     }
     await consistent(req.query.after);
-    const { status, q, sort, order, limit, cursor } = req.query;
-    const filter: Filter = { listId: list.listId };
-    if (status !== 'all') filter.status = status;
-    if (q) filter.search = { $regex: escapeRegex(q.toLowerCase()) };
-    const fieldKeys = new Set(list.fields.map((f) => f.key));
-    for (const [k, v] of Object.entries(req.query)) {
-      const m = /^(eq|contains)\.([a-zA-Z][a-zA-Z0-9_]*)$/.exec(k);
-      if (!m) continue;
-      if (!fieldKeys.has(m[2])) throw new DomainError('invalid', `unknown field "${m[2]}" in filter ${k}`);
-      filter[`fields.${m[2]}`] = m[1] === 'eq' ? v : { $regex: escapeRegex(String(v)), $options: 'i' };
-    }
-    let sortSpec: Sort = { createdAt: 1, _id: 1 };
-    if (sort) {
-      const key = ['createdAt', 'updatedAt', 'status'].includes(sort) ? sort : fieldKeys.has(sort) ? `fields.${sort}` : null;
-      if (!key) throw new DomainError('invalid', `cannot sort by unknown field "${sort}"`);
-      sortSpec = { [key]: order === 'asc' ? 1 : -1, _id: 1 };
-    }
-    let offset = 0;
-    if (cursor) {
-      try { offset = z.object({ o: z.number().int().min(0) }).parse(JSON.parse(Buffer.from(cursor, 'base64url').toString())).o; } catch { throw new DomainError('invalid', 'bad cursor'); }
-    }
+    const { sort, order, limit, cursor } = req.query;
+    const filter = rosterFilter(list, req.query, { listId: list.listId });
+    const sortSpec = rosterSort(list, sort, order);
+    const offset = decodeCursor(cursor);
     const people = readStore.collection('people');
     const [items, total] = await Promise.all([people.find(filter, { sort: sortSpec, skip: offset, limit }), people.countDocuments(filter)]);
-    const next = offset + items.length < total ? Buffer.from(JSON.stringify({ o: offset + items.length })).toString('base64url') : null;
+    const next = nextCursor(offset, items.length, total);
     return { items: items.map((d) => ({ ...personView(d), uniqueId: uniqueIdOf(list, d.fields as Record<string, unknown>, d.scimResource as Record<string, unknown> | null) })), total, nextCursor: next };
   });
 

@@ -18,6 +18,7 @@ import { ProjectionWaiter } from '@muster/read-models';
 import { createMemoryReadStore } from '@muster/read-store-memory';
 import { AdminAuth } from '../auth.ts';
 import type { AdminContext } from '../context.ts';
+import { ChangesetRunner } from '../changesets/runner.ts';
 import { fieldRoutes } from './fields.ts';
 import { listRoutes } from './lists.ts';
 
@@ -33,6 +34,7 @@ describe('admin API plugins mounted one by one', () => {
     const ctx: AdminContext = {
       store, readStore, bus, mapping: new MappingClient(bus), auth: new AdminAuth(store), rebuildWaitMs: 1_000,
       projection: new ProjectionWaiter(readStore, { timeoutMs: 50 }), publicUrl: 'https://muster.example', now: () => new Date(), newId: randomUUID,
+      changesets: new ChangesetRunner({ store, readStore, now: () => new Date(), newId: randomUUID, log: () => {} }), changesetWaitMs: 100,
     };
     app = Fastify();
     app.setValidatorCompiler(validatorCompiler);
