@@ -7,6 +7,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   'read-store': async () => { const m = await import('./read-store.ts'); console.log(m.formatBench(await m.benchReadStore({ log: (l) => console.log(l) }))); },
   scim: async () => (await import('./scim.ts')).benchScim(),
   projection: async () => (await import('./projection.ts')).benchProjection(),
+  changesets: async () => (await import('./changesets.ts')).benchChangesets(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -236,3 +236,33 @@ describe('session decider', () => {
     given(h).when({ type: 'EditSessionPerson', personId: 'nobody', fields: {} }).thenThrows('not_found');
   });
 });
+
+describe('two admins deciding at once, from two processes (optimistic concurrency)', () => {
+  it('keeps both decisions: the loser of the race decides again on the stream as it now is', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { openEmbeddedEventStore } = await import('@muster/event-store/embedded');
+    const { CommandHandler } = await import('./command-handler.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'muster-changeset-race-'));
+    const store = await openEmbeddedEventStore({ dir });
+    try {
+      const ctx = { actor: { kind: 'admin' as const, id: 'a' }, source: { kind: 'admin-api' as const }, correlationId: 'c', now: new Date(), newId: () => crypto.randomUUID() };
+      const stream = 'changeset-cs1';
+      // each "process" has its own handler and cache over the one store
+      const [one, two] = [new CommandHandler(store), new CommandHandler(store)];
+      await one.handle(stream, changesetDecider, open(annChange, bobChange), ctx, { isNew: true });
+      await Promise.all([one.load(stream, changesetDecider), two.load(stream, changesetDecider)]);
+      const tries: number[] = [];
+      const decide = (h: InstanceType<typeof CommandHandler>, changeId: string, decision: 'approve' | 'reject', fields?: Record<string, 'master'>) =>
+        h.handle(stream, changesetDecider, () => { tries.push(1); return { type: 'DecideChanges' as const, decisions: [{ changeId, decision, fields }] }; }, ctx);
+      await Promise.all([decide(one, 'c1', 'approve', { form: 'master' }), decide(two, 'c2', 'reject')]);
+      const s = (await new CommandHandler(store).load(stream, changesetDecider))!.state;
+      expect(s.changes.map((c) => c.decision).toArray()).toEqual(['approved', 'rejected']);
+      expect(tries.length).toBeGreaterThan(2); // one of them lost the race and decided again
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -21,6 +21,10 @@ const CONTRACT: Array<[string, string]> = [
   ['delete', '/lists/{id}/sync/scim/tokens/{tokenId}'], ['post', '/lists/{id}/sync/scim/tokens/{tokenId}/rotate'],
   ['get', '/lists/{id}/mappings'], ['put', '/lists/{id}/mappings'], ['get', '/lists/{id}/provisioning-log'],
   ['get', '/mappings/catalogue'], ['get', '/lists/{id}/groups'], ['post', '/organisations'], ['post', '/organisations/{orgId}/admin-tokens'],
+  // sessions and changesets (issue 22)
+  ['post', '/lists/{id}/sessions'], ['get', '/lists/{id}/sessions'], ['get', '/sessions/{sid}'], ['get', '/sessions/{sid}/people'],
+  ['patch', '/sessions/{sid}/people/{personId}'], ['post', '/sessions/{sid}/push'], ['get', '/lists/{id}/changesets'], ['get', '/changesets/{cid}'],
+  ['post', '/changesets/{cid}/decisions'], ['post', '/changesets/{cid}/apply'], ['post', '/changesets/{cid}/rollback'], ['post', '/changesets/{cid}/discard'],
 ];
 
 describe('OpenAPI', () => {

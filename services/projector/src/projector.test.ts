@@ -44,6 +44,14 @@ afterAll(async () => {
 });
 
 describe('read models', () => {
+  it('keep sessions with their copies and edits, changesets with their counts, and changeset writes in the provisioning log', () => {
+    expect(clean.sessions.find((d) => d._id === 's-0')).toMatchObject({ listId: 'list-0', people: 1, edited: 1, changesets: ['cs-0'] });
+    expect(clean.session_people.find((d) => d._id === 's-0:p-0-manual')).toMatchObject({ edited: true, fields: { lastName: 'Edited' }, base: { fields: { lastName: 'Entry' } } });
+    expect(clean.changesets.find((d) => d._id === 'cs-0')).toMatchObject({ status: 'applied', counts: { changes: 1, approved: 1, applied: 1 }, progress: null });
+    expect(clean.provisioning_log.find((d) => d.changesetId === 'cs-0')).toMatchObject({ source: 'changeset', operation: 'UPDATE', resourceId: 'p-0-manual', cause: 'changeset' });
+    expect(clean.people.find((d) => d._id === 'p-0-manual')).toMatchObject({ fields: { lastName: 'Edited' } });
+  });
+
   it('keep lists with counts and last sync, people with status, groups and the provisioning log', () => {
     const list = clean.lists.find((l) => l._id === 'list-0')!;
     // p1 reactivated, p2 deactivated, p3 unlinked then relinked (active), p4 provisioned inactive, manual active

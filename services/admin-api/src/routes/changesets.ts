@@ -15,6 +15,7 @@ import { readModel } from '@muster/read-models';
 import { After, helpers, ListParams } from '../context.ts';
 import { requireWrite, type Principal } from '../auth.ts';
 import { readRoster } from '../changesets/roster.ts';
+import { PerStream } from '../changesets/serial.ts';
 import { decodeCursor, nextCursor } from '../roster-query.ts';
 
 const ChangesetParams = z.object({ cid: z.string().min(1).max(100) });
@@ -24,6 +25,7 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.admin;
   const handler = commandHandlerFor(ctx.store);
   const { cmd, consistent, listFor } = helpers(ctx);
+  const inTurn = new PerStream();
 
   const changesetFor = async (p: Principal, changesetId: string): Promise<{ s: ChangesetState; list: ListState }> => {
     const snap = await handler.load(streams.changeset(changesetId), changesetDecider);
@@ -90,7 +92,8 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
     const { s } = await changesetFor(p, req.params.cid);
     const command = 'all' in req.body ? { type: 'DecideAll' as const, decision: req.body.all } : { type: 'DecideChanges' as const, decisions: req.body.changes };
     // concurrent deciders: each decision is decided again on the stream as it is (no decision is lost)
-    const res = await handler.handle(streams.changeset(s.changesetId), changesetDecider, command, cmd(req, p));
+    const stream = streams.changeset(s.changesetId);
+    const res = await inTurn.run(stream, () => handler.handle(stream, changesetDecider, command, cmd(req, p)));
     return { ...summarise(res.snapshot.state), position: res.position };
   });
 

@@ -17,6 +17,7 @@ import { requireWrite, type Principal } from '../auth.ts';
 import { validateFieldValues } from '../fields.ts';
 import { decodeCursor, FILTER_PARAM, nextCursor, RosterQuery, rosterFilter, rosterSort } from '../roster-query.ts';
 import { readRoster } from '../changesets/roster.ts';
+import { PerStream } from '../changesets/serial.ts';
 
 /** the most people one session may hold (narrow the filter beyond it) */
 export const MAX_SESSION_PEOPLE = 50_000;
@@ -30,6 +31,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
   const { store } = ctx;
   const handler = commandHandlerFor(store);
   const { cmd, consistent, listFor } = helpers(ctx);
+  const inTurn = new PerStream();
 
   /** the session and its list, if it exists and the caller may see the list (404 otherwise) */
   const sessionFor = async (p: Principal, sessionId: string): Promise<{ s: SessionState; list: ListState }> => {
@@ -127,7 +129,8 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
     if (!s.people.has(req.params.personId)) throw new DomainError('not_found', 'this person is not in the session');
     // synced fields may be edited here: the lock applies when the change comes back as a changeset
     const fields = req.body.fields ? validateFieldValues(list.fields, req.body.fields, { partial: true }) : {};
-    const res = await handler.handle(streams.session(s.sessionId), sessionDecider, { type: 'EditSessionPerson', personId: req.params.personId, fields, status: req.body.status }, cmd(req, p));
+    const stream = streams.session(s.sessionId);
+    const res = await inTurn.run(stream, () => handler.handle(stream, sessionDecider, { type: 'EditSessionPerson', personId: req.params.personId, fields, status: req.body.status }, cmd(req, p)));
     const copy = res.snapshot.state.people.get(req.params.personId)!;
     return { id: req.params.personId, sessionId: s.sessionId, status: copy.status, fields: copy.fields, edited: res.snapshot.state.edited.has(req.params.personId), position: res.position };
   });

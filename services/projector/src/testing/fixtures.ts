@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { streams, toNewEvents, type CommandContext, type DomainEvent } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
+import { changesetDecider, changeIdAt, fold, reviewPerson, sessionDecider, type ChangesetCommand, type Roster } from '@muster/domain';
 import type { Doc, ReadStore } from '@muster/read-store';
 import { READ_MODELS, collectionNames } from '@muster/read-models';
 
@@ -66,7 +67,34 @@ export async function appendScenario(store: EventStore, round = 0) {
   await put(store, `uniq-${listId}-employeeNumber-abc`, [{ type: 'ValueReserved', data: { listId, kind: 'employeeNumber', value: 'E0', ownerId: people[0] } }]);
   await put(store, streams.scimTokens(listId), [{ type: 'ScimTokenRevoked', data: { listId, tokenId: `tok-${round}`, reason: 'revoked' } }], 'admin-api');
   await put(store, streams.organisation(orgId), [{ type: 'OrganisationPlanChanged', data: { orgId, plan: 'pro' } }], 'admin-api');
+  await sessionAndChangeset(store, round, listId, manual);
   return { orgId, listId, people, manual, groups: [g1, g2] };
+}
+
+/** a session of one person, an edit, its changeset through review, decisions, apply and rollback */
+async function sessionAndChangeset(store: EventStore, round: number, listId: string, personId: string) {
+  const sessionId = `s-${round}`;
+  const base = { personId, revision: 0, status: 'active' as const, linked: false, fields: { firstName: 'Manual', lastName: 'Entry' }, createdAt: '2025-01-01T00:00:00.000Z' };
+  const session: DomainEvent[] = sessionDecider.decide({ type: 'CreateSession', sessionId, listId, name: 'Photo day', filter: {}, snapshotPosition: 1, people: [base] }, sessionDecider.initialState());
+  session.push(...sessionDecider.decide({ type: 'EditSessionPerson', personId, fields: { lastName: 'Edited' } }, fold(sessionDecider, session)));
+  for (const e of session) await put(store, streams.session(sessionId), [e], 'admin-api');
+  const changesetId = `cs-${round}`;
+  const roster: Roster = { people: new Map([[personId, { revision: 0, status: 'active', linked: false, fields: base.fields }]]), position: 2, syncedFields: new Set(), provider: null };
+  const change = reviewPerson(personId, base, { fields: { ...base.fields, lastName: 'Edited' }, status: 'active' }, roster.people.get(personId)!, roster)!;
+  const commands: ChangesetCommand[] = [
+    { type: 'OpenChangeset', changesetId, listId, origin: { kind: 'session', id: sessionId }, basePosition: 1, reviewedPosition: 2, changes: [{ id: changeIdAt(0), ...change }] },
+    { type: 'DecideAll', decision: 'approve' },
+    { type: 'ApplyChangeset', roster },
+    { type: 'RecordApplied', applied: [{ changeId: changeIdAt(0), personId, revision: 1 }], stale: [] },
+    { type: 'FinishApply' },
+  ];
+  const events: DomainEvent[] = [];
+  for (const c of commands) {
+    const decided = changesetDecider.decide(c, fold(changesetDecider, events));
+    events.push(...decided);
+    await put(store, streams.changeset(changesetId), decided, 'admin-api');
+  }
+  await store.appendToStream(streams.person(personId), toNewEvents([{ type: 'AttributesChanged', data: { personId, listId, scimChanges: [], fields: { firstName: 'Manual', lastName: 'Edited' }, fieldChanges: [{ field: 'lastName', old: 'Entry', new: 'Edited' }], cause: 'changeset' } }], { ...ctx('admin-api'), correlationId: changesetId }), { expectedRevision: 'any' });
 }
 
 /** every read model document, sorted, keyed by model (the checkpoint is left out) */
