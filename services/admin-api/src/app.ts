@@ -66,15 +66,17 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const auth = new AdminAuth(opts.store);
+  const projection = new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000 });
   const ctx: AdminContext = {
     store: opts.store, readStore: opts.readStore, bus: opts.bus, mapping: new MappingClient(opts.bus), auth,
-    projection: new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000 }),
+    projection,
     publicUrl: opts.publicUrl.replace(/\/$/, ''), now: opts.now ?? (() => new Date()), newId: randomUUID,
     rebuildWaitMs: opts.rebuildWaitMs ?? 10 * 60_000,
     changesetWaitMs: opts.changesetWaitMs ?? 2_000,
     changesets: new ChangesetRunner({
       store: opts.store, readStore: opts.readStore, now: opts.now ?? (() => new Date()), newId: randomUUID,
       log: (message, err) => root.log.error({ err }, message), sweepMs: opts.changesetSweepMs ?? 30_000,
+      projectedTo: (position, timeoutMs) => projection.waitFor(position, timeoutMs),
     }),
   };
   await auth.start();

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedEventStore } from '@muster/event-store/embedded';
 import { startStack, type Stack } from '../../../tests/helpers.ts';
 import { createUser, expectStatus, organisation, patchOps, person, provisioningLog, scimList, type ScimList } from './support.ts';
 
@@ -39,9 +41,12 @@ async function edit(sid: string, personId: string, body: Record<string, unknown>
   return res.body;
 }
 
+/** the answer of the last push (its position: read your writes with ?after=) */
+let lastPush: { changesetId: string; position: number };
 async function push(sid: string) {
   const res = await admin('POST', `/sessions/${sid}/push`);
   expectStatus(res, 201);
+  lastPush = res.body;
   return res.body.changesetId as string;
 }
 
@@ -119,7 +124,7 @@ describe('changesets from a session', () => {
     expect(fieldOf(ann, 'form')).toEqual({ field: 'form', base: '7A', master: '7A', proposed: '8A', conflict: false, locked: false, lockedBy: null, choice: null });
     expect(fieldOf(ann, 'cardNumber')).toMatchObject({ base: null, master: null, proposed: 'C-1' });
     // the session lists the changeset it pushed
-    expect((await admin('GET', `/sessions/${sess.id}?after=${cs.basePosition}`)).body.changesets).toEqual([cid]);
+    expect((await admin('GET', `/sessions/${sess.id}?after=${lastPush.position}`)).body.changesets).toEqual([cid]);
 
     // nothing applies while a change is undecided
     const early = await admin('POST', `/changesets/${cid}/apply`);
@@ -135,9 +140,11 @@ describe('changesets from a session', () => {
     const annNow = await admin('GET', `/lists/${l.id}/people/${l.people.ann}?after=${applied.body.position}`);
     expect(annNow.body.fields).toEqual({ firstName: 'ann', form: '7A', cardNumber: 'C-1' }); // form skipped
     const entry = annNow.body.timeline.at(-1);
-    expect(entry).toMatchObject({ type: 'AttributesChanged', cause: 'changeset', fieldChanges: [{ field: 'cardNumber', old: null, new: 'C-1' }] });
-    const log = await provisioningLog(s, l.id, `after=${applied.body.position}`);
-    expect(log.filter((e) => e.source === 'changeset').map((e) => [e.operation, e.resourceId, e.changesetId]).sort()).toEqual([['UPDATE', l.people.ann, cid], ['UPDATE', l.people.bob, cid]].sort());
+    expect(entry).toMatchObject({ type: 'AttributesChanged', cause: 'changeset', changesetId: cid, fieldChanges: [{ field: 'cardNumber', old: null, new: 'C-1' }] });
+    const log = await provisioningLog(s, l.id, `source=changeset&after=${applied.body.position}`);
+    expect(log.map((e) => [e.operation, e.resourceId, e.changesetId, e.cause]).sort()).toEqual([['UPDATE', l.people.ann, cid, 'changeset'], ['UPDATE', l.people.bob, cid, 'changeset']].sort());
+    expect(await provisioningLog(s, l.id, `changesetId=${cid}`)).toHaveLength(2);
+    expect(await provisioningLog(s, l.id, 'source=scim')).toEqual([]);
 
     // apply again: it is applied
     expectStatus(await admin('POST', `/changesets/${cid}/apply`), 409);
@@ -301,6 +308,43 @@ describe('changesets from a session', () => {
   });
 });
 
+describe('a changeset run stopped by a restart', () => {
+  it('is resumed when the service starts again, and every change is written once', async () => {
+    let stack = await startStack({ MUSTER_CHANGESET_WAIT_MS: '0' });
+    const dataDir = stack.dataDir;
+    try {
+      const id = (await stack.admin('POST', '/lists', { name: 'Restarted' })).body.id;
+      await stack.admin('POST', `/lists/${id}/fields`, { key: 'cardNumber', label: 'Card', type: 'text' });
+      const people: string[] = [];
+      for (let i = 0; i < 400; i++) people.push((await stack.admin('POST', `/lists/${id}/people`, { fields: { cardNumber: `old-${i}` } })).body.id);
+      const sess = (await stack.admin('POST', `/lists/${id}/sessions`, { name: 'all', filter: {} })).body;
+      for (const [i, p] of people.entries()) await stack.admin('PATCH', `/sessions/${sess.id}/people/${p}`, { fields: { cardNumber: `new-${i}` } });
+      const cid = (await stack.admin('POST', `/sessions/${sess.id}/push`)).body.changesetId;
+      await stack.admin('POST', `/changesets/${cid}/decisions`, { all: 'approve' });
+      expectStatus(await stack.admin('POST', `/changesets/${cid}/apply`), 202);
+      // stopped mid-run: the batch in flight is recorded, the rest is left
+      await stack.stop({ keepData: true });
+      const offline = await openEmbeddedEventStore({ dir: join(dataDir, 'events') });
+      const types = (await offline.readStream(`changeset-${cid}`)).map((e) => e.type);
+      await offline.close();
+      expect(types.at(-1)).not.toBe('ChangesetApplyFinished');
+      expect(types).toContain('ChangesetApplyStarted');
+
+      stack = await startStack({ MUSTER_CHANGESET_WAIT_MS: '0' }, dataDir);
+      await expect.poll(async () => (await stack.admin('GET', `/changesets/${cid}?limit=1`)).body.status, { timeout: 20_000 }).toBe('applied');
+      const cs = (await stack.admin('GET', `/changesets/${cid}?limit=1`)).body;
+      expect(cs.counts).toMatchObject({ changes: 400, applied: 400 });
+      for (const i of [0, 250, 399]) {
+        const p = (await stack.admin('GET', `/lists/${id}/people/${people[i]}`)).body;
+        expect(p.fields.cardNumber).toBe(`new-${i}`);
+        expect(p.timeline.filter((t: any) => t.cause === 'changeset')).toHaveLength(1);
+      }
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
 describe('changesets on a synced list', () => {
   let l: ScimList;
   const ids: Record<string, string> = {};
@@ -329,6 +373,11 @@ describe('changesets on a synced list', () => {
     expectStatus(await admin('POST', `/changesets/${cid}/apply`), 200);
     const ada = await person(s, l.id, ids.ada);
     expect(ada.fields).toMatchObject({ department: 'Maths', cardNumber: 'C-ada' });
+    // the provisioning log tells the IdP's writes from the changeset's
+    const idp = await provisioningLog(s, l.id, `source=scim&personId=${ids.ada}`);
+    expect(idp.map((e) => e.operation)).toEqual(['UPDATE', 'CREATE']);
+    const fromChangeset = await provisioningLog(s, l.id, `source=changeset&personId=${ids.ada}`);
+    expect(fromChangeset.map((e) => [e.changesetId, e.changes])).toEqual([[cid, [{ field: 'cardNumber', old: null, new: 'C-ada' }]]]);
   });
 
   it('applies to a person the IdP deactivated after the snapshot: local fields apply, the status stays the IdP\'s', async () => {

@@ -33,6 +33,8 @@ export interface RunnerOptions {
   log: (message: string, err?: unknown) => void;
   /** how often to look for runs that stopped (another process died mid-run); 0: never */
   sweepMs?: number;
+  /** resolves true once the read models have applied this log position (false: not in time) */
+  projectedTo?: (position: number, timeoutMs: number) => Promise<boolean>;
 }
 
 /** who started a run and from where: the person events carry it, correlated by the changeset id */
@@ -50,7 +52,8 @@ export class ChangesetRunner {
 
   /** resume what was left running, now and every sweepMs */
   start(): void {
-    void this.resume();
+    // at start the read models may be replaying the whole log: wait for them as long as that takes
+    void this.resume(10 * 60_000);
     if (this.opts.sweepMs) {
       this.timer = setInterval(() => void this.resume(), this.opts.sweepMs);
       this.timer.unref();
@@ -79,9 +82,15 @@ export class ChangesetRunner {
   }
 
   /** start every changeset the read model shows applying or rolling back that is not running here */
-  async resume(): Promise<void> {
+  async resume(waitMs = 5_000): Promise<void> {
     if (this.stopping) return;
     try {
+      // the read model of changesets must hold the log as it is (after a restart it may still be catching up)
+      if (this.opts.projectedTo) {
+        const head = await this.opts.store.headPosition();
+        if (head >= 0 && !(await this.opts.projectedTo(head, waitMs))) return; // the next sweep looks again
+        if (this.stopping) return;
+      }
       const docs = await readModel(this.opts.readStore, 'changesets').find({ status: { $in: ['applying', 'rolling_back'] } }, { projection: { _id: 1 } });
       for (const d of docs) if (!this.runs.has(d._id)) void this.run(d._id);
     } catch (err) {

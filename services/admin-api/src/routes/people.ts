@@ -70,9 +70,11 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
       createdAt: (recorded[0].metadata as { occurredAt: string }).occurredAt,
       updatedAt: (recorded[recorded.length - 1].metadata as { occurredAt: string }).occurredAt,
       timeline: recorded.map((r) => {
-        const m = r.metadata as { occurredAt: string; actor: unknown; source: unknown };
-        const d = r.data as { fieldChanges?: unknown; scimChanges?: unknown; cause?: unknown };
-        return { position: r.position, revision: r.revision, type: r.type, at: m.occurredAt, actor: m.actor, source: m.source, fieldChanges: d.fieldChanges ?? [], scimChanges: d.scimChanges ?? [], cause: d.cause ?? null };
+        const m = r.metadata as { occurredAt: string; actor: unknown; source: unknown; correlationId?: string };
+        const d = r.data as { fieldChanges?: unknown; scimChanges?: unknown; cause?: string };
+        // a changeset's writes are correlated by its id: the timeline links them to it
+        const changesetId = d.cause === 'changeset' || d.cause === 'changeset-rollback' ? m.correlationId ?? null : null;
+        return { position: r.position, revision: r.revision, type: r.type, at: m.occurredAt, actor: m.actor, source: m.source, fieldChanges: d.fieldChanges ?? [], scimChanges: d.scimChanges ?? [], cause: d.cause ?? null, changesetId };
       }),
     };
   });

@@ -12,10 +12,13 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
   const { consistent, listFor } = helpers(ctx);
 
   // Every authenticated SCIM write is logged (SUCCESS from its domain event, SKIPPED/FAILED from
-  // ScimRequestLogged); reads are logged only when they fail. Newest first, cursor = last position seen.
+  // ScimRequestLogged); reads are logged only when they fail. The writes of applied and rolled back
+  // changesets are logged too (source 'changeset'). Newest first, cursor = last position seen.
   const LogQuery = z.object({
     operation: z.string().regex(/^[A-Za-z_]+(,[A-Za-z_]+)*$/).max(200).optional().describe('one operation or a comma-separated list (CREATE, UPDATE, DEACTIVATE, REACTIVATE, DELETE, GROUP_CREATE, GROUP_UPDATE, GROUP_DELETE, READ)'),
     status: z.enum(['SUCCESS', 'SKIPPED', 'FAILED']).optional(),
+    source: z.enum(['scim', 'changeset']).optional().describe('the identity provider over SCIM, or applied and rolled back changesets'),
+    changesetId: z.string().max(100).optional().describe("one changeset's writes"),
     personId: z.string().max(100).optional().describe('the person (or group) the entry is about'),
     person: z.string().max(100).optional().describe('alias of personId'),
     from: z.string().datetime({ offset: true }).optional().describe('inclusive lower bound on the entry time'),
@@ -25,7 +28,7 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
     after: After,
   });
   api.get('/lists/:id/provisioning-log', {
-    schema: { tags: ['provisioning-log'], summary: 'What the identity provider did on this list, newest first', params: ListParams, querystring: LogQuery },
+    schema: { tags: ['provisioning-log'], summary: 'What the identity provider (and applied changesets) did on this list, newest first', params: ListParams, querystring: LogQuery },
   }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     await consistent(req.query.after);
@@ -36,6 +39,10 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
       filter.operation = ops.length === 1 ? ops[0] : { $in: ops };
     }
     if (q.status) filter.status = q.status;
+    // entries written before the source was recorded are the IdP's
+    if (q.source === 'scim') filter.source = { $ne: 'changeset' };
+    if (q.source === 'changeset') filter.source = 'changeset';
+    if (q.changesetId) filter.changesetId = q.changesetId;
     const resource = q.personId ?? q.person;
     if (resource) filter.resourceId = resource;
     if (q.from || q.to) filter.at = { ...(q.from ? { $gte: new Date(q.from).toISOString() } : {}), ...(q.to ? { $lte: new Date(q.to).toISOString() } : {}) };
