@@ -18,8 +18,9 @@ import { streamPrefixes, streams } from '@muster/contracts';
 import { DomainError } from '@muster/domain';
 import type { EventStore, RecordedEvent } from '@muster/event-store';
 import { Projections, collectionNames, createStagingReadStore } from '@muster/read-models';
-import { escapeRegex, type Doc, type Filter, type ReadStore, type Sort } from '@muster/read-store';
+import type { Doc, Filter, ReadStore, Sort } from '@muster/read-store';
 import { createMemoryReadStore } from '@muster/read-store-memory';
+import { decodeCursor, nextCursor, rosterFilter, rosterSort } from './roster-query.ts';
 
 /** the query parameter (registered on the people route's querystring schema) */
 export const AsOfParam = z.string().datetime({ offset: true }).optional()
@@ -109,37 +110,12 @@ export async function peopleAsOf(
   const folded = scratch.collection(names.people);
   const [items, total] = await Promise.all([folded.find(filter, { sort, skip: offset, limit: query.limit }), folded.countDocuments(filter)]);
   await scratch.close();
-  const nextCursor = offset + items.length < total ? Buffer.from(JSON.stringify({ o: offset + items.length })).toString('base64url') : null;
-  return { items: items.map((d) => view(d)), total, nextCursor, asOf: new Date(asOf).toISOString() };
+  return { items: items.map((d) => view(d)), total, nextCursor: nextCursor(offset, items.length, total), asOf: new Date(asOf).toISOString() };
 }
 
 /** The live endpoint's query semantics (status, q, eq./contains. on list fields, sort, cursor). */
 export function peopleQuery(list: ListForHistory, query: PeopleQueryBase & Record<string, unknown>): { filter: Filter; sort: Sort; offset: number } {
-  const filter: Filter = { listId: list.listId };
-  if (query.status !== 'all') filter.status = query.status;
-  if (query.q) filter.search = { $regex: escapeRegex(query.q.toLowerCase()) };
-  const fieldKeys = new Set(list.fields.map((f) => f.key));
-  for (const [k, v] of Object.entries(query)) {
-    const m = /^(eq|contains)\.([a-zA-Z][a-zA-Z0-9_]*)$/.exec(k);
-    if (!m) continue;
-    if (!fieldKeys.has(m[2])) throw new DomainError('invalid', `unknown field "${m[2]}" in filter ${k}`);
-    filter[`fields.${m[2]}`] = m[1] === 'eq' ? v : { $regex: escapeRegex(String(v)), $options: 'i' };
-  }
-  let sort: Sort = { createdAt: 1, _id: 1 };
-  if (query.sort) {
-    const key = ['createdAt', 'updatedAt', 'status'].includes(query.sort) ? query.sort : fieldKeys.has(query.sort) ? `fields.${query.sort}` : null;
-    if (!key) throw new DomainError('invalid', `cannot sort by unknown field "${query.sort}"`);
-    sort = { [key]: query.order === 'asc' ? 1 : -1, _id: 1 };
-  }
-  let offset = 0;
-  if (query.cursor) {
-    try {
-      offset = z.object({ o: z.number().int().min(0) }).parse(JSON.parse(Buffer.from(query.cursor, 'base64url').toString())).o;
-    } catch {
-      throw new DomainError('invalid', 'bad cursor');
-    }
-  }
-  return { filter, sort, offset };
+  return { filter: rosterFilter(list, query, { listId: list.listId }), sort: rosterSort(list, query.sort, query.order), offset: decodeCursor(query.cursor) };
 }
 
 export function personView(d: Doc): Record<string, unknown> {

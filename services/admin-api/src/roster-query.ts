@@ -4,7 +4,6 @@
  * session's copies of them, are asked the same way.
  */
 import { z } from 'zod';
-import type { ListState } from '@muster/domain';
 import { DomainError } from '@muster/domain';
 import { escapeRegex, type Filter, type Sort } from '@muster/read-store';
 
@@ -21,8 +20,11 @@ export type RosterQuery = z.infer<typeof RosterQuery>;
 /** the query's filter part: what a session's filter may hold */
 export const FILTER_PARAM = /^(status|q|(eq|contains)\.[a-zA-Z][a-zA-Z0-9_]*)$/;
 
+/** what the query needs of a list: its field keys */
+export interface ListFields { fields: Array<{ key: string }> }
+
 /** The filter the query's status, q and field filters make (field filters: `eq.<field>`, `contains.<field>`). */
-export function rosterFilter(list: ListState, query: Record<string, unknown>, base: Filter): Filter {
+export function rosterFilter(list: ListFields, query: Record<string, unknown>, base: Filter): Filter {
   const filter: Filter = { ...base };
   const status = query.status;
   if (status !== undefined && status !== 'all') {
@@ -44,7 +46,7 @@ export function rosterFilter(list: ListState, query: Record<string, unknown>, ba
 }
 
 /** the sort the query names: createdAt, updatedAt, status or a field of the list */
-export function rosterSort(list: ListState, sort: string | undefined, order: 'asc' | 'desc', extra: string[] = ['updatedAt']): Sort {
+export function rosterSort(list: ListFields, sort: string | undefined, order: 'asc' | 'desc', extra: string[] = ['updatedAt']): Sort {
   if (!sort) return { createdAt: 1, _id: 1 };
   const fieldKeys = new Set(list.fields.map((f) => f.key));
   const key = ['createdAt', 'status', ...extra].includes(sort) ? sort : fieldKeys.has(sort) ? `fields.${sort}` : null;
