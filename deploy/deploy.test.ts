@@ -49,9 +49,10 @@ const SERVICE_ENV = [
   'LOG_LEVEL',
   'MUSTER_REMAP_WAIT_MS',
   'MUSTER_CHANGESET_WAIT_MS',
+  'MUSTER_IMPORT_MAX_BYTES',
 ] as const;
 /** Read when set, but the deployment may leave them unset. */
-const OPTIONAL_ENV = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'MUSTER_REMAP_WAIT_MS', 'MUSTER_CHANGESET_WAIT_MS'];
+const OPTIONAL_ENV = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'MUSTER_REMAP_WAIT_MS', 'MUSTER_CHANGESET_WAIT_MS', 'MUSTER_IMPORT_MAX_BYTES'];
 /**
  * Vars libs/config reads that the deployments deliberately leave unset. Add with care.
  * MUSTER_DATA_DIR: files of the embedded stores (MUSTER_EVENT_STORE=embedded, the laptop

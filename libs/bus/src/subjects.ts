@@ -18,6 +18,9 @@ export const subjects = {
   /** request/reply: map an identity-provider record to a roster entry (mapping service answers, queue group) */
   mappingMap: 'muster.mapping.map',
 
+  /** request/reply: map a batch of CSV rows to field values `{ listId, columns, mapping, rows }` (mapping service answers, queue group) */
+  mappingCsv: 'muster.mapping.csv',
+
   /** request/reply: list the attributes a mapping can read from (mapping service answers, queue group) */
   mappingCatalogue: 'muster.mapping.catalogue',
 

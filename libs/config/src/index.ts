@@ -156,6 +156,7 @@ export const baseEnvShape = {
   /** how long a mapping save waits for its remap run before answering 202 (the run goes on) */
   MUSTER_REMAP_WAIT_MS: envVar.int({ max: 600_000 }).default(20_000),
   MUSTER_CHANGESET_WAIT_MS: envVar.int({ max: 600_000 }).default(2_000),
+  MUSTER_IMPORT_MAX_BYTES: envVar.int({ max: 10 * 1024 ** 3 }).default(100 * 1024 * 1024),
 };
 
 export const baseEnvSchema = z.object(baseEnvShape);
@@ -179,6 +180,8 @@ export interface MusterConfig {
   remapWaitMs: number;
   /** how long a changeset apply or rollback waits for its run before answering 202 (MUSTER_CHANGESET_WAIT_MS) */
   changesetWaitMs: number;
+  /** the largest CSV file an import accepts (MUSTER_IMPORT_MAX_BYTES, default 100 MB) */
+  importMaxBytes: number;
   /** the parsed variables themselves */
   env: BaseEnv;
 }
@@ -251,6 +254,7 @@ function toConfig(e: BaseEnv): MusterConfig {
     httpFastPaths: e.MUSTER_HTTP_FAST_PATHS === 'on',
     remapWaitMs: e.MUSTER_REMAP_WAIT_MS,
     changesetWaitMs: e.MUSTER_CHANGESET_WAIT_MS,
+    importMaxBytes: e.MUSTER_IMPORT_MAX_BYTES,
     env: e,
   };
 }

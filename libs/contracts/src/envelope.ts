@@ -18,6 +18,8 @@ export const Source = z.object({
   path: z.string().optional(),
   /** provisioning-log operation (CREATE, UPDATE, DEACTIVATE, ...) when the source is an IdP */
   operation: z.string().optional(),
+  /** the changeset whose apply or rollback wrote the event */
+  changesetId: z.string().optional(),
 });
 export type Source = z.infer<typeof Source>;
 

@@ -1,8 +1,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { z } from 'zod';
 import {
-  AdminRole, AttributeChange, ChangeDecision, ChangesetSummary, FieldChange, FieldChoice, FieldMapping, GroupRule, Plan, PersonStatus,
-  ProposedChange, SchemaField, ScimErrorInfo, SnapshotPerson, SyncProvider, UniqueIdentifier,
+  AdminRole, AttributeChange, ChangeDecision, ChangesetSummary, FieldChange, FieldChoice, FieldMapping, GroupRule, ImportMapping, ImportRowError,
+  ImportSummary, Plan, PersonStatus, ProposedChange, SchemaField, ScimErrorInfo, SnapshotPerson, SyncProvider, UniqueIdentifier,
 } from './model.ts';
 
 /**
@@ -227,6 +227,29 @@ export const eventSchemas = {
   },
   ChangesetRollbackFinished: { version: 1, schema: z.object({ changesetId: z.string(), summary: ChangesetSummary }) },
   ChangesetDiscarded: { version: 1, schema: z.object({ changesetId: z.string(), summary: ChangesetSummary }) },
+  // import-{importId}: a CSV file uploaded to a list, mapped, validated into a changeset (its id is the import's)
+  ImportUploaded: {
+    version: 1,
+    schema: z.object({
+      importId: z.string(), listId: z.string(), fileName: z.string().nullable(), bytes: z.number().int(), sha256: z.string(),
+      encoding: z.enum(['utf-8', 'utf-16le', 'utf-16be']), delimiter: z.enum([',', ';', '\t']), columns: z.array(z.string()), rows: z.number().int(),
+    }),
+  },
+  /** a mapping was given: the import validates in the background */
+  ImportMappingSet: { version: 1, schema: z.object({ importId: z.string(), listId: z.string(), mapping: ImportMapping }) },
+  /** the faults found, in chunks (appended with ImportValidated) */
+  ImportErrorsFound: { version: 1, schema: z.object({ importId: z.string(), errors: z.array(ImportRowError) }) },
+  ImportValidated: {
+    version: 1,
+    schema: z.object({
+      importId: z.string(), listId: z.string(), summary: ImportSummary, errors: z.number().int(),
+      /** the import's changeset (its id is the import's), null when there is nothing to change */
+      changesetId: z.string().nullable(),
+    }),
+  },
+  ImportFailed: { version: 1, schema: z.object({ importId: z.string(), listId: z.string(), reason: z.string() }) },
+  /** applied with nothing to change (every row unchanged or left out) */
+  ImportCompleted: { version: 1, schema: z.object({ importId: z.string(), listId: z.string() }) },
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -313,6 +336,7 @@ export type GroupEvent = EventOf<'GroupCreated' | 'GroupChanged' | 'GroupMembers
 export type ReservationEvent = EventOf<'ValueReserved' | 'ValueReleased'>;
 export type ScimLogEvent = EventOf<'ScimRequestLogged'>;
 export type SessionEvent = EventOf<'SessionCreated' | 'SessionPeopleCopied' | 'SessionPersonEdited'>;
+export type ImportEvent = EventOf<'ImportUploaded' | 'ImportMappingSet' | 'ImportErrorsFound' | 'ImportValidated' | 'ImportFailed' | 'ImportCompleted'>;
 export type ChangesetEvent = EventOf<'ChangesetOpened' | 'ChangesProposed' | 'ChangesDecided' | 'AllChangesDecided' | 'ChangesRereviewed' | 'ChangesetApplyStarted' | 'ChangesApplied' | 'ChangesetApplyFinished' | 'ChangesetRollbackStarted' | 'ChangesRolledBack' | 'ChangesetRollbackFinished' | 'ChangesetDiscarded'>;
 
 const typeSet = <T extends DomainEvent>(...types: Array<T['type']>) => {
@@ -327,6 +351,7 @@ export const isPersonEvent = typeSet<PersonEvent>('PersonProvisioned', 'PersonCr
 export const isGroupEvent = typeSet<GroupEvent>('GroupCreated', 'GroupChanged', 'GroupMembersChanged', 'GroupDeleted');
 export const isReservationEvent = typeSet<ReservationEvent>('ValueReserved', 'ValueReleased');
 export const isSessionEvent = typeSet<SessionEvent>('SessionCreated', 'SessionPeopleCopied', 'SessionPersonEdited');
+export const isImportEvent = typeSet<ImportEvent>('ImportUploaded', 'ImportMappingSet', 'ImportErrorsFound', 'ImportValidated', 'ImportFailed', 'ImportCompleted');
 export const isChangesetEvent = typeSet<ChangesetEvent>('ChangesetOpened', 'ChangesProposed', 'ChangesDecided', 'AllChangesDecided', 'ChangesRereviewed', 'ChangesetApplyStarted', 'ChangesApplied', 'ChangesetApplyFinished', 'ChangesetRollbackStarted', 'ChangesRolledBack', 'ChangesetRollbackFinished', 'ChangesetDiscarded');
 
 /** Streams, named in one place. */
@@ -341,6 +366,7 @@ export const streams = {
   scimLog: (listId: string) => `scimlog-${listId}`,
   session: (sessionId: string) => `session-${sessionId}`,
   changeset: (changesetId: string) => `changeset-${changesetId}`,
+  import: (importId: string) => `import-${importId}`,
 } as const;
 
 export const streamPrefixes = {
@@ -354,4 +380,5 @@ export const streamPrefixes = {
   scimLog: 'scimlog-',
   session: 'session-',
   changeset: 'changeset-',
+  import: 'import-',
 } as const;

@@ -139,3 +139,40 @@ export const ChangesetSummary = z.object({
   progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
 });
 export type ChangesetSummary = z.infer<typeof ChangesetSummary>;
+
+/** How one CSV column becomes a field: the field, and the transform its value goes through first. */
+export const ColumnMapping = z.object({ field: FieldKey, transform: Transform.default('direct') });
+export type ColumnMapping = z.infer<typeof ColumnMapping>;
+
+/** An import's mapping: which column identifies people, how columns become fields, what absence means. */
+export const ImportMapping = z.object({
+  uniqueIdentifier: z.object({ column: z.string().min(1), field: FieldKey.optional(), transform: Transform.optional() }),
+  columns: z.record(z.string(), ColumnMapping),
+  missing: z.enum(['keep', 'deactivate']).default('keep'),
+});
+export type ImportMapping = z.infer<typeof ImportMapping>;
+
+export const ImportErrorCode = z.enum([
+  'missing_identifier', 'duplicate_in_file', 'invalid_email', 'invalid_phone', 'invalid_number', 'invalid_date', 'invalid_boolean',
+  'invalid_enum', 'too_long', 'ragged_row', 'not_on_list', 'missing_required',
+]);
+export type ImportErrorCode = z.infer<typeof ImportErrorCode>;
+
+/** The first fault of one data row (1-based, the row after the header being 1). */
+export const ImportRowError = z.object({
+  row: z.number().int().min(1),
+  column: z.string().nullable(),
+  field: z.string().nullable(),
+  code: ImportErrorCode,
+  message: z.string(),
+  value: z.unknown(),
+  /** duplicate_in_file: the first row of the group */
+  firstRow: z.number().int().optional(),
+});
+export type ImportRowError = z.infer<typeof ImportRowError>;
+
+export const ImportSummary = z.object({
+  rows: z.number().int(), create: z.number().int(), update: z.number().int(), unchanged: z.number().int(),
+  deactivate: z.number().int(), reactivate: z.number().int(), invalid: z.number().int(), duplicateInFile: z.number().int(),
+});
+export type ImportSummary = z.infer<typeof ImportSummary>;

@@ -17,3 +17,4 @@ export * from './provisioning.ts';
 export * from './values.ts';
 export * from './session.ts';
 export * from './changeset.ts';
+export * from './import.ts';

@@ -1,6 +1,7 @@
 import type { Bus } from '@muster/bus';
 import { subjects } from '@muster/bus';
-import type { FieldMapping, GroupRule } from '@muster/contracts';
+import type { ColumnMapping, FieldMapping, GroupRule } from '@muster/contracts';
+import type { CsvRowResult } from './csv.ts';
 import { DomainError, isDomainErrorCode } from '@muster/domain';
 import type { CatalogueEntry } from './catalogue.ts';
 import type { Reply, SetMappingsResult } from './messages.ts';
@@ -22,6 +23,10 @@ export class MappingClient {
 
   map(listId: string, resource: Record<string, unknown>, groups?: string[]) {
     return this.call<{ fields: Record<string, unknown> }>(subjects.mappingMap, { listId, resource, groups });
+  }
+  /** a batch of CSV rows (at most 5,000) as field values of the list's types, or each row's first fault */
+  mapCsv(req: { listId: string; columns: string[]; mapping: Record<string, ColumnMapping>; rows: string[][] }) {
+    return this.call<{ results: CsvRowResult[] }>(subjects.mappingCsv, req, Math.max(this.timeoutMs, 30_000));
   }
   catalogue() {
     return this.call<{ count: number; attributes: CatalogueEntry[]; groups: Array<{ name: string; attributes: CatalogueEntry[] }>; custom: string }>(subjects.mappingCatalogue, {});

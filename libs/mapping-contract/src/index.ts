@@ -2,3 +2,4 @@ export * from './catalogue.ts';
 export * from './map.ts';
 export * from './messages.ts';
 export * from './client.ts';
+export * from './csv.ts';

@@ -3,7 +3,7 @@
  * answers these subjects; every other service talks to it through MappingClient (client.ts).
  */
 import { z } from 'zod';
-import { FieldMapping, GroupRule } from '@muster/contracts';
+import { ColumnMapping, FieldMapping, GroupRule } from '@muster/contracts';
 
 /** Replies on the bus are envelopes so domain errors keep their code across the wire. */
 export type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
@@ -13,6 +13,14 @@ export const MapRequest = z.object({
   resource: z.record(z.string(), z.unknown()),
   groups: z.array(z.string()).optional(),
 });
+/** CSV rows to map with a list's field types: the file's header, the mapped columns, the rows (a batch) */
+export const MapCsvRequest = z.object({
+  listId: z.string(),
+  columns: z.array(z.string()),
+  mapping: z.record(z.string(), ColumnMapping),
+  rows: z.array(z.array(z.string())).max(5_000),
+});
+
 export const SetMappingsRequest = z.object({
   listId: z.string(),
   mappings: z.array(FieldMapping),

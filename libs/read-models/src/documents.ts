@@ -3,7 +3,7 @@
  * typed collection with `readModel(readStore, 'people')` instead of `collection('people')` and
  * casting fields. `lastPosition` is the last log position applied to a document (its update guard).
  */
-import type { ChangesetSummary, FieldChange, FieldMapping, GroupRule, SchemaField } from '@muster/contracts';
+import type { ChangesetSummary, FieldChange, ImportSummary, FieldMapping, GroupRule, SchemaField } from '@muster/contracts';
 import type { Collection, ReadStore } from '@muster/read-store';
 import { collectionNames, type ReadModel } from './collections.ts';
 
@@ -128,9 +128,10 @@ export interface ProvisioningLogDoc {
   changes: FieldChange[];
   scimChanges?: unknown[];
   cause?: string | null;
-  /** who made the change: the IdP over SCIM, or an applied (or rolled back) changeset */
-  source?: 'scim' | 'changeset';
+  /** who made the change: the IdP over SCIM, or an applied (or rolled back) changeset of a session or a CSV import */
+  source?: 'scim' | 'changeset' | 'csv';
   changesetId?: string | null;
+  importId?: string | null;
   method: string | null;
   path: string | null;
   idp: string | null;
@@ -191,6 +192,24 @@ export interface ChangesetDoc {
   [extra: string]: unknown;
 }
 
+export interface ImportDoc {
+  _id: string;
+  listId: string;
+  fileName: string | null;
+  bytes: number;
+  rows: number;
+  columns: string[];
+  /** uploaded, validating, ready, applied (with nothing to change) or failed; an apply's progress is its changeset's */
+  status: 'uploaded' | 'validating' | 'ready' | 'applied' | 'failed';
+  summary: ImportSummary | null;
+  changesetId: string | null;
+  failure: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastPosition: number;
+  [extra: string]: unknown;
+}
+
 /** the document type of each read model */
 export interface ReadModelDocs {
   organisations: OrganisationDoc;
@@ -203,6 +222,7 @@ export interface ReadModelDocs {
   sessions: SessionDoc;
   session_people: SessionPersonDoc;
   changesets: ChangesetDoc;
+  imports: ImportDoc;
 }
 
 /** A read model's collection, typed (`prefix` for a rebuild's or a replay's collections). */

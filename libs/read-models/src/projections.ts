@@ -235,12 +235,27 @@ export class Projections {
       case 'ScimRequestLogged':
         await this.logEntry(r, {
           listId: e.data.listId, operation: e.data.operation, status: e.data.status, resourceType: e.data.resourceType,
-          resourceId: e.data.resourceId ?? null, error: e.data.error ?? null, changes: [], source: 'scim', changesetId: null,
+          resourceId: e.data.resourceId ?? null, error: e.data.error ?? null, changes: [], source: 'scim', changesetId: null, importId: null,
         });
         return;
       case 'ValueReserved':
       case 'ValueReleased':
         return;
+      case 'ImportUploaded':
+        return guarded(this.c('imports'), e.data.importId, p, {}, () => ({
+          _id: e.data.importId, listId: e.data.listId, fileName: e.data.fileName, bytes: e.data.bytes, rows: e.data.rows, columns: e.data.columns,
+          status: 'uploaded', summary: null, changesetId: null, failure: null, createdAt: at, updatedAt: at,
+        }));
+      case 'ImportMappingSet':
+        return guarded(this.c('imports'), e.data.importId, p, { $set: { status: 'validating', summary: null, changesetId: null, failure: null, updatedAt: at } });
+      case 'ImportErrorsFound':
+        return; // the faults are read from the import's stream (GET .../errors)
+      case 'ImportValidated':
+        return guarded(this.c('imports'), e.data.importId, p, { $set: { status: 'ready', summary: e.data.summary, changesetId: e.data.changesetId, updatedAt: at } });
+      case 'ImportFailed':
+        return guarded(this.c('imports'), e.data.importId, p, { $set: { status: 'failed', failure: e.data.reason, updatedAt: at } });
+      case 'ImportCompleted':
+        return guarded(this.c('imports'), e.data.importId, p, { $set: { status: 'applied', updatedAt: at } });
       case 'SessionCreated':
         return guarded(this.c('sessions'), e.data.sessionId, p, {}, () => ({
           _id: e.data.sessionId, listId: e.data.listId, name: e.data.name, filter: e.data.filter, people: e.data.people, edited: 0,
@@ -308,7 +323,10 @@ export class Projections {
         changes: data.fieldChanges ?? [], scimChanges: data.scimChanges ?? [],
         // 'group-rule' when a group membership change re-derived the person's fields
         cause: data.cause ?? null,
-        source: fromChangeset ? 'changeset' : 'scim', changesetId: fromChangeset ? m.correlationId : null,
+        // a changeset's writes: from a session ('changeset') or a CSV import ('csv', correlated by the import)
+        source: fromChangeset ? (m.source.kind === 'csv' ? 'csv' : 'changeset') : 'scim',
+        changesetId: fromChangeset ? m.source.changesetId ?? m.correlationId : null,
+        importId: fromChangeset && m.source.kind === 'csv' ? m.correlationId : null,
       });
       if (!fromChangeset) await this.c('lists').updateOne({ _id: data.listId }, { $max: { lastSyncAt: at } });
     }

@@ -1,5 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -15,6 +17,8 @@ import { adminRoutes } from './routes/admin.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { changesetRoutes } from './routes/changesets.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { importRoutes } from './routes/imports.ts';
+import { ImportRunner } from './imports/runner.ts';
 import { ChangesetRunner } from './changesets/runner.ts';
 import { fieldRoutes } from './routes/fields.ts';
 import { groupRoutes } from './routes/groups.ts';
@@ -46,6 +50,10 @@ export interface AdminApiOptions {
   changesetWaitMs?: number;
   /** how often to look for changeset runs another process left unfinished (ms, default 30 s; 0: only at start) */
   changesetSweepMs?: number;
+  /** where uploaded CSV files are kept until their import is applied (default: a folder in the OS's temporary directory) */
+  importDir?: string;
+  /** the largest CSV file an import accepts (bytes, default 100 MB) */
+  importMaxBytes?: number;
 }
 
 export type { AdminContext } from './context.ts';
@@ -66,9 +74,10 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const auth = new AdminAuth(opts.store);
+  const mapping = new MappingClient(opts.bus);
   const projection = new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000 });
   const ctx: AdminContext = {
-    store: opts.store, readStore: opts.readStore, bus: opts.bus, mapping: new MappingClient(opts.bus), auth,
+    store: opts.store, readStore: opts.readStore, bus: opts.bus, mapping, auth,
     projection,
     publicUrl: opts.publicUrl.replace(/\/$/, ''), now: opts.now ?? (() => new Date()), newId: randomUUID,
     rebuildWaitMs: opts.rebuildWaitMs ?? 10 * 60_000,
@@ -78,19 +87,25 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
       log: (message, err) => root.log.error({ err }, message), sweepMs: opts.changesetSweepMs ?? 30_000,
       projectedTo: (position, timeoutMs) => projection.waitFor(position, timeoutMs),
     }),
+    importMaxBytes: opts.importMaxBytes ?? 100 * 1024 * 1024,
+    imports: new ImportRunner({
+      store: opts.store, readStore: opts.readStore, mapping, dir: opts.importDir ?? join(tmpdir(), 'muster-imports'),
+      now: opts.now ?? (() => new Date()), newId: randomUUID, log: (message, err) => root.log.error({ err }, message),
+      projectedTo: (position, timeoutMs) => projection.waitFor(position, timeoutMs),
+    }),
   };
   await auth.start();
   const boot = await auth.bootstrap(opts.adminToken, ctx.now());
   if (boot.generated) opts.onGeneratedAdminToken?.(boot.generated);
-  app.addHook('onReady', async () => { ctx.changesets.start(); });
-  app.addHook('onClose', async () => { await ctx.changesets.stop(); await auth.stop(); });
+  app.addHook('onReady', async () => { ctx.changesets.start(); ctx.imports.start(); });
+  app.addHook('onClose', async () => { await ctx.imports.stop(); await ctx.changesets.stop(); await auth.stop(); });
 
   await app.register(async (api) => {
     api.decorate('admin', ctx);
     installJsonErrorHandler(api);
     api.addHook('onRequest', auth.hook);
     // one plugin per OpenAPI tag
-    for (const routes of [adminRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, sessionRoutes, changesetRoutes, syncRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
+    for (const routes of [adminRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, sessionRoutes, changesetRoutes, importRoutes, syncRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
       await api.register(routes);
     }
   }, { prefix: '/api/v1' });

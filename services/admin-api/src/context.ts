@@ -16,6 +16,7 @@ import type { ProjectionWaiter } from '@muster/read-models';
 import type { ReadStore } from '@muster/read-store';
 import type { AdminAuth, Principal } from './auth.ts';
 import type { ChangesetRunner } from './changesets/runner.ts';
+import type { ImportRunner } from './imports/runner.ts';
 
 export interface AdminContext {
   store: EventStore;
@@ -34,6 +35,10 @@ export interface AdminContext {
   changesets: ChangesetRunner;
   /** how long an apply or rollback request waits for its run before answering 202 (ms) */
   changesetWaitMs: number;
+  /** validates CSV imports in the background; keeps their files */
+  imports: ImportRunner;
+  /** the largest CSV file an import accepts (bytes) */
+  importMaxBytes: number;
 }
 
 declare module 'fastify' {

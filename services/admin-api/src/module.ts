@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { ServiceModule } from '@muster/runtime';
 import { adminApiPlugin } from './app.ts';
 import { weakAdminTokenWarning } from './auth.ts';
@@ -11,6 +12,7 @@ export const adminApiModule: ServiceModule = {
       mount: async (app) => {
         await app.register(adminApiPlugin, {
           store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl, adminToken: config.adminToken, changesetWaitMs: config.changesetWaitMs,
+          importMaxBytes: config.importMaxBytes, importDir: join(config.dataDir, 'imports'),
           onGeneratedAdminToken: (token) => {
             announce('');
             announce('  No MUSTER_ADMIN_TOKEN was set, so an admin token was generated. It is shown once:');

@@ -11,8 +11,8 @@ import {
 import { z } from 'zod';
 import { GroupFeed } from './groups.ts';
 import {
-  MapRequest, SetMappingsRequest, applyGroupRules, catalogueView, customSourcesOf, isCustomSource, isKnownSource, mapResource,
-  type Reply, type SetMappingsResult,
+  MapCsvRequest, MapRequest, SetMappingsRequest, applyGroupRules, catalogueView, customSourcesOf, isCustomSource, isKnownSource, mapCsvRows, mapResource,
+  type CsvRowResult, type Reply, type SetMappingsResult,
 } from '@muster/mapping-contract';
 import { ProjectionWaiter } from '@muster/read-models';
 
@@ -82,6 +82,7 @@ export class MappingService {
     const { bus } = this.opts;
     const q = { queue: 'mapping' };
     this.subs.push(await bus.subscribe(subjects.mappingMap, async (m) => m.respond?.(await this.safe(() => this.map(MapRequest.parse(m.data)))), q));
+    this.subs.push(await bus.subscribe(subjects.mappingCsv, async (m) => m.respond?.(await this.safe(() => this.mapCsv(MapCsvRequest.parse(m.data)))), q));
     this.subs.push(await bus.subscribe(subjects.mappingCatalogue, (m) => m.respond?.({ ok: true, result: catalogueView() }), q));
     this.subs.push(await bus.subscribe(subjects.mappingGet, async (m) => m.respond?.(await this.safe(() => this.get(z.object({ listId: z.string() }).parse(m.data).listId))), q));
     this.subs.push(await bus.subscribe(subjects.mappingSet, async (m) => m.respond?.(await this.safe(() => this.set(SetMappingsRequest.parse(m.data)))), q));
@@ -168,6 +169,17 @@ export class MappingService {
     const fields = mapResource(req.resource, list.mappings);
     if (list.groupRules.length && req.groups) Object.assign(fields, applyGroupRules(req.groups, list.groupRules, list.fields));
     return { fields };
+  }
+
+  /** CSV rows (a batch of an import) to field values of the list's types: CSV as a source kind of the one mapping pipeline */
+  async mapCsv(req: z.infer<typeof MapCsvRequest>): Promise<{ results: CsvRowResult[] }> {
+    // current: a field added right before the import is known
+    const list = await this.lists.getCurrent(streams.list(req.listId));
+    if (!list?.exists) throw new DomainError('not_found', 'list not found');
+    const known = new Set(list.fields.map((f) => f.key));
+    const unknown = Object.values(req.mapping).map((m) => m.field).filter((f) => !known.has(f));
+    if (unknown.length) throw new DomainError('invalid', `the list has no field ${[...new Set(unknown)].map((f) => `"${f}"`).join(', ')}`);
+    return { results: mapCsvRows(list.fields, req.columns, req.mapping, req.rows) };
   }
 
   /** The list's mappings and group rules, plus the custom extension attributes its people carry (mappable). */

@@ -113,12 +113,20 @@ export class ChangesetRunner {
     };
   }
 
-  private ctx(changesetId: string, run: RunContext): CommandContext {
-    return { ...run, correlationId: changesetId, now: this.opts.now(), newId: this.opts.newId };
+  /**
+   * The person events of a run: correlated by the changeset, or by the import a CSV changeset came
+   * from (source kind csv); the source names the changeset either way.
+   */
+  private ctx(s: Pick<ChangesetState, 'changesetId' | 'origin'>, run: RunContext): CommandContext {
+    const csv = s.origin.kind === 'csv';
+    return {
+      ...run, source: { ...run.source, ...(csv ? { kind: 'csv' as const } : {}), changesetId: s.changesetId },
+      correlationId: csv ? s.origin.id : s.changesetId, now: this.opts.now(), newId: this.opts.newId,
+    };
   }
 
-  private async record(changesetId: string, run: RunContext, cmd: ChangesetCommand) {
-    await this.handler.handle(streams.changeset(changesetId), changesetDecider, cmd, this.ctx(changesetId, run));
+  private async record(s: ChangesetState, run: RunContext, cmd: ChangesetCommand) {
+    await this.handler.handle(streams.changeset(s.changesetId), changesetDecider, cmd, this.ctx(s, run));
   }
 
   private async execute(changesetId: string): Promise<void> {
@@ -131,19 +139,19 @@ export class ChangesetRunner {
       if (!s) return;
       if (s.status === 'applying') {
         const batch = toApply(s).take(BATCH).toArray();
-        if (!batch.length) { await this.record(changesetId, run, { type: 'FinishApply' }); return; }
+        if (!batch.length) { await this.record(s, run, { type: 'FinishApply' }); return; }
         const results = await inParallel(batch, (c) => this.applyOne(s, c, run));
-        await this.record(changesetId, run, {
+        await this.record(s, run, {
           type: 'RecordApplied',
           applied: results.flatMap((r) => (r.applied ? [r.applied] : [])),
           stale: results.flatMap((r) => r.stale),
         });
       } else if (s.status === 'rolling_back') {
         const batch = toRevert(s).take(BATCH).toArray();
-        if (!batch.length) { await this.record(changesetId, run, { type: 'FinishRollback' }); return; }
+        if (!batch.length) { await this.record(s, run, { type: 'FinishRollback' }); return; }
         const force = new Set(s.force);
         const results = await inParallel(batch, (c) => this.revertOne(s, c, run, force));
-        await this.record(changesetId, run, { type: 'RecordRolledBack', reverted: batch.map((c) => ({ changeId: c.id, personId: c.personId })), kept: results.flat() });
+        await this.record(s, run, { type: 'RecordRolledBack', reverted: batch.map((c) => ({ changeId: c.id, personId: c.personId })), kept: results.flat() });
       } else {
         return;
       }
@@ -152,7 +160,7 @@ export class ChangesetRunner {
 
   /** write one change to its person; stale (nothing written) when the roster moved under it */
   private async applyOne(s: ChangesetState, c: Change, run: RunContext) {
-    const ctx = this.ctx(s.changesetId, run);
+    const ctx = this.ctx(s, run);
     const stream = streams.person(c.personId);
     if (c.kind === 'create') {
       const fields = Object.fromEntries(c.fields.filter((f) => f.choice === 'proposed').map((f) => [f.field, f.proposed]));
@@ -172,7 +180,7 @@ export class ChangesetRunner {
 
   /** put one change's fields back; returns the fields kept because they changed since (`personId.field`) */
   private async revertOne(s: ChangesetState, c: Change, run: RunContext, force: ReadonlySet<string>): Promise<string[]> {
-    const ctx = this.ctx(s.changesetId, run);
+    const ctx = this.ctx(s, run);
     const stream = streams.person(c.personId);
     if (c.kind === 'create') {
       // people are never deleted: a person the changeset created is deactivated

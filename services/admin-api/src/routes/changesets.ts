@@ -8,13 +8,14 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ChangesetStatus, FieldChoice, streams } from '@muster/contracts';
 import {
-  DomainError, blockers, changesetDecider, commandHandlerFor, summarise, toApply, toRevert,
+  DomainError, changesetDecider, commandHandlerFor, summarise, toRevert,
   type ChangesetState, type ListState,
 } from '@muster/domain';
 import { readModel } from '@muster/read-models';
 import { After, helpers, ListParams } from '../context.ts';
 import { requireWrite, type Principal } from '../auth.ts';
 import { readRoster } from '../changesets/roster.ts';
+import { startApply } from '../changesets/apply.ts';
 import { PerStream } from '../changesets/serial.ts';
 import { decodeCursor, nextCursor } from '../roster-query.ts';
 
@@ -112,17 +113,8 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const { s, list } = await changesetFor(p, req.params.cid);
-    const res = await handler.handle(streams.changeset(s.changesetId), changesetDecider, async (cur) => {
-      const state = cur?.state ?? s;
-      // the roster now, for the people the apply would write: what moved since the review is reviewed again
-      const roster = state.status === 'open' && !blockers(state).pending.length ? await readRoster(ctx, list, toApply(state).map((c) => c.personId)) : { people: new Map(), position: -1, syncedFields: new Set<string>(), provider: null };
-      return { type: 'ApplyChangeset' as const, roster };
-    }, cmd(req, p));
-    if (!res.events.some((e) => e.type === 'ChangesetApplyStarted')) {
-      const b = blockers(res.snapshot.state);
-      throw new DomainError('conflict', `nothing was applied: the roster changed since the review on ${b.conflicts.length} field${b.conflicts.length === 1 ? '' : 's'}; choose again for them`, { conflicts: b.conflicts.slice(0, 1000), conflictCount: b.conflicts.length });
-    }
-    return answerRun(reply, s.changesetId, ctx.changesets.run(s.changesetId));
+    const { run } = await startApply(ctx, s.changesetId, list, cmd(req, p));
+    return answerRun(reply, s.changesetId, run);
   });
 
   api.post('/changesets/:cid/rollback', {

@@ -70,10 +70,10 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
       createdAt: (recorded[0].metadata as { occurredAt: string }).occurredAt,
       updatedAt: (recorded[recorded.length - 1].metadata as { occurredAt: string }).occurredAt,
       timeline: recorded.map((r) => {
-        const m = r.metadata as { occurredAt: string; actor: unknown; source: unknown; correlationId?: string };
+        const m = r.metadata as { occurredAt: string; actor: unknown; source: { changesetId?: string }; correlationId?: string };
         const d = r.data as { fieldChanges?: unknown; scimChanges?: unknown; cause?: string };
         // a changeset's writes are correlated by its id: the timeline links them to it
-        const changesetId = d.cause === 'changeset' || d.cause === 'changeset-rollback' ? m.correlationId ?? null : null;
+        const changesetId = d.cause === 'changeset' || d.cause === 'changeset-rollback' ? m.source.changesetId ?? m.correlationId ?? null : null;
         return { position: r.position, revision: r.revision, type: r.type, at: m.occurredAt, actor: m.actor, source: m.source, fieldChanges: d.fieldChanges ?? [], scimChanges: d.scimChanges ?? [], cause: d.cause ?? null, changesetId };
       }),
     };

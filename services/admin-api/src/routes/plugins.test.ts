@@ -19,6 +19,7 @@ import { createMemoryReadStore } from '@muster/read-store-memory';
 import { AdminAuth } from '../auth.ts';
 import type { AdminContext } from '../context.ts';
 import { ChangesetRunner } from '../changesets/runner.ts';
+import { ImportRunner } from '../imports/runner.ts';
 import { fieldRoutes } from './fields.ts';
 import { listRoutes } from './lists.ts';
 
@@ -35,6 +36,8 @@ describe('admin API plugins mounted one by one', () => {
       store, readStore, bus, mapping: new MappingClient(bus), auth: new AdminAuth(store), rebuildWaitMs: 1_000,
       projection: new ProjectionWaiter(readStore, { timeoutMs: 50 }), publicUrl: 'https://muster.example', now: () => new Date(), newId: randomUUID,
       changesets: new ChangesetRunner({ store, readStore, now: () => new Date(), newId: randomUUID, log: () => {} }), changesetWaitMs: 100,
+      imports: new ImportRunner({ store, readStore, mapping: new MappingClient(bus), dir: join(dir, 'imports'), now: () => new Date(), newId: randomUUID, log: () => {}, projectedTo: async () => true }),
+      importMaxBytes: 1_000_000,
     };
     app = Fastify();
     app.setValidatorCompiler(validatorCompiler);

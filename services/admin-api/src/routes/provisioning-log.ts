@@ -17,8 +17,9 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
   const LogQuery = z.object({
     operation: z.string().regex(/^[A-Za-z_]+(,[A-Za-z_]+)*$/).max(200).optional().describe('one operation or a comma-separated list (CREATE, UPDATE, DEACTIVATE, REACTIVATE, DELETE, GROUP_CREATE, GROUP_UPDATE, GROUP_DELETE, READ)'),
     status: z.enum(['SUCCESS', 'SKIPPED', 'FAILED']).optional(),
-    source: z.enum(['scim', 'changeset']).optional().describe('the identity provider over SCIM, or applied and rolled back changesets'),
+    source: z.enum(['scim', 'changeset', 'csv']).optional().describe('the identity provider over SCIM, applied and rolled back changesets of sessions, or of CSV imports'),
     changesetId: z.string().max(100).optional().describe("one changeset's writes"),
+    importId: z.string().max(100).optional().describe("one CSV import's writes"),
     personId: z.string().max(100).optional().describe('the person (or group) the entry is about'),
     person: z.string().max(100).optional().describe('alias of personId'),
     from: z.string().datetime({ offset: true }).optional().describe('inclusive lower bound on the entry time'),
@@ -40,9 +41,10 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
     }
     if (q.status) filter.status = q.status;
     // entries written before the source was recorded are the IdP's
-    if (q.source === 'scim') filter.source = { $ne: 'changeset' };
-    if (q.source === 'changeset') filter.source = 'changeset';
+    if (q.source === 'scim') filter.source = { $nin: ['changeset', 'csv'] };
+    else if (q.source) filter.source = q.source;
     if (q.changesetId) filter.changesetId = q.changesetId;
+    if (q.importId) filter.importId = q.importId;
     const resource = q.personId ?? q.person;
     if (resource) filter.resourceId = resource;
     if (q.from || q.to) filter.at = { ...(q.from ? { $gte: new Date(q.from).toISOString() } : {}), ...(q.to ? { $lte: new Date(q.to).toISOString() } : {}) };
