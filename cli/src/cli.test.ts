@@ -141,6 +141,40 @@ function rechain(records: LogRecords, streamId: string): void {
   }
 }
 
+describe('muster import csv over the admin API', () => {
+  it('uploads, maps (suggested or --map), prints the summary, applies with --apply; exits 1 on invalid rows unless --skip-invalid', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'muster-cli-import-'));
+    const list = (await s.admin('POST', '/lists', { name: 'Imported' })).body.id;
+    await s.admin('POST', `/lists/${list}/fields`, { key: 'firstName', label: 'First name', type: 'text' });
+    await s.admin('POST', `/lists/${list}/fields`, { key: 'email', label: 'Email', type: 'email' });
+    const remote = ['--url', s.url, '--token', ADMIN];
+    const good = join(dir, 'good.csv');
+    await writeFile(good, 'Forename,E-mail\nAda,ada@x.org\nBob,bob@x.org\n');
+    const dry = await muster(['import', 'csv', '--list', list, good, ...remote]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(lines(dry.stdout)[0].summary).toMatchObject({ rows: 2, create: 2, invalid: 0 });
+    expect(dry.stderr).toMatch(/not applied \(add --apply\)/);
+    const applied = await muster(['import', 'csv', '--list', list, good, '--uid', 'E-mail', '--map', 'Forename=firstName:uppercase', '--map', 'E-mail=email:lowercase', '--apply', ...remote]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(lines(applied.stdout).at(-1)).toMatchObject({ status: 'applied' });
+    const people = (await s.admin('GET', `/lists/${list}/people?sort=firstName`)).body.items;
+    expect(people.map((p: any) => p.fields.firstName)).toEqual(['ADA', 'BOB']);
+
+    const bad = join(dir, 'bad.csv');
+    await writeFile(bad, 'Forename,E-mail\nCy,cy@x.org\nDee,not-an-email\n');
+    const refused = await muster(['import', 'csv', '--list', list, bad, '--apply', ...remote]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/row 2: invalid_email/);
+    const skipped = await muster(['import', 'csv', '--list', list, bad, '--apply', '--skip-invalid', ...remote]);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect((await s.admin('GET', `/lists/${list}/people`)).body.total).toBe(3);
+    const usage = await muster(['import', 'csv', '--list', list, ...remote]);
+    expect(usage.code).toBe(2);
+  });
+});
+
 describe('muster audit verify on a log edited on disk', () => {
   let logPath: string;
   let original: Buffer;

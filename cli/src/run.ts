@@ -37,6 +37,12 @@ Usage:
                        {position, digest}: write it down, recompute later with --position to prove nothing changed
   muster projections rebuild [--no-wait]
                        rebuild every read model into fresh collections and switch over when caught up
+  muster import csv --list ID FILE [--map COLUMN=FIELD[:TRANSFORM]]... [--uid COLUMN]
+                       [--missing keep|deactivate] [--apply] [--skip-invalid]
+                       upload FILE to the list over the admin API (needs --url), map it (the suggested
+                       mapping when no --map is given; TRANSFORM: direct, lowercase, uppercase, trim),
+                       print the summary and the first faults; --apply applies it (every change without
+                       a conflict approved). Exit 1 when rows are invalid unless --skip-invalid.
 
 Options for every command:
   --url URL            ask a running server (MUSTER_URL) instead of reading the log directly
@@ -58,7 +64,9 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface Command {
   options: ParseArgsConfig['options'];
-  run: (values: Values, io: Io) => Promise<number>;
+  /** how many positional arguments the command takes after its two words */
+  positionals?: number;
+  run: (values: Values, io: Io, positionals: string[]) => Promise<number>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -69,6 +77,11 @@ const COMMANDS: Record<string, Command> = {
   'audit verify': { options: { anchor: { type: 'string' }, json: { type: 'boolean' } }, run: verifyCommand },
   'audit head': { options: { position: { type: 'string' } }, run: headCommand },
   'projections rebuild': { options: { 'no-wait': { type: 'boolean' } }, run: rebuildCommand },
+  'import csv': {
+    options: { list: { type: 'string' }, map: { type: 'string', multiple: true }, uid: { type: 'string' }, missing: { type: 'string' }, apply: { type: 'boolean' }, 'skip-invalid': { type: 'boolean' } },
+    positionals: 1,
+    run: (values, io, positionals) => import('./import.ts').then((m) => m.importCommand(values, io, positionals, { remote, http, write, UsageError, HttpFailure })),
+  },
 };
 
 /** Runs one CLI invocation; returns the exit code. */
@@ -84,8 +97,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   let values: Values;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: argv.slice(2), options: { ...COMMON, ...command.options }, strict: true, allowPositionals: false }));
+    ({ values, positionals } = parseArgs({ args: argv.slice(2), options: { ...COMMON, ...command.options }, strict: true, allowPositionals: !!command.positionals }));
+    if (positionals.length > (command.positionals ?? 0)) throw new Error(`unexpected argument${positionals.length > 1 ? 's' : ''}: ${positionals.join(' ')}`);
   } catch (err) {
     await write(io.err, `${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -95,7 +110,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(values, io);
+    return await command.run(values, io, positionals);
   } catch (err) {
     if ((err as Error).name === 'ConfigError' || err instanceof UsageError || err instanceof NoLogError || err instanceof TypeError) {
       await write(io.err, `${(err as Error).message}\n`);
@@ -121,7 +136,7 @@ async function config(io: Io): Promise<MusterConfig> {
   return loadConfig(io.env);
 }
 
-interface Remote { url: string; token: string }
+export interface Remote { url: string; token: string }
 
 function remote(values: Values, io: Io): Remote | null {
   const url = (values.url as string | undefined) ?? io.env.MUSTER_URL;
@@ -131,7 +146,7 @@ function remote(values: Values, io: Io): Remote | null {
   return { url: url.replace(/\/+$/, ''), token };
 }
 
-class HttpFailure extends Error {}
+export class HttpFailure extends Error {}
 
 async function http(r: Remote, method: string, path: string, body?: unknown): Promise<Response> {
   const res = await fetch(`${r.url}/api/v1${path}`, {
