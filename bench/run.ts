@@ -8,6 +8,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   scim: async () => (await import('./scim.ts')).benchScim(),
   projection: async () => (await import('./projection.ts')).benchProjection(),
   changesets: async () => (await import('./changesets.ts')).benchChangesets(),
+  imports: async () => (await import('./imports.ts')).benchImports(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -292,9 +292,18 @@ export const changesetDecider: Decider<ChangesetCommand, ChangesetState> = {
       case 'OpenChangeset': {
         if (s.exists) throw conflict('changeset already exists');
         if (!cmd.changes.length) throw conflict('there is nothing to change: every edit is already on the roster');
-        const events: Array<{ type: string; data: Record<string, unknown> }> = [{ type: 'ChangesetOpened', data: { changesetId: cmd.changesetId, listId: cmd.listId, origin: cmd.origin, basePosition: cmd.basePosition, reviewedPosition: cmd.reviewedPosition } }];
-        for (let i = 0; i < cmd.changes.length; i += CHANGESET_CHUNK) events.push({ type: 'ChangesProposed', data: { changesetId: cmd.changesetId, changes: cmd.changes.slice(i, i + CHANGESET_CHUNK) } });
-        return withSummaries(s, events);
+        // new changes are all pending: the counts after each chunk are the running totals (no fold per chunk)
+        const counts = { changes: 0, conflicts: 0, approved: 0, rejected: 0, pending: 0, applied: 0 };
+        const summary = () => ({ status: 'open' as const, counts: { ...counts }, progress: null });
+        const events: DomainEvent[] = [{ type: 'ChangesetOpened', data: { changesetId: cmd.changesetId, listId: cmd.listId, origin: cmd.origin, basePosition: cmd.basePosition, reviewedPosition: cmd.reviewedPosition, summary: summary() } }];
+        for (let i = 0; i < cmd.changes.length; i += CHANGESET_CHUNK) {
+          const changes = cmd.changes.slice(i, i + CHANGESET_CHUNK);
+          counts.changes += changes.length;
+          counts.pending += changes.length;
+          counts.conflicts += changes.filter((c) => c.fields.some((f) => f.conflict && f.choice === null)).length;
+          events.push({ type: 'ChangesProposed', data: { changesetId: cmd.changesetId, changes, summary: summary() } });
+        }
+        return events;
       }
       case 'DecideChanges':
         return decideChanges(s, cmd.decisions);

@@ -13,7 +13,7 @@ import {
   streams, type Actor, type CommandContext, type EventMetadata, type Source,
 } from '@muster/contracts';
 import {
-  changesetDecider, commandHandlerFor, personDecider, staleWrites, toApply, toRevert, writesOf,
+  changesetDecider, commandHandlerFor, personDecider, staleWrites, writesOf,
   type Change, type ChangesetCommand, type ChangesetState, type ChangesetWrite, type CommandHandler,
 } from '@muster/domain';
 import { readModel } from '@muster/read-models';
@@ -138,7 +138,7 @@ export class ChangesetRunner {
       const s = await this.load(changesetId);
       if (!s) return;
       if (s.status === 'applying') {
-        const batch = toApply(s).take(BATCH).toArray();
+        const batch = s.changes.toSeq().filter((c) => !c.applied && c.decision === 'approved').take(BATCH).toArray();
         if (!batch.length) { await this.record(s, run, { type: 'FinishApply' }); return; }
         const results = await inParallel(batch, (c) => this.applyOne(s, c, run));
         await this.record(s, run, {
@@ -147,7 +147,7 @@ export class ChangesetRunner {
           stale: results.flatMap((r) => r.stale),
         });
       } else if (s.status === 'rolling_back') {
-        const batch = toRevert(s).take(BATCH).toArray();
+        const batch = s.changes.toSeq().filter((c) => c.applied && !c.reverted).take(BATCH).toArray();
         if (!batch.length) { await this.record(s, run, { type: 'FinishRollback' }); return; }
         const force = new Set(s.force);
         const results = await inParallel(batch, (c) => this.revertOne(s, c, run, force));

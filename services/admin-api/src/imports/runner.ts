@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { streams, toNewEvents, type CommandContext, type EventMetadata } from '@muster/contracts';
+import { streams, toNewEvents, type CommandContext, type DomainEvent, type EventMetadata } from '@muster/contracts';
 import {
   changesetDecider, commandHandlerFor, importDecider, listDecider, type CommandHandler, type ImportState,
 } from '@muster/domain';
@@ -17,6 +17,10 @@ import { readModel } from '@muster/read-models';
 import type { ReadStore } from '@muster/read-store';
 import { sniff } from './parse.ts';
 import { validate, type RosterPerson } from './validate.ts';
+
+/** up to this many changes (a few megabytes) a changeset is appended with its import atomically; beyond, in parts of about PART_BYTES */
+const ATOMIC_CHANGES = 2_000;
+const PART_BYTES = 4 * 1024 * 1024;
 
 export interface ImportRunnerOptions {
   store: EventStore;
@@ -119,10 +123,43 @@ export class ImportRunner {
     }
   }
 
+  /** events to one new stream in appends of about PART_BYTES, each expecting the revision the last one left */
+  private async appendInParts(streamId: string, events: DomainEvent[], ctx: CommandContext): Promise<void> {
+    let revision: number | 'no_stream' = 'no_stream';
+    let part: DomainEvent[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (!part.length) return;
+      const res = await this.opts.store.appendToStream(streamId, toNewEvents(part, ctx), { expectedRevision: revision });
+      revision = res.nextExpectedRevision;
+      part = [];
+      bytes = 0;
+      await new Promise((r) => setImmediate(r)); // let requests in between the parts
+    };
+    for (const e of events) {
+      // about 1 KB a change (the estimate only bounds the part; the store counts exactly)
+      const n = 1_024 * ((e.data as { changes?: unknown[] }).changes?.length ?? 1);
+      if (bytes + n > PART_BYTES) await flush();
+      part.push(e);
+      bytes += n;
+    }
+    await flush();
+  }
+
+  /** changesets of earlier validations of this import that were written but never named by it (a crash in between) */
+  private async discardOrphans(s: ImportState, ctx: CommandContext): Promise<void> {
+    const docs = await readModel(this.opts.readStore, 'changesets').find({ 'origin.id': s.importId, status: 'open' }, { projection: { _id: 1 } });
+    for (const d of docs) {
+      if (d._id === s.changesetId) continue;
+      await this.handler.handle(streams.changeset(d._id), changesetDecider, { type: 'DiscardChangeset' }, { ...ctx, now: this.opts.now() });
+    }
+  }
+
   private async validateOnce(s: ImportState, ctx: CommandContext): Promise<void> {
     const list = (await this.handler.load(streams.list(s.listId), listDecider))!.state;
     this.progress.set(s.importId, { done: 0, total: s.rows });
     const roster = await this.rosterOf(s.listId);
+    await this.discardOrphans(s, ctx);
     const path = this.fileOf(s.importId);
     const result = await validate({
       path, shape: await sniff(path), columns: s.columns, list, mapping: s.mapping!, roster, newId: this.opts.newId,
@@ -135,13 +172,16 @@ export class ImportRunner {
       ? changesetDecider.decide({ type: 'OpenChangeset', changesetId, listId: s.listId, origin: { kind: 'csv', id: s.importId }, basePosition: roster.position, reviewedPosition: roster.position, changes: result.changes }, changesetDecider.initialState())
       : [];
     const now = { ...ctx, now: this.opts.now() };
-    if (changesetId && this.handler.atomicAppends) {
+    // one atomic append when it is small; a large changeset (tens of megabytes) goes in bounded
+    // appends first, named by the import only once complete (an orphan of a crash in between is
+    // discarded when the validation runs again)
+    if (changesetId && this.handler.atomicAppends && result.changes.length <= ATOMIC_CHANGES) {
       await this.handler.handle(streams.import(s.importId), importDecider, record, now, {
         alongside: () => [{ streamId: streams.changeset(changesetId), events: toNewEvents(opened, now), expectedRevision: 'no_stream' }],
       });
       return;
     }
-    if (changesetId) await this.opts.store.appendToStream(streams.changeset(changesetId), toNewEvents(opened, now), { expectedRevision: 'no_stream' });
+    if (changesetId) await this.appendInParts(streams.changeset(changesetId), opened, now);
     await this.handler.handle(streams.import(s.importId), importDecider, record, now);
   }
 }

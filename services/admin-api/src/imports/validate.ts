@@ -123,7 +123,8 @@ export async function validate(input: ValidationInput): Promise<ValidationResult
   const errors: ImportRowError[] = [];
   const seen = new Set<string>();
   const fault = (r: Row, e: Omit<ImportRowError, 'row'>) => { r.error = { row: r.n, ...e }; };
-  for (const r of rows) {
+  for (const [i, r] of rows.entries()) {
+    if (i % 2_000 === 1_999) await new Promise((res) => setImmediate(res)); // a long file must not hold the event loop
     const match = r.uid ? byUid.get(r.uid) : undefined;
     if (match) seen.add(match.personId);
     if (!r.error && r.fields) {
