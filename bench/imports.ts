@@ -79,7 +79,9 @@ export async function benchImports(opts: { rows?: number } = {}): Promise<void> 
     // the GET load in one-second runs while the import works (the worst p99 is the figure)
     let working = true;
     const runs: Figure[] = [];
-    const loadWhileWorking = (async () => { while (working) runs.push(figure('GET filter userName, while importing', 16, await getLoad(1), 0)); })();
+    let phase = 'upload';
+    const phases: string[] = [];
+    const loadWhileWorking = (async () => { while (working) { const at = phase; runs.push(figure('GET filter userName, while importing', 16, await getLoad(1), 0)); phases.push(at); } })();
 
     const t0 = performance.now();
     const bytes = (await stat(file)).size;
@@ -95,7 +97,10 @@ export async function benchImports(opts: { rows?: number } = {}): Promise<void> 
     let imp: any;
     for (;;) { imp = await api('GET', `/lists/${list.id}/imports/${uploaded.id}`); if (imp.status !== 'validating') break; await new Promise((r) => setTimeout(r, 100)); }
     const readyMs = performance.now() - t0;
+    phase = 'apply';
     if (imp.status !== 'ready') throw new Error(`the import is ${imp.status}: ${imp.failure}`);
+    const rssReady = await rssMb(srv.child.pid!);
+    const peakReady = rssPeak;
     const t1 = performance.now();
     await api('POST', `/lists/${list.id}/imports/${uploaded.id}/apply`, { approveAll: true });
     for (;;) { imp = await api('GET', `/lists/${list.id}/imports/${uploaded.id}`); if (imp.status !== 'applying') break; await new Promise((r) => setTimeout(r, 200)); }
@@ -108,7 +113,8 @@ export async function benchImports(opts: { rows?: number } = {}): Promise<void> 
 
     console.log(`file: ${rows} rows, ${(bytes / 1e6).toFixed(1)} MB, ${made.invalid} with an invalid date, ${made.duplicated} repeating an earlier identifier`);
     console.log(`upload ${(uploadMs / 1000).toFixed(1)} s; upload + validate to ${imp.status === 'applied' ? 'ready' : imp.status} ${(readyMs / 1000).toFixed(1)} s; summary ${JSON.stringify(imp.summary)}`);
-    console.log(`apply ${(applyMs / 1000).toFixed(1)} s (ended ${imp.status}); people on the list ${people.total}; server RSS ${rssBefore} MB before, peak ${rssPeak} MB (+${rssPeak - rssBefore} MB)`);
+    console.log(`apply ${(applyMs / 1000).toFixed(1)} s (ended ${imp.status}); people on the list ${people.total}; server RSS ${rssBefore} MB before, at ready ${rssReady} MB (peak so far ${peakReady} MB), peak ${rssPeak} MB (+${rssPeak - rssBefore} MB), after ${await rssMb(srv.child.pid!)} MB`);
+    if (process.env.BENCH_VERBOSE) console.log(`p99 of each second: ${runs.map((r, i) => `${phases[i][0]}${r.p99}`).join(' ')}`);
     console.log('scenario                                   conns    req/s   p50 ms   p99 ms  errors  non2xx');
     for (const f of [idle, during]) console.log(`${f.scenario.padEnd(42)} ${String(f.connections).padStart(5)} ${String(f.rps).padStart(8)} ${String(f.p50).padStart(8)} ${String(f.p99).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.non2xx).padStart(7)}`);
     const pass = (ok: boolean) => (ok ? 'PASS' : 'MISS');
