@@ -24,6 +24,8 @@ describe('CSV cells to field values', () => {
     expect(value('Green', field('enum', { enumValues: ['Red', 'Blue'] }))).toMatchObject({ code: 'invalid_enum' });
     expect(value('Ada@Example.org', field('email'), 'lowercase')).toEqual({ value: 'ada@example.org' });
     expect(value('not-an-email', field('email'))).toMatchObject({ code: 'invalid_email' });
+    expect(value('+44 20 7946 0000', field('phone'))).toEqual({ value: '+44 20 7946 0000' });
+    expect(value('call me', field('phone'))).toMatchObject({ code: 'invalid_phone' });
   });
 
   it('text up to the limit; an empty cell is no value; multi-valued cells split on |', () => {

@@ -25,6 +25,9 @@ const CONTRACT: Array<[string, string]> = [
   ['post', '/lists/{id}/sessions'], ['get', '/lists/{id}/sessions'], ['get', '/sessions/{sid}'], ['get', '/sessions/{sid}/people'],
   ['patch', '/sessions/{sid}/people/{personId}'], ['post', '/sessions/{sid}/push'], ['get', '/lists/{id}/changesets'], ['get', '/changesets/{cid}'],
   ['post', '/changesets/{cid}/decisions'], ['post', '/changesets/{cid}/apply'], ['post', '/changesets/{cid}/rollback'], ['post', '/changesets/{cid}/discard'],
+  // CSV imports (issue 23)
+  ['post', '/lists/{id}/imports'], ['get', '/lists/{id}/imports'], ['get', '/lists/{id}/imports/{importId}'], ['get', '/lists/{id}/imports/{importId}/errors'],
+  ['put', '/lists/{id}/imports/{importId}/mapping'], ['post', '/lists/{id}/imports/{importId}/apply'],
 ];
 
 describe('OpenAPI', () => {
