@@ -234,6 +234,10 @@ describe('apply', () => {
       await expect.poll(async () => (await stack.admin('GET', `/lists/${id}/imports/${up.body.id}`)).body.status, { timeout: 30_000 }).toBe('applied');
       const people = await stack.admin('GET', `/lists/${id}/people?limit=1`);
       expect(people.body.total).toBe(600);
+      // the file is not kept once its import is applied (removed at the next start when no request waited for the apply)
+      await stack.stop({ keepData: true });
+      stack = await startStack({ MUSTER_CHANGESET_WAIT_MS: '0' }, dataDir);
+      await expect.poll(async () => readdir(join(dataDir, 'imports')), { timeout: 15_000 }).toEqual([]);
     } finally {
       await stack.stop();
     }

@@ -85,9 +85,16 @@ export class ImportRunner {
       if (this.stopping) return;
       const docs = await readModel(this.opts.readStore, 'imports').find({ status: 'validating' }, { projection: { _id: 1 } });
       for (const d of docs) void this.run(d._id);
+      await this.removeAppliedFiles();
     } catch (err) {
       this.opts.log('imports: could not look for validations to resume', err);
     }
+  }
+
+  /** files of imports whose changeset was applied while no request waited for it (a restart mid-apply) */
+  private async removeAppliedFiles(): Promise<void> {
+    const applied = await readModel(this.opts.readStore, 'changesets').find({ 'origin.kind': 'csv', status: { $in: ['applied', 'rolling_back', 'rolled_back'] } }, { projection: { origin: 1 } });
+    for (const c of applied) await this.forget(c.origin.id);
   }
 
   /** who set the mapping, from where: the faults and the changeset are stamped with it */
