@@ -94,7 +94,7 @@ export class ChangesetRunner {
       const docs = await readModel(this.opts.readStore, 'changesets').find({ status: { $in: ['applying', 'rolling_back'] } }, { projection: { _id: 1 } });
       for (const d of docs) if (!this.runs.has(d._id)) void this.run(d._id);
     } catch (err) {
-      this.opts.log('changesets: could not look for runs to resume', err);
+      if (!this.stopping) this.opts.log('changesets: could not look for runs to resume', err);
     }
   }
 

@@ -87,7 +87,7 @@ export class ImportRunner {
       for (const d of docs) void this.run(d._id);
       await this.removeAppliedFiles();
     } catch (err) {
-      this.opts.log('imports: could not look for validations to resume', err);
+      if (!this.stopping) this.opts.log('imports: could not look for validations to resume', err);
     }
   }
 

@@ -11,7 +11,7 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ctx = app.admin;
   const { store, readStore } = ctx;
-  const { cmd, listFor, gate } = helpers(ctx);
+  const { cmd, consistent, listFor, gate } = helpers(ctx);
 
   // SCIM: the IdP pushes to the list's SCIM base URL with the list's tokens
   api.get('/lists/:id/sync/scim', { schema: { tags: ['sync'], summary: "The list's SCIM connection", params: ListParams } }, async (req) => {
@@ -47,6 +47,8 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
   // Client secrets never enter the event log: the service reads them from its own secret store.
   api.get('/lists/:id/sync/entra', { schema: { tags: ['sync'], summary: 'Entra directory sync status of a list', params: ListParams } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
+    // the tenant and app are on the read model: wait until it holds the connect (the state above is the stream's)
+    await consistent();
     const doc = await readStore.collection('lists').findOne({ _id: list.listId }, { projection: { sync: 1 } });
     const sync = (doc?.sync ?? null) as Record<string, unknown> | null;
     return { connected: list.sync?.provider === 'entra', provider: list.sync?.provider ?? null, uniqueIdentifier: list.sync?.uniqueIdentifier ?? null, tenantId: sync?.tenantId ?? null, clientId: sync?.clientId ?? null, groupIds: sync?.groupIds ?? [] };
