@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAUNCHER_NODE_FLAGS } from '../services/launcher/src/services.ts';
-import { ADMIN, figure, freePort, load, rssMb, spawnNode, waitFor, type Figure } from './harness.ts';
+import { ADMIN, figure, freePort, load, rssMb, spawnNode, waitFor, worstOf, type Figure } from './harness.ts';
 
 export async function benchChangesets(opts: { people?: number } = {}): Promise<void> {
   const n = opts.people ?? Number(process.env.BENCH_CHANGESET_PEOPLE ?? 10_000);
@@ -85,7 +85,7 @@ export async function benchChangesets(opts: { people?: number } = {}): Promise<v
     const runs: Figure[] = [];
     while (!applied) runs.push(figure('GET filter userName, while applying', 16, await getLoad(1), await rssMb(srv.child.pid!)));
     const done = await applying;
-    figures.push({ ...runs[0], p99: Math.max(...runs.map((r) => r.p99)), p50: Math.max(...runs.map((r) => r.p50)), rps: Math.round(runs.reduce((a, r) => a + r.rps, 0) / runs.length), errors: runs.reduce((a, r) => a + r.errors, 0), non2xx: runs.reduce((a, r) => a + r.non2xx, 0) });
+    figures.push(worstOf(runs));
     const [, rollbackMs] = await timed(async () => {
       await api('POST', `/changesets/${pushed.changesetId}/rollback`, {});
       for (;;) {

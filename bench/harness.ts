@@ -97,3 +97,13 @@ export function figure(scenario: string, connections: number, r: autocannon.Resu
   return { scenario, connections, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, rssMb: rss, cpu: cpuSplits.get(r) };
 }
 
+
+/** one figure for many short runs of the same load: the worst p50 and p99, the mean rate, the summed errors */
+export function worstOf(runs: Figure[]): Figure {
+  return {
+    ...runs[0],
+    p99: Math.max(...runs.map((r) => r.p99)), p50: Math.max(...runs.map((r) => r.p50)),
+    rps: Math.round(runs.reduce((a, r) => a + r.rps, 0) / runs.length),
+    errors: runs.reduce((a, r) => a + r.errors, 0), non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
+  };
+}

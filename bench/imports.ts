@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LAUNCHER_NODE_FLAGS } from '../services/launcher/src/services.ts';
-import { ADMIN, figure, freePort, load, rssMb, spawnNode, waitFor, type Figure } from './harness.ts';
+import { ADMIN, figure, freePort, load, rssMb, spawnNode, waitFor, worstOf, type Figure } from './harness.ts';
 
 async function writeCsv(path: string, rows: number): Promise<{ invalid: number; duplicated: number }> {
   const out = createWriteStream(path);
@@ -108,7 +108,7 @@ export async function benchImports(opts: { rows?: number } = {}): Promise<void> 
     working = false;
     await loadWhileWorking;
     clearInterval(sampler);
-    const during: Figure = { ...runs[0], p99: Math.max(...runs.map((r) => r.p99)), p50: Math.max(...runs.map((r) => r.p50)), rps: Math.round(runs.reduce((a, r) => a + r.rps, 0) / runs.length), errors: runs.reduce((a, r) => a + r.errors, 0), non2xx: runs.reduce((a, r) => a + r.non2xx, 0) };
+    const during = worstOf(runs);
     const people = await api('GET', `/lists/${list.id}/people?limit=1`);
 
     console.log(`file: ${rows} rows, ${(bytes / 1e6).toFixed(1)} MB, ${made.invalid} with an invalid date, ${made.duplicated} repeating an earlier identifier`);

@@ -154,3 +154,19 @@ export async function streamRevision(store: EventStore, streamId: string): Promi
   const [last] = await store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
   return last ? last.revision : -1;
 }
+
+/**
+ * The stream's latest event of one of `types`, read backwards a page at a time (a long stream is
+ * not read whole to find an event near its end); null when there is none.
+ */
+export async function lastEventOf(store: EventStore, streamId: string, types: readonly string[], page = 64): Promise<RecordedEvent | null> {
+  let from: number | undefined;
+  for (;;) {
+    const events = await store.readStream(streamId, { direction: 'backwards', maxCount: page, ...(from !== undefined ? { fromRevision: from } : {}) });
+    const hit = events.find((e) => types.includes(e.type));
+    if (hit) return hit;
+    if (events.length < page) return null;
+    from = events[events.length - 1].revision - 1;
+    if (from < 0) return null;
+  }
+}

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { streams, type CommandContext, type Plan } from '@muster/contracts';
-import { DomainError, FEATURE_PLAN, listDecider, load, organisationDecider, planAllows, uniqueIdOf as uniqueIdOfScim, type ListState } from '@muster/domain';
+import { DomainError, FEATURE_PLAN, commandHandlerFor, listDecider, load, organisationDecider, planAllows, uniqueIdOf as uniqueIdOfScim, type Fold, type ListState } from '@muster/domain';
 import type { Bus } from '@muster/bus';
 import type { EventStore } from '@muster/event-store';
 import { HttpError } from '@muster/http';
@@ -102,6 +102,16 @@ export function helpers(ctx: AdminContext) {
     if (!ok && after !== undefined) throw new HttpError(503, 'projection_lagging', `the read models have not reached position ${after} yet; retry shortly`);
   };
 
+  /**
+   * Wait until the read models hold the log as it is now, and give that position: what a read
+   * after this sees includes every event up to it (503 when they do not get there in time).
+   */
+  const projectedToHead = async (): Promise<number> => {
+    const position = await ctx.store.headPosition();
+    if (position >= 0 && !(await ctx.projection.waitFor(position))) throw new HttpError(503, 'projection_lagging', 'the read models are behind the event log; retry shortly');
+    return position;
+  };
+
   /** the list, if it exists and the caller's organisation may see it (404 otherwise) */
   const listFor = async (p: Principal, listId: string): Promise<ListState> => {
     const { state } = await load(ctx.store, streams.list(listId), listDecider);
@@ -129,5 +139,17 @@ export function helpers(ctx: AdminContext) {
     return { id: listId ?? state!.listId, orgId: state!.orgId, name: state!.name, description: state!.description ?? null, fields: state!.fields, sync: state!.sync, counts: { active: 0, inactive: 0 } };
   };
 
-  return { cmd, consistent, listFor, orgPlan, gate, listView };
+  /**
+   * A stream's state that belongs to a list (a session, a changeset), with that list, if it exists
+   * and the caller may see the list: 404 with `notFound` otherwise (another organisation's is as
+   * missing as one that never was).
+   */
+  const inList = async <State extends { exists: boolean; listId: string }>(p: Principal, streamId: string, fold: Fold<State>, notFound: string): Promise<{ s: State; list: ListState }> => {
+    const snap = await commandHandlerFor(ctx.store).load(streamId, fold);
+    if (!snap?.state.exists) throw new DomainError('not_found', notFound);
+    const list = await listFor(p, snap.state.listId).catch(() => { throw new DomainError('not_found', notFound); });
+    return { s: snap.state, list };
+  };
+
+  return { cmd, consistent, projectedToHead, listFor, inList, orgPlan, gate, listView };
 }

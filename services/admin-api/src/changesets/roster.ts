@@ -1,9 +1,8 @@
 /** The roster as it is now for the people a review, an apply or a rollback looks at (from the people read model). */
 import type { ListState, MasterPerson, Roster } from '@muster/domain';
 import { syncedFieldKeys } from '@muster/domain';
-import { HttpError } from '@muster/http';
 import { readModel } from '@muster/read-models';
-import type { AdminContext } from '../context.ts';
+import { helpers, type AdminContext } from '../context.ts';
 
 /**
  * Wait until the read models have applied the log's head, then read these people. `position` is
@@ -11,10 +10,7 @@ import type { AdminContext } from '../context.ts';
  * `revision` says exactly which of their events were).
  */
 export async function readRoster(ctx: AdminContext, list: ListState, personIds: Iterable<string>): Promise<Roster> {
-  const position = await ctx.store.headPosition();
-  if (position >= 0 && !(await ctx.projection.waitFor(position))) {
-    throw new HttpError(503, 'projection_lagging', 'the read models are behind the event log; retry shortly');
-  }
+  const position = await helpers(ctx).projectedToHead();
   const ids = [...personIds];
   const people = new Map<string, MasterPerson>();
   const BATCH = 1000;

@@ -17,7 +17,7 @@ import {
   type Change, type ChangesetCommand, type ChangesetState, type ChangesetWrite, type CommandHandler,
 } from '@muster/domain';
 import { readModel } from '@muster/read-models';
-import type { EventStore } from '@muster/event-store';
+import { lastEventOf, type EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
 
 /** changes recorded per changeset event */
@@ -104,8 +104,7 @@ export class ChangesetRunner {
 
   /** the actor, source and event of the command that started the current run */
   private async runContext(changesetId: string): Promise<RunContext> {
-    const events = await this.opts.store.readStream(streams.changeset(changesetId));
-    const started = [...events].reverse().find((e) => e.type === 'ChangesetApplyStarted' || e.type === 'ChangesetRollbackStarted');
+    const started = await lastEventOf(this.opts.store, streams.changeset(changesetId), ['ChangesetApplyStarted', 'ChangesetRollbackStarted']);
     const m = (started?.metadata ?? {}) as Partial<EventMetadata>;
     return {
       actor: m.actor ?? { kind: 'system', id: 'changesets' }, source: m.source ?? { kind: 'system' },

@@ -11,7 +11,7 @@ import { streams, toNewEvents, type CommandContext, type DomainEvent, type Event
 import {
   changesetDecider, commandHandlerFor, importDecider, listDecider, type CommandHandler, type ImportState,
 } from '@muster/domain';
-import type { EventStore } from '@muster/event-store';
+import { lastEventOf, type EventStore } from '@muster/event-store';
 import type { MappingClient } from '@muster/mapping-contract';
 import { readModel } from '@muster/read-models';
 import type { ReadStore } from '@muster/read-store';
@@ -99,8 +99,7 @@ export class ImportRunner {
 
   /** who set the mapping, from where: the faults and the changeset are stamped with it */
   private async contextOf(importId: string): Promise<CommandContext> {
-    const events = await this.opts.store.readStream(streams.import(importId));
-    const set = [...events].reverse().find((e) => e.type === 'ImportMappingSet');
+    const set = await lastEventOf(this.opts.store, streams.import(importId), ['ImportMappingSet']);
     const m = (set?.metadata ?? {}) as Partial<EventMetadata>;
     return {
       actor: m.actor ?? { kind: 'system', id: 'imports' }, source: { ...(m.source ?? { kind: 'admin-api' }), kind: 'csv' },

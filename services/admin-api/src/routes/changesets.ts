@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ChangesetStatus, FieldChoice, streams } from '@muster/contracts';
 import {
   DomainError, changesetDecider, commandHandlerFor, summarise, toRevert,
-  type ChangesetState, type ListState,
+  type ChangesetState,
 } from '@muster/domain';
 import { readModel } from '@muster/read-models';
 import { After, helpers, ListParams } from '../context.ts';
@@ -25,15 +25,10 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ctx = app.admin;
   const handler = commandHandlerFor(ctx.store);
-  const { cmd, consistent, listFor } = helpers(ctx);
+  const { cmd, consistent, listFor, inList } = helpers(ctx);
   const inTurn = new PerStream();
 
-  const changesetFor = async (p: Principal, changesetId: string): Promise<{ s: ChangesetState; list: ListState }> => {
-    const snap = await handler.load(streams.changeset(changesetId), changesetDecider);
-    if (!snap?.state.exists) throw new DomainError('not_found', 'changeset not found');
-    const list = await listFor(p, snap.state.listId).catch(() => { throw new DomainError('not_found', 'changeset not found'); });
-    return { s: snap.state, list };
-  };
+  const changesetFor = (p: Principal, changesetId: string) => inList(p, streams.changeset(changesetId), changesetDecider, 'changeset not found');
 
   /** the changeset as the API shows it: its summary and one page of its changes */
   const view = (s: ChangesetState, page: { offset: number; limit: number; decision?: string; conflicts?: boolean } = { offset: 0, limit: 100 }) => {

@@ -8,9 +8,7 @@ import { z } from 'zod';
 import { streams, type ProposedChange, type SnapshotPerson } from '@muster/contracts';
 import {
   DomainError, changeIdAt, changesetDecider, commandHandlerFor, reviewPerson, sessionDecider,
-  type ListState, type SessionState,
 } from '@muster/domain';
-import { HttpError } from '@muster/http';
 import { readModel } from '@muster/read-models';
 import { After, helpers, ListParams } from '../context.ts';
 import { requireWrite, type Principal } from '../auth.ts';
@@ -30,16 +28,10 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.admin;
   const { store } = ctx;
   const handler = commandHandlerFor(store);
-  const { cmd, consistent, listFor } = helpers(ctx);
+  const { cmd, consistent, projectedToHead, listFor, inList } = helpers(ctx);
   const inTurn = new PerStream();
 
-  /** the session and its list, if it exists and the caller may see the list (404 otherwise) */
-  const sessionFor = async (p: Principal, sessionId: string): Promise<{ s: SessionState; list: ListState }> => {
-    const snap = await handler.load(streams.session(sessionId), sessionDecider);
-    if (!snap?.state.exists) throw new DomainError('not_found', 'session not found');
-    const list = await listFor(p, snap.state.listId).catch(() => { throw new DomainError('not_found', 'session not found'); });
-    return { s: snap.state, list };
-  };
+  const sessionFor = (p: Principal, sessionId: string) => inList(p, streams.session(sessionId), sessionDecider, 'session not found');
 
   const sessionView = (doc: Record<string, unknown>) => {
     const { _id, lastPosition: _l, ...rest } = doc;
@@ -59,8 +51,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
     if (bad.length) throw new DomainError('invalid', `unknown filter ${bad.map((k) => `"${k}"`).join(', ')}: a session's filter takes the people query's status, q, eq.<field> and contains.<field>`);
     const filter = rosterFilter(list, req.body.filter, { listId: list.listId });
     // the copy is read once the read models hold the log's head: snapshotPosition
-    const snapshotPosition = await store.headPosition();
-    if (snapshotPosition >= 0 && !(await ctx.projection.waitFor(snapshotPosition))) throw new HttpError(503, 'projection_lagging', 'the read models are behind the event log; retry shortly');
+    const snapshotPosition = await projectedToHead();
     const people = readModel(ctx.readStore, 'people');
     const count = await people.countDocuments(filter);
     if (count > MAX_SESSION_PEOPLE) throw new DomainError('invalid', `the filter chooses ${count} people; a session holds at most ${MAX_SESSION_PEOPLE}: narrow the filter`);
