@@ -30,6 +30,15 @@ export const subjects = {
   /** request/reply: replace a list's field mappings and group rules (mapping service answers, queue group) */
   mappingSet: 'muster.mapping.set',
 
+  /** request/reply: seal and keep a list's Entra client secret `{ listId, clientSecret }`, or forget it `{ listId, clientSecret: null }` (entra-sync answers, queue group) */
+  entraSecret: 'muster.entra.secret',
+
+  /** request/reply: test a list's Entra connection (a token, then each group) `{ listId }` (entra-sync answers) */
+  entraTest: 'muster.entra.test',
+
+  /** request/reply: start a run of a list's Entra sync `{ listId, trigger }` → `{ runId, status }` (entra-sync answers) */
+  entraRun: 'muster.entra.run',
+
   /** notification: a list's mapping configuration changed; caches listening on it reload */
   mappingConfigChanged: 'muster.mapping.config.changed',
 

@@ -157,6 +157,18 @@ export const baseEnvShape = {
   MUSTER_REMAP_WAIT_MS: envVar.int({ max: 600_000 }).default(20_000),
   MUSTER_CHANGESET_WAIT_MS: envVar.int({ max: 600_000 }).default(2_000),
   MUSTER_IMPORT_MAX_BYTES: envVar.int({ max: 10 * 1024 ** 3 }).default(100 * 1024 * 1024),
+  /** 32 bytes (base64 or hex) sealing secrets at rest (Entra client secrets); unset: a key generated once into the data directory */
+  MUSTER_SECRET_KEY: envVar.text().optional(),
+  /** token endpoint host for Entra (tests, sovereign clouds, a proxy): the client-credentials form POST instead of MSAL */
+  MUSTER_ENTRA_AUTHORITY_URL: envVar.httpUrl().optional(),
+  MUSTER_GRAPH_URL: envVar.httpUrl().default('https://graph.microsoft.com'),
+  MUSTER_GRAPH_SCOPE: envVar.text().default('https://graph.microsoft.com/.default'),
+  /** attempts per Graph request before a run gives up (throttling, 503/504, network errors) */
+  MUSTER_GRAPH_ATTEMPTS: envVar.int({ min: 1, max: 20 }).default(6),
+  /** how often the entra-sync service looks for scheduled runs that are due (ms) */
+  MUSTER_ENTRA_TICK_MS: envVar.int({ min: 100, max: 3_600_000 }).default(15_000),
+  /** how long a run's lease lasts without being renewed (a run not heard of for that long was interrupted) */
+  MUSTER_ENTRA_LEASE_MS: envVar.int({ min: 1_000, max: 3_600_000 }).default(60_000),
 };
 
 export const baseEnvSchema = z.object(baseEnvShape);
@@ -182,6 +194,10 @@ export interface MusterConfig {
   changesetWaitMs: number;
   /** the largest CSV file an import accepts (MUSTER_IMPORT_MAX_BYTES, default 100 MB) */
   importMaxBytes: number;
+  /** the Entra pull: token endpoint (form POST when set, else MSAL), Graph, scheduler tick and run lease */
+  entra: { authorityUrl: string | undefined; graphUrl: string; graphScope: string; graphAttempts: number; tickMs: number; leaseMs: number };
+  /** MUSTER_SECRET_KEY (unset: a key file in the data directory) */
+  secretKey: string | undefined;
   /** the parsed variables themselves */
   env: BaseEnv;
 }
@@ -255,6 +271,8 @@ function toConfig(e: BaseEnv): MusterConfig {
     remapWaitMs: e.MUSTER_REMAP_WAIT_MS,
     changesetWaitMs: e.MUSTER_CHANGESET_WAIT_MS,
     importMaxBytes: e.MUSTER_IMPORT_MAX_BYTES,
+    entra: { authorityUrl: e.MUSTER_ENTRA_AUTHORITY_URL, graphUrl: e.MUSTER_GRAPH_URL, graphScope: e.MUSTER_GRAPH_SCOPE, graphAttempts: e.MUSTER_GRAPH_ATTEMPTS, tickMs: e.MUSTER_ENTRA_TICK_MS, leaseMs: e.MUSTER_ENTRA_LEASE_MS },
+    secretKey: e.MUSTER_SECRET_KEY,
     env: e,
   };
 }

@@ -20,6 +20,8 @@ export const Source = z.object({
   operation: z.string().optional(),
   /** the changeset whose apply or rollback wrote the event */
   changesetId: z.string().optional(),
+  /** the Entra pull run that wrote the event */
+  runId: z.string().optional(),
 });
 export type Source = z.infer<typeof Source>;
 

@@ -1,7 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { z } from 'zod';
 import {
-  AdminRole, AttributeChange, ChangeDecision, ChangesetSummary, FieldChange, FieldChoice, FieldMapping, GroupRule, ImportMapping, ImportRowError,
+  AdminRole, AttributeChange, EntraFullReason, EntraRunStatus, EntraRunSummary, EntraRunTrigger, EntraSchedule, EntraTrackedUser, ChangeDecision, ChangesetSummary, FieldChange, FieldChoice, FieldMapping, GroupRule, ImportMapping, ImportRowError,
   ImportSummary, Plan, PersonStatus, ProposedChange, SchemaField, ScimErrorInfo, SnapshotPerson, SyncProvider, UniqueIdentifier,
 } from './model.ts';
 
@@ -47,8 +47,23 @@ export const eventSchemas = {
     schema: z.object({
       listId: z.string(), tenantId: z.string(), clientId: z.string(), groupIds: z.array(z.string()),
       uniqueIdentifier: UniqueIdentifier, fieldsAdded: z.array(SchemaField), mappings: z.array(FieldMapping),
+      /** directory extensions selected from Graph (full names, extension_<appId>_<name>) */
+      extensionAttributes: z.array(z.string()).default([]),
+      schedule: EntraSchedule.default(null),
+      /** share of the active people one run may deactivate before it holds the deactivations for review (null: no guard) */
+      deactivationThreshold: z.number().min(0).max(1).nullable().default(0.2),
     }),
   },
+  /** PATCH of an Entra connection: only what changed is present; a change of groups makes the next run a full one */
+  EntraSettingsChanged: {
+    version: 1,
+    schema: z.object({
+      listId: z.string(), groupIds: z.array(z.string()).optional(), extensionAttributes: z.array(z.string()).optional(),
+      schedule: EntraSchedule.optional(), deactivationThreshold: z.number().min(0).max(1).nullable().optional(),
+    }),
+  },
+  /** the Entra client secret was given or replaced (the secret itself is sealed in the entra-sync service's secret store, never here) */
+  EntraSecretSet: { version: 1, schema: z.object({ listId: z.string() }) },
   EntraDisconnected: { version: 1, schema: z.object({ listId: z.string() }) },
   MappingsChanged: {
     version: 1,
@@ -166,7 +181,7 @@ export const eventSchemas = {
   ChangesetOpened: {
     version: 1,
     schema: z.object({
-      changesetId: z.string(), listId: z.string(), origin: z.object({ kind: z.enum(['session', 'csv']), id: z.string() }),
+      changesetId: z.string(), listId: z.string(), origin: z.object({ kind: z.enum(['session', 'csv', 'entra-run']), id: z.string() }),
       /** the log position the proposals are based on (a session's snapshot) */
       basePosition: z.number().int(),
       /** the log position the read models had reached when the roster values were read */
@@ -250,6 +265,41 @@ export const eventSchemas = {
   ImportFailed: { version: 1, schema: z.object({ importId: z.string(), listId: z.string(), reason: z.string() }) },
   /** applied with nothing to change (every row unchanged or left out) */
   ImportCompleted: { version: 1, schema: z.object({ importId: z.string(), listId: z.string() }) },
+  // entrasync-{listId}: the Entra pull runs of a list and the sync state they leave (delta links, who is in scope)
+  EntraRunStarted: {
+    version: 1,
+    schema: z.object({
+      listId: z.string(), runId: z.string(), trigger: EntraRunTrigger, mode: z.enum(['full', 'incremental']), fullReason: EntraFullReason.nullable(),
+      startedAt: z.string(),
+      /** a run not heard of by then (no progress, no finish) was interrupted: the next run may start */
+      leaseUntil: z.string(),
+    }),
+  },
+  EntraRunProgress: { version: 1, schema: z.object({ listId: z.string(), runId: z.string(), pages: z.number().int(), leaseUntil: z.string() }) },
+  /** users whose scope or deletion state the run changed (a full run starts from nothing: reset), in chunks, appended with EntraRunFinished */
+  EntraUsersTracked: { version: 1, schema: z.object({ listId: z.string(), runId: z.string(), reset: z.boolean(), users: z.array(EntraTrackedUser) }) },
+  /** a user the run could not apply to the roster (a provisioning-log FAILED entry) */
+  EntraUserFailed: {
+    version: 1,
+    schema: z.object({ listId: z.string(), runId: z.string(), userId: z.string(), personId: z.string().nullable(), error: z.object({ code: z.string(), message: z.string() }) }),
+  },
+  EntraRunFinished: {
+    version: 1,
+    schema: z.object({
+      listId: z.string(), runId: z.string(), status: EntraRunStatus.exclude(['running']), summary: EntraRunSummary,
+      /** how the run ended up reading (an incremental run Graph sent back to a full round says so) */
+      mode: z.enum(['full', 'incremental']), fullReason: EntraFullReason.nullable(), finishedAt: z.string(),
+      pages: z.number().int(), throttledWaits: z.number().int(), error: z.object({ code: z.string(), message: z.string() }).nullable(),
+      /** the delta links the next run starts from (null: not advanced, as after a failure) */
+      deltaLinks: z.object({ users: z.string(), groups: z.array(z.object({ groupIds: z.array(z.string()), link: z.string() })) }).nullable(),
+      /** the groups the links were made for (a change of groups makes the next run full), and their names */
+      groupIds: z.array(z.string()),
+      groupNames: z.record(z.string(), z.string()).default({}),
+      /** deactivations held by the guard: how many, and the changeset presenting them */
+      held: z.number().int().default(0),
+      changesetId: z.string().nullable().default(null),
+    }),
+  },
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -329,7 +379,8 @@ export function toDomainEvent(recorded: StoredEventLike): DomainEvent {
 /** The events of each kind of stream, as unions: each decider's evolve switches over its own. */
 export type OrganisationEvent = EventOf<'OrganisationCreated' | 'OrganisationPlanChanged'>;
 export type AdminTokenEvent = EventOf<'AdminTokenIssued' | 'AdminTokenRevoked'>;
-export type ListEvent = EventOf<'ListCreated' | 'ListUpdated' | 'FieldAdded' | 'ScimConnected' | 'ScimDisconnected' | 'EntraConnected' | 'EntraDisconnected' | 'MappingsChanged' | 'RemapCompleted'>;
+export type ListEvent = EventOf<'ListCreated' | 'ListUpdated' | 'FieldAdded' | 'ScimConnected' | 'ScimDisconnected' | 'EntraConnected' | 'EntraSettingsChanged' | 'EntraSecretSet' | 'EntraDisconnected' | 'MappingsChanged' | 'RemapCompleted'>;
+export type EntraSyncEvent = EventOf<'EntraRunStarted' | 'EntraRunProgress' | 'EntraUsersTracked' | 'EntraUserFailed' | 'EntraRunFinished'>;
 export type ScimTokensEvent = EventOf<'ScimTokenIssued' | 'ScimTokenExpiryScheduled' | 'ScimTokenRevoked'>;
 export type PersonEvent = EventOf<'PersonProvisioned' | 'PersonCreated' | 'AttributesChanged' | 'Deactivated' | 'Reactivated' | 'PersonUnlinked' | 'PersonRelinked'>;
 export type GroupEvent = EventOf<'GroupCreated' | 'GroupChanged' | 'GroupMembersChanged' | 'GroupDeleted'>;
@@ -345,7 +396,8 @@ const typeSet = <T extends DomainEvent>(...types: Array<T['type']>) => {
 };
 export const isOrganisationEvent = typeSet<OrganisationEvent>('OrganisationCreated', 'OrganisationPlanChanged');
 export const isAdminTokenEvent = typeSet<AdminTokenEvent>('AdminTokenIssued', 'AdminTokenRevoked');
-export const isListEvent = typeSet<ListEvent>('ListCreated', 'ListUpdated', 'FieldAdded', 'ScimConnected', 'ScimDisconnected', 'EntraConnected', 'EntraDisconnected', 'MappingsChanged', 'RemapCompleted');
+export const isListEvent = typeSet<ListEvent>('ListCreated', 'ListUpdated', 'FieldAdded', 'ScimConnected', 'ScimDisconnected', 'EntraConnected', 'EntraSettingsChanged', 'EntraSecretSet', 'EntraDisconnected', 'MappingsChanged', 'RemapCompleted');
+export const isEntraSyncEvent = typeSet<EntraSyncEvent>('EntraRunStarted', 'EntraRunProgress', 'EntraUsersTracked', 'EntraUserFailed', 'EntraRunFinished');
 export const isScimTokensEvent = typeSet<ScimTokensEvent>('ScimTokenIssued', 'ScimTokenExpiryScheduled', 'ScimTokenRevoked');
 export const isPersonEvent = typeSet<PersonEvent>('PersonProvisioned', 'PersonCreated', 'AttributesChanged', 'Deactivated', 'Reactivated', 'PersonUnlinked', 'PersonRelinked');
 export const isGroupEvent = typeSet<GroupEvent>('GroupCreated', 'GroupChanged', 'GroupMembersChanged', 'GroupDeleted');
@@ -367,6 +419,7 @@ export const streams = {
   session: (sessionId: string) => `session-${sessionId}`,
   changeset: (changesetId: string) => `changeset-${changesetId}`,
   import: (importId: string) => `import-${importId}`,
+  entraSync: (listId: string) => `entrasync-${listId}`,
 } as const;
 
 export const streamPrefixes = {
@@ -381,4 +434,5 @@ export const streamPrefixes = {
   session: 'session-',
   changeset: 'changeset-',
   import: 'import-',
+  entraSync: 'entrasync-',
 } as const;

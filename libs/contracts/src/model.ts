@@ -33,6 +33,8 @@ export const FieldMapping = z.object({
   field: FieldKey,
   enabled: z.boolean().default(true),
   transform: Transform.default('direct'),
+  /** a second attribute read when the source has no value (Entra: Email ← mail, else userPrincipalName) */
+  fallback: z.string().min(1).optional(),
 });
 export type FieldMapping = z.infer<typeof FieldMapping>;
 
@@ -176,3 +178,24 @@ export const ImportSummary = z.object({
   deactivate: z.number().int(), reactivate: z.number().int(), invalid: z.number().int(), duplicateInFile: z.number().int(),
 });
 export type ImportSummary = z.infer<typeof ImportSummary>;
+
+/** An Entra connection's schedule: a run every `intervalMinutes` (at most 7 days: Graph's delta state expires after that); null = manual runs only */
+export const EntraSchedule = z.object({ intervalMinutes: z.number().int().min(5).max(10_080) }).nullable();
+export type EntraSchedule = z.infer<typeof EntraSchedule>;
+
+export const EntraRunStatus = z.enum(['running', 'succeeded', 'held', 'failed']);
+export type EntraRunStatus = z.infer<typeof EntraRunStatus>;
+export const EntraRunTrigger = z.enum(['manual', 'schedule']);
+export const EntraFullReason = z.enum(['first', 'groups_changed', 'sync_state_expired', 'reset']);
+export type EntraFullReason = z.infer<typeof EntraFullReason>;
+
+/** What a run did to the roster (updated: people whose fields changed; skipped: out-of-scope users seen; errors: people not applied) */
+export const EntraRunSummary = z.object({
+  created: z.number().int(), updated: z.number().int(), deactivated: z.number().int(), reactivated: z.number().int(),
+  unchanged: z.number().int(), skipped: z.number().int(), errors: z.number().int(),
+});
+export type EntraRunSummary = z.infer<typeof EntraRunSummary>;
+
+/** A user the sync tracks: the scoped groups it is a direct member of, and whether Entra deleted it (soft: restorable, hard: for good) */
+export const EntraTrackedUser = z.object({ id: z.string(), groups: z.array(z.string()), removed: z.enum(['soft', 'hard']).nullable() });
+export type EntraTrackedUser = z.infer<typeof EntraTrackedUser>;

@@ -24,7 +24,8 @@ export interface Change extends ProposedChange {
   reverted: boolean;
 }
 
-export type ChangesetOrigin = { kind: 'session' | 'csv'; id: string };
+/** where the proposals came from: a session, a CSV import, or an Entra run's held deactivations (the sync's own proposals: nothing is locked) */
+export type ChangesetOrigin = { kind: 'session' | 'csv' | 'entra-run'; id: string };
 
 export interface ChangesetState {
   exists: boolean;
@@ -311,7 +312,8 @@ export const changesetDecider: Decider<ChangesetCommand, ChangesetState> = {
         requireStatus(s, 'open');
         return withSummaries(s, [{ type: 'AllChangesDecided', data: { changesetId: s.changesetId, decision: cmd.decision === 'approve' ? 'approved' : 'rejected' } }]);
       case 'ApplyChangeset':
-        return decideApply(s, cmd.roster);
+        // a sync's own held changes are not locked against it
+        return decideApply(s, s.origin.kind === 'entra-run' ? { ...cmd.roster, provider: null, syncedFields: new Set() } : cmd.roster);
       case 'RecordApplied': {
         requireStatus(s, 'applying');
         // a change recorded twice (a resumed run) is recorded once

@@ -27,5 +27,24 @@ export function defaultMappings(): FieldMapping[] {
   ];
 }
 
+/**
+ * Default mappings when Entra directory sync is connected: Graph user properties (ids are their
+ * Graph paths) into the same 9 default fields. Email falls back to the userPrincipalName, Phone to
+ * the first business phone.
+ */
+export function entraDefaultMappings(): FieldMapping[] {
+  return [
+    { source: 'givenName', field: 'firstName', enabled: true, transform: 'direct' },
+    { source: 'surname', field: 'lastName', enabled: true, transform: 'direct' },
+    { source: 'mail', field: 'email', enabled: true, transform: 'direct', fallback: 'userPrincipalName' },
+    { source: 'displayName', field: 'displayName', enabled: true, transform: 'direct' },
+    { source: 'employeeId', field: 'employeeNumber', enabled: true, transform: 'direct' },
+    { source: 'mail', field: 'primaryEmail', enabled: true, transform: 'direct', fallback: 'userPrincipalName' },
+    { source: 'mobilePhone', field: 'phone', enabled: true, transform: 'direct', fallback: 'businessPhones' },
+    { source: 'jobTitle', field: 'jobTitle', enabled: true, transform: 'direct' },
+    { source: 'department', field: 'department', enabled: true, transform: 'direct' },
+  ];
+}
+
 /** Which list field holds the visible unique identifier for each choice. */
 export const UNIQUE_IDENTIFIER_FIELD = { employeeNumber: 'employeeNumber', userName: 'userName', email: 'email' } as const;

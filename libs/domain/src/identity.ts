@@ -8,9 +8,21 @@ export type ScimUser = Record<string, unknown>;
 
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
 
-/** The visible unique identifier a list chose (employee number, username or email), read from a SCIM user. */
-export function uniqueIdOf(resource: ScimUser | null | undefined, choice: UniqueIdentifier | undefined): string | undefined {
+/**
+ * The visible unique identifier a list chose (employee number, username or email), read from a SCIM
+ * user, or from an Entra user (a Graph object): email ← mail, else userPrincipalName; userName ←
+ * userPrincipalName; employeeNumber ← employeeId.
+ */
+export function uniqueIdOf(resource: ScimUser | null | undefined, choice: UniqueIdentifier | undefined, provider: 'scim' | 'entra' = 'scim'): string | undefined {
   if (!resource) return undefined;
+  if (provider === 'entra') {
+    switch (choice) {
+      case 'employeeNumber': return text(resource.employeeId);
+      case 'userName': return text(resource.userPrincipalName);
+      case 'email': return text(resource.mail) ?? text(resource.userPrincipalName);
+      default: return undefined;
+    }
+  }
   switch (choice) {
     case 'employeeNumber': return text((resource[ENTERPRISE_USER_URN] as Record<string, unknown> | undefined)?.employeeNumber);
     case 'userName': return text(resource.userName);

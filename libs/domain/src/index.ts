@@ -18,3 +18,4 @@ export * from './values.ts';
 export * from './session.ts';
 export * from './changeset.ts';
 export * from './import.ts';
+export * from './entra-sync.ts';

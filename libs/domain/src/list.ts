@@ -1,8 +1,8 @@
 import { isListEvent } from '@muster/contracts';
-import type { DomainEvent, FieldMapping, GroupRule, SchemaField, UniqueIdentifier, SyncProvider } from '@muster/contracts';
+import type { DomainEvent, EntraSchedule, FieldMapping, GroupRule, SchemaField, UniqueIdentifier, SyncProvider } from '@muster/contracts';
 import type { Decider } from './decider.ts';
 import { DomainError, conflict, invalid, notFound } from './errors.ts';
-import { DEFAULT_FIELDS, defaultMappings } from './defaults.ts';
+import { DEFAULT_FIELDS, defaultMappings, entraDefaultMappings } from './defaults.ts';
 
 export interface ListState {
   exists: boolean;
@@ -11,7 +11,7 @@ export interface ListState {
   name: string;
   description?: string;
   fields: SchemaField[];
-  sync: null | { provider: SyncProvider; uniqueIdentifier?: UniqueIdentifier; connectedAt: number };
+  sync: null | { provider: SyncProvider; uniqueIdentifier?: UniqueIdentifier; connectedAt: number; entra?: EntraSettings };
   /** true once a sync was connected and later disconnected */
   everConnected: boolean;
   mappings: FieldMapping[];
@@ -22,13 +22,32 @@ export interface ListState {
   remappedVersion: number;
 }
 
+/** What an Entra connection pulls, and when (the client secret is not here: it is sealed in the entra-sync service's secret store). */
+export interface EntraSettings {
+  tenantId: string;
+  clientId: string;
+  groupIds: string[];
+  extensionAttributes: string[];
+  schedule: EntraSchedule;
+  deactivationThreshold: number | null;
+  /** EntraSecretSet events since the connection (a new secret drops cached tokens) */
+  secretVersion: number;
+}
+
 export type ListCommand =
   | { type: 'CreateList'; listId: string; orgId: string; name: string; description?: string }
   | { type: 'UpdateList'; name?: string; description?: string }
   | { type: 'AddField'; field: SchemaField }
-  | { type: 'ConnectScim'; uniqueIdentifier: UniqueIdentifier; now: number }
+  | { type: 'ConnectScim'; uniqueIdentifier: UniqueIdentifier; now: number; knownSource?: (source: string) => boolean }
   | { type: 'DisconnectScim' }
-  | { type: 'ConnectEntra'; tenantId: string; clientId: string; groupIds: string[]; uniqueIdentifier: UniqueIdentifier }
+  | {
+    type: 'ConnectEntra'; tenantId: string; clientId: string; groupIds: string[]; uniqueIdentifier: UniqueIdentifier;
+    extensionAttributes: string[]; schedule: EntraSchedule; deactivationThreshold: number | null;
+    /** whether a mapping source is an Entra attribute (mappings of another provider are replaced by the Entra defaults) */
+    knownSource: (source: string) => boolean;
+  }
+  | { type: 'ChangeEntraSettings'; groupIds?: string[]; extensionAttributes?: string[]; schedule?: EntraSchedule; deactivationThreshold?: number | null }
+  | { type: 'SetEntraSecret' }
   | { type: 'DisconnectEntra' }
   | { type: 'SetMappings'; mappings: FieldMapping[]; groupRules: GroupRule[]; knownSources: (source: string) => boolean }
   /** a remap run has re-derived everyone under mappings version `mappingsVersion` */
@@ -83,14 +102,16 @@ export function validateMappings(
  * (before a disconnect, or before connecting) are kept; default mappings are added for the default
  * fields this connection creates, unless something feeds those fields already.
  */
-function connectionDefaults(s: ListState): { fieldsAdded: SchemaField[]; mappings: FieldMapping[] } {
+function connectionDefaults(s: ListState, defaults: FieldMapping[] = defaultMappings(), knownSource: (source: string) => boolean = () => true): { fieldsAdded: SchemaField[]; mappings: FieldMapping[] } {
   const existing = new Set(s.fields.map((f) => f.key));
   const fieldsAdded = DEFAULT_FIELDS.filter((f) => !existing.has(f.key));
-  const taken = new Set([...s.mappings.filter((m) => m.enabled).map((m) => m.field), ...s.groupRules.map((r) => r.field)]);
+  // mappings from another provider's attributes mean nothing to this one: its defaults replace them
+  const kept = s.mappings.filter((m) => knownSource(m.source));
+  const taken = new Set([...kept.filter((m) => m.enabled).map((m) => m.field), ...s.groupRules.map((r) => r.field)]);
   const added = new Set(fieldsAdded.map((f) => f.key));
-  const mappings = s.mappings.length > 0
-    ? [...s.mappings, ...defaultMappings().filter((m) => added.has(m.field) && !taken.has(m.field))]
-    : defaultMappings();
+  const mappings = kept.length > 0
+    ? [...kept, ...defaults.filter((m) => (added.has(m.field) || kept.length < s.mappings.length) && !taken.has(m.field))]
+    : defaults.filter((m) => !taken.has(m.field) || s.mappings.length === 0);
   return { fieldsAdded, mappings };
 }
 
@@ -114,16 +135,35 @@ export const listDecider: Decider<ListCommand, ListState> = {
         if (!s.exists) throw notFound('list not found');
         if (s.sync?.provider === 'scim') throw conflict('SCIM is already connected on this list');
         if (s.sync) throw conflict(`this list is synced by ${s.sync.provider}; one sync provider per list — disconnect it first`);
-        const { fieldsAdded, mappings } = connectionDefaults(s);
+        const { fieldsAdded, mappings } = connectionDefaults(s, defaultMappings(), cmd.knownSource);
         return [{ type: 'ScimConnected', data: { listId: s.listId, uniqueIdentifier: cmd.uniqueIdentifier, fieldsAdded, mappings } }];
       }
       case 'ConnectEntra': {
         if (!s.exists) throw notFound('list not found');
         if (s.sync?.provider === 'entra') throw conflict('Entra directory sync is already connected on this list');
         if (s.sync) throw conflict(`this list is synced by ${s.sync.provider}; one sync provider per list — disconnect it first`);
-        const { fieldsAdded, mappings } = connectionDefaults(s);
-        return [{ type: 'EntraConnected', data: { listId: s.listId, tenantId: cmd.tenantId, clientId: cmd.clientId, groupIds: cmd.groupIds, uniqueIdentifier: cmd.uniqueIdentifier, fieldsAdded, mappings } }];
+        const { fieldsAdded, mappings } = connectionDefaults(s, entraDefaultMappings(), cmd.knownSource);
+        return [{ type: 'EntraConnected', data: {
+          listId: s.listId, tenantId: cmd.tenantId, clientId: cmd.clientId, groupIds: cmd.groupIds, uniqueIdentifier: cmd.uniqueIdentifier, fieldsAdded, mappings,
+          extensionAttributes: cmd.extensionAttributes, schedule: cmd.schedule, deactivationThreshold: cmd.deactivationThreshold,
+        } }];
       }
+      case 'ChangeEntraSettings': {
+        if (!s.exists) throw notFound('list not found');
+        const e = s.sync?.entra;
+        if (s.sync?.provider !== 'entra' || !e) throw conflict('Entra directory sync is not connected on this list');
+        const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+        const data: Extract<DomainEvent, { type: 'EntraSettingsChanged' }>['data'] = { listId: s.listId };
+        if (cmd.groupIds !== undefined && !same([...cmd.groupIds].sort(), [...e.groupIds].sort())) data.groupIds = cmd.groupIds;
+        if (cmd.extensionAttributes !== undefined && !same(cmd.extensionAttributes, e.extensionAttributes)) data.extensionAttributes = cmd.extensionAttributes;
+        if (cmd.schedule !== undefined && !same(cmd.schedule, e.schedule)) data.schedule = cmd.schedule;
+        if (cmd.deactivationThreshold !== undefined && cmd.deactivationThreshold !== e.deactivationThreshold) data.deactivationThreshold = cmd.deactivationThreshold;
+        return Object.keys(data).length > 1 ? [{ type: 'EntraSettingsChanged', data }] : [];
+      }
+      case 'SetEntraSecret':
+        if (!s.exists) throw notFound('list not found');
+        if (s.sync?.provider !== 'entra') throw conflict('Entra directory sync is not connected on this list');
+        return [{ type: 'EntraSecretSet', data: { listId: s.listId } }];
       case 'DisconnectEntra':
         if (!s.exists) throw notFound('list not found');
         if (s.sync?.provider !== 'entra') throw conflict('Entra directory sync is not connected on this list');
@@ -171,8 +211,27 @@ export const listDecider: Decider<ListCommand, ListState> = {
       case 'EntraConnected':
         return {
           ...s, fields: [...s.fields, ...e.data.fieldsAdded], mappings: e.data.mappings,
-          sync: { provider: 'entra', uniqueIdentifier: e.data.uniqueIdentifier, connectedAt: 0 }, everConnected: true,
+          sync: {
+            provider: 'entra', uniqueIdentifier: e.data.uniqueIdentifier, connectedAt: 0,
+            entra: {
+              tenantId: e.data.tenantId, clientId: e.data.clientId, groupIds: e.data.groupIds, extensionAttributes: e.data.extensionAttributes ?? [],
+              schedule: e.data.schedule ?? null, deactivationThreshold: e.data.deactivationThreshold === undefined ? 0.2 : e.data.deactivationThreshold, secretVersion: 0,
+            },
+          },
+          everConnected: true,
         };
+      case 'EntraSettingsChanged': {
+        const cur = s.sync?.entra;
+        if (!cur) return s;
+        const { listId: _l, ...changed } = e.data;
+        const entra: EntraSettings = { ...cur };
+        for (const [k, v] of Object.entries(changed)) if (v !== undefined) (entra as unknown as Record<string, unknown>)[k] = v;
+        return { ...s, sync: { ...s.sync!, entra } };
+      }
+      case 'EntraSecretSet': {
+        const cur = s.sync?.entra;
+        return cur ? { ...s, sync: { ...s.sync!, entra: { ...cur, secretVersion: cur.secretVersion + 1 } } } : s;
+      }
       case 'MappingsChanged':
         return { ...s, mappings: e.data.mappings, groupRules: e.data.groupRules, mappingsVersion: s.mappingsVersion + 1 };
       case 'RemapCompleted':

@@ -26,7 +26,63 @@ export type PersonCommand =
   | { type: 'EditPerson'; changes: Fields; lockedFields: Record<string, string> }
   | { type: 'SetStatus'; status: PersonStatus; syncProvider: string | null }
   | { type: 'Remap'; fields: Fields; cause: 'remap' | 'group-rule' }
-  | ChangesetWrite;
+  | ChangesetWrite
+  | EntraUserSync;
+
+/**
+ * What an Entra run wants for one user's person: the Graph object as now known (`user`, the sync
+ * anchor is its id), the mapped fields, and whether the person should be active (in a scoped group,
+ * enabled, not deleted). `gone`: Entra deleted the user for good (the person is unlinked, inactive,
+ * and never brought back by a later run).
+ */
+export interface EntraUserSync {
+  type: 'SyncEntraUser';
+  personId: string;
+  listId: string;
+  user: ScimResource;
+  fields: Fields;
+  active: boolean;
+  gone?: boolean;
+}
+
+/** changes between two Graph objects, by property (one level into complex properties such as onPremisesExtensionAttributes) */
+export function graphChanges(before: ScimResource, after: ScimResource): AttributeChange[] {
+  const out: AttributeChange[] = [];
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  for (const k of keys) {
+    const a = before[k] ?? null;
+    const b = after[k] ?? null;
+    if (sameValue(a, b)) continue;
+    const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+    if (isObj(a) && isObj(b)) {
+      for (const sub of new Set([...Object.keys(a), ...Object.keys(b)])) {
+        if (!sameValue(a[sub] ?? null, b[sub] ?? null)) out.push({ path: `${k}.${sub}`, old: a[sub] ?? null, new: b[sub] ?? null });
+      }
+    } else out.push({ path: k, old: a, new: b });
+  }
+  return out;
+}
+
+function decideEntraSync(cmd: EntraUserSync, s: PersonState): DomainEvent[] {
+  if (!s.exists) {
+    // a person is created for a user in scope only; a deleted or out-of-scope user never becomes one
+    if (!cmd.active || cmd.gone) return [];
+    const fieldChanges = fieldChangesOf({}, cmd.fields);
+    return [{ type: 'PersonProvisioned', data: { personId: cmd.personId, listId: cmd.listId, scim: cmd.user, fields: applyFieldChanges({}, fieldChanges), status: 'active', fieldChanges } }];
+  }
+  if (s.listId !== cmd.listId) throw conflict('this person belongs to another list');
+  // deleted for good earlier: never reactivated
+  if (!s.linked) return [];
+  if (cmd.gone) return [{ type: 'PersonUnlinked', data: { personId: s.personId, listId: s.listId, wasActive: s.status === 'active' } }];
+  const fieldChanges = fieldChangesOf(s.fields, cmd.fields);
+  const fields = applyFieldChanges(s.fields, fieldChanges);
+  const scimChanges = graphChanges(s.scim ?? {}, cmd.user);
+  const base = { personId: s.personId, listId: s.listId, scim: cmd.user, scimChanges, fields, fieldChanges };
+  if (s.status === 'active' && !cmd.active) return [{ type: 'Deactivated', data: { ...base, cause: 'idp' } }];
+  if (s.status === 'inactive' && cmd.active) return [{ type: 'Reactivated', data: { ...base, cause: 'idp' } }];
+  if (!scimChanges.length && !fieldChanges.length) return [];
+  return [{ type: 'AttributesChanged', data: { ...base, cause: 'idp' } }];
+}
 
 /**
  * A changeset's write to one person (apply, or rollback): each field from the value it is expected
@@ -163,6 +219,8 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
       }
       case 'WriteChangeset':
         return decideChangesetWrite(cmd, s);
+      case 'SyncEntraUser':
+        return decideEntraSync(cmd, s);
       default: {
         const never: never = cmd;
         throw new DomainError('invalid', `unknown command ${(never as { type: string }).type}`);

@@ -78,7 +78,14 @@ export class GraphClient {
         if ((err as Error).name === 'EntraAuthError') throw err;
         failure = (err as Error).message;
       }
-      if (res?.ok) return (await res.json()) as T;
+      if (res?.ok) {
+        const text = await res.text();
+        try {
+          return JSON.parse(text) as T;
+        } catch {
+          throw new GraphError(res.status, 'bad_answer', `Graph answered ${res.status} with a body that is not JSON (${(res.headers.get('content-type') ?? 'no content type').slice(0, 60)}: ${text.slice(0, 80)})`);
+        }
+      }
       if (res && res.status === 401 && !reauthorised) { reauthorised = true; this.o.tokens.invalidate(); attempt--; continue; }
       const transient = !res || res.status === 429 || res.status === 503 || res.status === 504;
       if (res && !transient) {
@@ -100,10 +107,11 @@ export class GraphClient {
    * One delta round from `startUrl` (the initial query, or the deltaLink of the last round): each
    * page handed to `onPage` in order; resolves with the new deltaLink.
    */
-  async deltaRound(startUrl: string, onPage: (page: DeltaPage) => Promise<void> | void): Promise<string> {
+  async deltaRound(startUrl: string, onPage: (page: DeltaPage) => Promise<void> | void, headers: Record<string, string> = {}): Promise<string> {
     let url = startUrl;
     for (;;) {
-      const page = await this.get<DeltaPage>(url);
+      const page = await this.get<DeltaPage>(url, headers);
+      if (!page || typeof page !== 'object' || !Array.isArray(page.value)) throw new GraphError(200, 'bad_answer', 'a delta page was not a JSON object with a value array');
       this.pages++;
       await onPage(page);
       if (page['@odata.deltaLink']) return page['@odata.deltaLink'];

@@ -1,2 +1,3 @@
 export * from './token.ts';
 export * from './client.ts';
+export * from './msal.ts';

@@ -3,6 +3,8 @@
  * Custom extension attributes are addressed by their full URN path
  * ("urn:example:params:scim:schemas:extension:acme:2.0:User:badgeColour").
  */
+import { entraCatalogueView } from './entra-catalogue.ts';
+
 export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 export type AttributeGroup = 'Name' | 'Contact' | 'Organisation' | 'Account' | 'Address' | 'Custom';
@@ -115,13 +117,21 @@ export function customSourcesOf(resource: Res): string[] {
   return out;
 }
 
-/** The attribute catalogue, flat and grouped (Name, Contact, Organisation, Account, Address, Custom). */
-export function catalogueView() {
+/**
+ * The attribute catalogue, flat and grouped (Name, Contact, Organisation, Account, Address, Custom):
+ * SCIM attributes (`source: "scim"`) and Entra ID properties (`source: "entra"`, ids are Graph
+ * paths), plus the directory extensions a list's Entra connection names when given.
+ */
+export function catalogueView(entraExtensions: readonly string[] = []) {
   const order: AttributeGroup[] = ['Name', 'Contact', 'Organisation', 'Account', 'Address', 'Custom'];
+  const all: Array<{ id: string; label: string; group: AttributeGroup; source: 'scim' | 'entra' }> = [
+    ...catalogue.map((c) => ({ ...c, source: 'scim' as const })),
+    ...entraCatalogueView(entraExtensions),
+  ];
   return {
-    count: catalogue.length,
-    attributes: catalogue,
-    groups: order.map((name) => ({ name, attributes: catalogue.filter((c) => c.group === name) })),
+    count: all.length,
+    attributes: all,
+    groups: order.map((name) => ({ name, attributes: all.filter((c) => c.group === name) })),
     custom: 'custom extension attributes are addressed by their URN path, e.g. "urn:example:params:scim:schemas:extension:acme:2.0:User:badge"; those a list\'s people carry are listed by GET /lists/{id}/mappings (customAttributes)',
   };
 }

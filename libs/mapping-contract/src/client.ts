@@ -28,8 +28,9 @@ export class MappingClient {
   mapCsv(req: { listId: string; columns: string[]; mapping: Record<string, ColumnMapping>; rows: string[][] }) {
     return this.call<{ results: CsvRowResult[] }>(subjects.mappingCsv, req, Math.max(this.timeoutMs, 30_000));
   }
-  catalogue() {
-    return this.call<{ count: number; attributes: CatalogueEntry[]; groups: Array<{ name: string; attributes: CatalogueEntry[] }>; custom: string }>(subjects.mappingCatalogue, {});
+  /** the catalogue; with a list id, also the directory extensions that list's Entra connection names */
+  catalogue(listId?: string) {
+    return this.call<{ count: number; attributes: Array<CatalogueEntry | { id: string; label: string; group: string; source: 'entra'; graphPath: string }>; groups: Array<{ name: string; attributes: CatalogueEntry[] }>; custom: string }>(subjects.mappingCatalogue, listId ? { listId } : {});
   }
   get(listId: string) {
     return this.call<{ mappings: FieldMapping[]; groupRules: GroupRule[]; customAttributes: string[]; remap: { pending: boolean; mappingsVersion: number; progress?: { done: number; total: number; changed: number } } }>(subjects.mappingGet, { listId });

@@ -1,5 +1,9 @@
 import type { FieldMapping, GroupRule, SchemaField, Transform } from '@muster/contracts';
 import { extractAttribute } from './catalogue.ts';
+import { extractEntraAttribute } from './entra-catalogue.ts';
+
+/** which IdP's attributes a list's mappings read: SCIM resources, or Entra (Graph) user objects */
+export type SourceKind = 'scim' | 'entra';
 
 export function applyTransform(value: unknown, t: Transform): unknown {
   if (typeof value !== 'string') return value;
@@ -20,11 +24,14 @@ export function applyTransform(value: unknown, t: Transform): unknown {
  * appears in the result (null when the IdP has no value), so a removed attribute clears its field.
  * Fields not mapped are absent: a sync never touches local-only fields.
  */
-export function mapResource(resource: Record<string, unknown>, mappings: FieldMapping[]): Record<string, unknown> {
+export function mapResource(resource: Record<string, unknown>, mappings: FieldMapping[], kind: SourceKind = 'scim'): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const extract = kind === 'entra' ? extractEntraAttribute : extractAttribute;
+  const empty = (v: unknown) => v === undefined || v === null || v === '';
   for (const m of mappings) {
     if (!m.enabled) continue;
-    const raw = extractAttribute(resource, m.source);
+    let raw = extract(resource, m.source);
+    if (empty(raw) && m.fallback) raw = extract(resource, m.fallback);
     const v = raw === undefined || raw === null ? null : applyTransform(typeof raw === 'object' ? JSON.stringify(raw) : raw, m.transform);
     out[m.field] = v === '' ? null : v;
   }

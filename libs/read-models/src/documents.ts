@@ -129,7 +129,9 @@ export interface ProvisioningLogDoc {
   scimChanges?: unknown[];
   cause?: string | null;
   /** who made the change: the IdP over SCIM, or an applied (or rolled back) changeset of a session or a CSV import */
-  source?: 'scim' | 'changeset' | 'csv';
+  source?: 'scim' | 'changeset' | 'csv' | 'entra';
+  /** the Entra run that made the change */
+  runId?: string | null;
   changesetId?: string | null;
   importId?: string | null;
   method: string | null;
@@ -180,7 +182,7 @@ export interface SessionPersonDoc {
 export interface ChangesetDoc {
   _id: string;
   listId: string;
-  origin: { kind: 'session' | 'csv'; id: string };
+  origin: { kind: 'session' | 'csv' | 'entra-run'; id: string };
   basePosition: number;
   reviewedPosition: number;
   status: ChangesetSummary['status'];
@@ -210,6 +212,26 @@ export interface ImportDoc {
   [extra: string]: unknown;
 }
 
+/** one Entra pull run of a list (GET /lists/{id}/sync/entra/runs) */
+export interface EntraRunDoc {
+  _id: string;
+  listId: string;
+  status: 'running' | 'succeeded' | 'held' | 'failed';
+  trigger: 'manual' | 'schedule';
+  mode: 'full' | 'incremental';
+  fullReason: string | null;
+  summary: { created: number; updated: number; deactivated: number; reactivated: number; unchanged: number; skipped: number; errors: number };
+  pages: number;
+  throttledWaits: number;
+  startedAt: string;
+  finishedAt: string | null;
+  error: { code: string; message: string } | null;
+  held: number;
+  changesetId: string | null;
+  lastPosition: number;
+  [extra: string]: unknown;
+}
+
 /** the document type of each read model */
 export interface ReadModelDocs {
   organisations: OrganisationDoc;
@@ -223,6 +245,7 @@ export interface ReadModelDocs {
   session_people: SessionPersonDoc;
   changesets: ChangesetDoc;
   imports: ImportDoc;
+  entra_runs: EntraRunDoc;
 }
 
 /** A read model's collection, typed (`prefix` for a rebuild's or a replay's collections). */

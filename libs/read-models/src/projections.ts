@@ -147,8 +147,47 @@ export class Projections {
       case 'EntraConnected':
         return guarded(this.c('lists'), e.data.listId, p, {
           $push: { fields: { $each: e.data.fieldsAdded } },
-          $set: { sync: { provider: 'entra', uniqueIdentifier: e.data.uniqueIdentifier, tenantId: e.data.tenantId, clientId: e.data.clientId, groupIds: e.data.groupIds, connectedAt: at }, mappings: e.data.mappings, updatedAt: at },
+          $set: {
+            sync: {
+              provider: 'entra', uniqueIdentifier: e.data.uniqueIdentifier, tenantId: e.data.tenantId, clientId: e.data.clientId, groupIds: e.data.groupIds,
+              extensionAttributes: e.data.extensionAttributes ?? [], schedule: e.data.schedule ?? null,
+              deactivationThreshold: e.data.deactivationThreshold === undefined ? 0.2 : e.data.deactivationThreshold, secretSetAt: null, connectedAt: at,
+            },
+            mappings: e.data.mappings, updatedAt: at,
+          },
         });
+      case 'EntraSettingsChanged': {
+        const $set: Record<string, unknown> = { updatedAt: at };
+        for (const k of ['groupIds', 'extensionAttributes', 'schedule', 'deactivationThreshold'] as const) if (e.data[k] !== undefined) $set[`sync.${k}`] = e.data[k];
+        return guarded(this.c('lists'), e.data.listId, p, { $set });
+      }
+      case 'EntraSecretSet':
+        return guarded(this.c('lists'), e.data.listId, p, { $set: { 'sync.secretSetAt': at, updatedAt: at } });
+      case 'EntraRunStarted':
+        return guarded(this.c('entra_runs'), e.data.runId, p, {}, () => ({
+          _id: e.data.runId, listId: e.data.listId, status: 'running', trigger: e.data.trigger, mode: e.data.mode, fullReason: e.data.fullReason,
+          summary: { created: 0, updated: 0, deactivated: 0, reactivated: 0, unchanged: 0, skipped: 0, errors: 0 }, pages: 0, throttledWaits: 0,
+          startedAt: e.data.startedAt, finishedAt: null, error: null, held: 0, changesetId: null,
+        }));
+      case 'EntraRunProgress':
+        return guarded(this.c('entra_runs'), e.data.runId, p, { $set: { pages: e.data.pages } });
+      case 'EntraUsersTracked':
+        return;
+      case 'EntraUserFailed':
+        await this.logEntry(r, {
+          listId: e.data.listId, operation: 'SYNC', status: 'FAILED', resourceType: 'User', resourceId: e.data.personId,
+          error: { status: '422', detail: `${e.data.error.code}: ${e.data.error.message}`.slice(0, 1_000) }, changes: [], source: 'entra',
+          changesetId: null, importId: null, runId: e.data.runId, entraUserId: e.data.userId,
+        });
+        return;
+      case 'EntraRunFinished': {
+        await guarded(this.c('entra_runs'), e.data.runId, p, { $set: {
+          status: e.data.status, mode: e.data.mode, fullReason: e.data.fullReason, summary: e.data.summary, pages: e.data.pages, throttledWaits: e.data.throttledWaits,
+          finishedAt: e.data.finishedAt, error: e.data.error, held: e.data.held ?? 0, changesetId: e.data.changesetId ?? null,
+        } });
+        if (e.data.status !== 'failed') await this.c('lists').updateOne({ _id: e.data.listId }, { $max: { lastSyncAt: at } });
+        return;
+      }
       case 'EntraDisconnected':
       case 'ScimDisconnected':
         return guarded(this.c('lists'), e.data.listId, p, { $set: { sync: null, updatedAt: at } });
@@ -315,7 +354,8 @@ export class Projections {
     // provisioning-log entries, from the same events auditors replay
     const cause = (e.data as { cause?: string }).cause;
     const fromChangeset = cause === 'changeset' || cause === 'changeset-rollback';
-    if ((m.source?.kind === 'scim' || fromChangeset) && 'listId' in e.data) {
+    const fromIdp = m.source?.kind === 'scim' || (m.source?.kind === 'entra' && !fromChangeset);
+    if ((fromIdp || fromChangeset) && 'listId' in e.data) {
       const data = e.data as { listId: string; personId?: string; groupId?: string; fieldChanges?: FieldChange[]; scimChanges?: unknown[]; cause?: string };
       await this.logEntry(r, {
         listId: data.listId, operation: operationOf(e, m), status: 'SUCCESS',
@@ -324,9 +364,11 @@ export class Projections {
         // 'group-rule' when a group membership change re-derived the person's fields
         cause: data.cause ?? null,
         // a changeset's writes: from a session ('changeset') or a CSV import ('csv', correlated by the import)
-        source: fromChangeset ? (m.source.kind === 'csv' ? 'csv' : 'changeset') : 'scim',
+        // Entra pulls: the run is the correlation (a changeset of a run's held deactivations names both)
+        source: fromChangeset ? (m.source.kind === 'csv' ? 'csv' : m.source.kind === 'entra' ? 'entra' : 'changeset') : m.source.kind === 'entra' ? 'entra' : 'scim',
         changesetId: fromChangeset ? m.source.changesetId ?? m.correlationId : null,
         importId: fromChangeset && m.source.kind === 'csv' ? m.correlationId : null,
+        runId: m.source.kind === 'entra' ? m.source.runId ?? m.correlationId : null,
       });
       if (!fromChangeset) await this.c('lists').updateOne({ _id: data.listId }, { $max: { lastSyncAt: at } });
     }

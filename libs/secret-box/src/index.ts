@@ -94,3 +94,4 @@ export class SecretBox {
     }
   }
 }
+export * from './store.ts';

@@ -9,6 +9,7 @@ import type { Bus } from '@muster/bus';
 import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
 import { installJsonErrorHandler } from '@muster/http';
+import { EntraSyncClient } from '@muster/entra-sync-contract';
 import { MappingClient } from '@muster/mapping-contract';
 import { ProjectionWaiter } from '@muster/read-models';
 import { AdminAuth } from './auth.ts';
@@ -28,6 +29,7 @@ import { organisationRoutes } from './routes/organisations.ts';
 import { peopleRoutes } from './routes/people.ts';
 import { provisioningLogRoutes } from './routes/provisioning-log.ts';
 import { syncRoutes } from './routes/sync.ts';
+import { entraRoutes } from './routes/entra.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
 export interface AdminApiOptions {
@@ -75,9 +77,10 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
 
   const auth = new AdminAuth(opts.store);
   const mapping = new MappingClient(opts.bus);
+  const entra = new EntraSyncClient(opts.bus);
   const projection = new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000 });
   const ctx: AdminContext = {
-    store: opts.store, readStore: opts.readStore, bus: opts.bus, mapping, auth,
+    store: opts.store, readStore: opts.readStore, bus: opts.bus, mapping, entra, auth,
     projection,
     publicUrl: opts.publicUrl.replace(/\/$/, ''), now: opts.now ?? (() => new Date()), newId: randomUUID,
     rebuildWaitMs: opts.rebuildWaitMs ?? 10 * 60_000,
@@ -105,7 +108,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
     installJsonErrorHandler(api);
     api.addHook('onRequest', auth.hook);
     // one plugin per OpenAPI tag
-    for (const routes of [adminRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, sessionRoutes, changesetRoutes, importRoutes, syncRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
+    for (const routes of [adminRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, sessionRoutes, changesetRoutes, importRoutes, syncRoutes, entraRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
       await api.register(routes);
     }
   }, { prefix: '/api/v1' });

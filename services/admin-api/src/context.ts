@@ -12,6 +12,7 @@ import type { Bus } from '@muster/bus';
 import type { EventStore } from '@muster/event-store';
 import { HttpError } from '@muster/http';
 import type { MappingClient } from '@muster/mapping-contract';
+import type { EntraSyncClient } from '@muster/entra-sync-contract';
 import type { ProjectionWaiter } from '@muster/read-models';
 import type { ReadStore } from '@muster/read-store';
 import type { AdminAuth, Principal } from './auth.ts';
@@ -23,6 +24,8 @@ export interface AdminContext {
   readStore: ReadStore;
   bus: Bus;
   mapping: MappingClient;
+  /** the entra-sync service over the bus (secrets, connection tests, runs) */
+  entra: EntraSyncClient;
   /** how long POST /admin/projections/rebuild with wait=true waits (ms) */
   rebuildWaitMs: number;
   auth: AdminAuth;
@@ -74,7 +77,7 @@ export function uniqueIdOf(list: ListState, fields: Record<string, unknown> | un
   if (!choice) return null;
   const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
   const f = fields ?? {};
-  const fromIdp = uniqueIdOfScim(scim, choice) ?? null;
+  const fromIdp = uniqueIdOfScim(scim, choice, list.sync?.provider === 'entra' ? 'entra' : 'scim') ?? null;
   switch (choice) {
     case 'employeeNumber': return { kind: choice, value: fromIdp ?? str(f.employeeNumber) };
     case 'userName': return { kind: choice, value: fromIdp };

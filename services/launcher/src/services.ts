@@ -3,13 +3,14 @@ import { projectorModule, projectorThread } from '@muster/projector';
 import { mappingModule } from '@muster/mapping';
 import { adminApiModule } from '@muster/admin-api';
 import { scimIngressModule } from '@muster/scim-ingress';
+import { entraSyncModule } from '@muster/entra-sync';
 
 /**
  * Every service the one-process runtime runs, in start order (the projector first so read models
  * rebuild from the log, the mapping service before the HTTP services that ask it).
  * Adding a service: write its ServiceModule and list it here.
  */
-export const ALL_SERVICES: ServiceModule[] = [projectorModule, mappingModule, adminApiModule, scimIngressModule];
+export const ALL_SERVICES: ServiceModule[] = [projectorModule, mappingModule, adminApiModule, scimIngressModule, entraSyncModule];
 
 /**
  * Node flags `npm start` runs the launcher with (package.json): a 64 MB young-generation semi-space,

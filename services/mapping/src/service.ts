@@ -11,7 +11,7 @@ import {
 import { z } from 'zod';
 import { GroupFeed } from './groups.ts';
 import {
-  MapCsvRequest, MapRequest, SetMappingsRequest, applyGroupRules, catalogueView, customSourcesOf, isCustomSource, isKnownSource, mapCsvRows, mapResource,
+  MapCsvRequest, MapRequest, SetMappingsRequest, applyGroupRules, catalogueView, customSourcesOf, isCustomSource, isEntraSource, isKnownSource, mapCsvRows, mapResource,
   type CsvRowResult, type Reply, type SetMappingsResult,
 } from '@muster/mapping-contract';
 import { ProjectionWaiter } from '@muster/read-models';
@@ -34,6 +34,21 @@ const REMAP_CONCURRENCY = 16;
 
 interface RemapProgress { done: number; total: number; changed: number }
 
+
+/** which attributes a list's mappings may read: its sync provider's (an Entra list: Graph properties and its directory extensions) */
+export function knownSourcesOf(list: ListState): (source: string) => boolean {
+  if (list.sync?.provider === 'entra') {
+    const ext = list.sync.entra?.extensionAttributes ?? [];
+    return (source) => isEntraSource(source, ext);
+  }
+  return isKnownSource;
+}
+
+/** the scoped Entra groups a synced user is a member of, by name (the sync keeps them on the user as memberOf) */
+function entraGroupNames(user: Record<string, unknown>): string[] {
+  const m = user.memberOf;
+  return Array.isArray(m) ? m.flatMap((g) => (g && typeof g === 'object' && typeof (g as { displayName?: unknown }).displayName === 'string' ? [(g as { displayName: string }).displayName] : [])) : [];
+}
 
 /** checkpoint (in the read store) of the last group event whose group rules were applied */
 export const GROUP_RULES_CHECKPOINT = 'mapping-group-rules';
@@ -83,7 +98,7 @@ export class MappingService {
     const q = { queue: 'mapping' };
     this.subs.push(await bus.subscribe(subjects.mappingMap, async (m) => m.respond?.(await this.safe(() => this.map(MapRequest.parse(m.data)))), q));
     this.subs.push(await bus.subscribe(subjects.mappingCsv, async (m) => m.respond?.(await this.safe(() => this.mapCsv(MapCsvRequest.parse(m.data)))), q));
-    this.subs.push(await bus.subscribe(subjects.mappingCatalogue, (m) => m.respond?.({ ok: true, result: catalogueView() }), q));
+    this.subs.push(await bus.subscribe(subjects.mappingCatalogue, async (m) => m.respond?.(await this.safe(() => this.catalogue(z.object({ listId: z.string().optional() }).parse(m.data ?? {}).listId))), q));
     this.subs.push(await bus.subscribe(subjects.mappingGet, async (m) => m.respond?.(await this.safe(() => this.get(z.object({ listId: z.string() }).parse(m.data).listId))), q));
     this.subs.push(await bus.subscribe(subjects.mappingSet, async (m) => m.respond?.(await this.safe(() => this.set(SetMappingsRequest.parse(m.data)))), q));
     await this.lists.catchUp(30_000);
@@ -166,9 +181,18 @@ export class MappingService {
 
   async map(req: z.infer<typeof MapRequest>): Promise<{ fields: Record<string, unknown> }> {
     const list = await this.list(req.listId);
-    const fields = mapResource(req.resource, list.mappings);
-    if (list.groupRules.length && req.groups) Object.assign(fields, applyGroupRules(req.groups, list.groupRules, list.fields));
+    const entra = list.sync?.provider === 'entra';
+    const fields = mapResource(req.resource, list.mappings, entra ? 'entra' : 'scim');
+    const groups = req.groups ?? (entra ? entraGroupNames(req.resource) : undefined);
+    if (list.groupRules.length && groups) Object.assign(fields, applyGroupRules(groups, list.groupRules, list.fields));
     return { fields };
+  }
+
+  /** the catalogue, with the directory extensions of the list's Entra connection when a list is named */
+  private async catalogue(listId: string | undefined) {
+    if (!listId) return catalogueView();
+    const list = await this.list(listId);
+    return catalogueView(list.sync?.entra?.extensionAttributes ?? []);
   }
 
   /** CSV rows (a batch of an import) to field values of the list's types: CSV as a source kind of the one mapping pipeline */
@@ -191,6 +215,8 @@ export class MappingService {
     const custom = new Set<string>();
     for (const d of docs) if (d.scimResource) for (const s of customSourcesOf(d.scimResource as Record<string, unknown>)) custom.add(s);
     for (const m of list.mappings) if (isCustomSource(m.source)) custom.add(m.source);
+    // an Entra list's custom attributes are the directory extensions its connection selects
+    if (list.sync?.provider === 'entra') { custom.clear(); for (const x of list.sync.entra?.extensionAttributes ?? []) custom.add(x); }
     return {
       mappings: list.mappings, groupRules: list.groupRules, customAttributes: [...custom].sort(),
       // pending: the current mappings are not yet applied to everyone (a remap run is under way or owed)
@@ -229,9 +255,9 @@ export class MappingService {
   private async setInOrder(req: z.infer<typeof SetMappingsRequest>, onSaved: (saved: { changed: boolean; position: number | null; state: ListState }) => void): Promise<SetMappingsResult> {
     const { store } = this.opts;
     const correlationId = req.correlationId;
-    const res = await handleCommand(store, streams.list(req.listId), listDecider, {
-      type: 'SetMappings', mappings: req.mappings, groupRules: req.groupRules, knownSources: isKnownSource,
-    }, {
+    const res = await handleCommand(store, streams.list(req.listId), listDecider, (state) => ({
+      type: 'SetMappings' as const, mappings: req.mappings, groupRules: req.groupRules, knownSources: knownSourcesOf(state),
+    }), {
       actor: req.actor, source: { kind: 'admin-api', ...(req.source ?? {}) }, correlationId, now: this.now(), newId: randomUUID,
       ...(req.traceparent ? { traceparent: req.traceparent } : {}),
     });
@@ -262,8 +288,10 @@ export class MappingService {
 
   /** Mapped fields plus group-rule fields for one person under the list's current configuration. */
   private derivedFields(list: ListState, personId: string, scim: Record<string, unknown> | null): Record<string, unknown> {
-    const fields = scim ? mapResource(scim, list.mappings) : {};
-    if (list.groupRules.length) Object.assign(fields, applyGroupRules(this.groups.membership.groupNamesOf(personId, list.listId), list.groupRules, list.fields));
+    const entra = list.sync?.provider === 'entra';
+    const fields = scim ? mapResource(scim, list.mappings, entra ? 'entra' : 'scim') : {};
+    const groups = entra ? entraGroupNames(scim ?? {}) : this.groups.membership.groupNamesOf(personId, list.listId);
+    if (list.groupRules.length) Object.assign(fields, applyGroupRules(groups, list.groupRules, list.fields));
     return fields;
   }
 

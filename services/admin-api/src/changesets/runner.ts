@@ -118,9 +118,11 @@ export class ChangesetRunner {
    */
   private ctx(s: Pick<ChangesetState, 'changesetId' | 'origin'>, run: RunContext): CommandContext {
     const csv = s.origin.kind === 'csv';
+    // an Entra run's held deactivations: written as the sync's (source entra), correlated by the run
+    const entra = s.origin.kind === 'entra-run';
     return {
-      ...run, source: { ...run.source, ...(csv ? { kind: 'csv' as const } : {}), changesetId: s.changesetId },
-      correlationId: csv ? s.origin.id : s.changesetId, now: this.opts.now(), newId: this.opts.newId,
+      ...run, source: { ...run.source, ...(csv ? { kind: 'csv' as const } : {}), ...(entra ? { kind: 'entra' as const, idp: 'entra', runId: s.origin.id } : {}), changesetId: s.changesetId },
+      correlationId: csv || entra ? s.origin.id : s.changesetId, now: this.opts.now(), newId: this.opts.newId,
     };
   }
 

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryBus } from '@muster/bus';
 import { openEmbeddedEventStore, type EmbeddedEventStore } from '@muster/event-store/embedded';
 import { installJsonErrorHandler } from '@muster/http';
+import { EntraSyncClient } from '@muster/entra-sync-contract';
 import { MappingClient } from '@muster/mapping-contract';
 import { ProjectionWaiter } from '@muster/read-models';
 import { createMemoryReadStore } from '@muster/read-store-memory';
@@ -33,7 +34,7 @@ describe('admin API plugins mounted one by one', () => {
     const readStore = createMemoryReadStore();
     const bus = createMemoryBus();
     const ctx: AdminContext = {
-      store, readStore, bus, mapping: new MappingClient(bus), auth: new AdminAuth(store), rebuildWaitMs: 1_000,
+      store, readStore, bus, mapping: new MappingClient(bus), entra: new EntraSyncClient(bus), auth: new AdminAuth(store), rebuildWaitMs: 1_000,
       projection: new ProjectionWaiter(readStore, { timeoutMs: 50 }), publicUrl: 'https://muster.example', now: () => new Date(), newId: randomUUID,
       changesets: new ChangesetRunner({ store, readStore, now: () => new Date(), newId: randomUUID, log: () => {} }), changesetWaitMs: 100,
       imports: new ImportRunner({ store, readStore, mapping: new MappingClient(bus), dir: join(dir, 'imports'), now: () => new Date(), newId: randomUUID, log: () => {}, projectedTo: async () => true }),
