@@ -183,7 +183,8 @@ export class SyncRun {
         else if (e.type === 'PersonProvisioned') summary.created++;
         else if (e.type === 'Reactivated') summary.reactivated++;
         else if (e.type === 'Deactivated' || (e.type === 'PersonUnlinked' && e.data.wasActive)) summary.deactivated++;
-        else if (e.type === 'AttributesChanged') summary.updated++;
+        // updated: the person's fields changed (a change of groups alone is recorded, not counted)
+        else if (e.type === 'AttributesChanged' && e.data.fieldChanges.length) summary.updated++;
         else summary.unchanged++;
       } catch (err) {
         summary.errors++;

@@ -167,7 +167,7 @@ export class EntraSyncService {
 
   private ctx(listId: string, runId: string): CommandContext {
     return {
-      actor: { kind: 'system', id: 'entra-sync' }, source: { kind: 'entra', idp: 'entra', runId, operation: 'SYNC' },
+      actor: { kind: 'system', id: 'entra-sync' }, source: { kind: 'entra', idp: 'entra', runId },
       correlationId: runId, causationId: runId, now: this.now(), newId: randomUUID,
     };
   }

@@ -50,7 +50,13 @@ export class FakeGraph {
   origin = '';
   /** requests answered, by path (for assertions) */
   readonly requests: string[] = [];
-  private throttles: Array<{ retryAfter: string | null; status: number }> = [];
+  /** requests answered, with their whole URL */
+  readonly urls: string[] = [];
+  private throttles: Array<{ retryAfter: string | null; status: number; after: number }> = [];
+  /** the next round's second page comes back empty (with a nextLink to where it was) */
+  private emptyMidRound = false;
+  /** answer as if `Prefer: return=minimal` was never sent (Graph's default mode) */
+  ignorePrefer = false;
   private expiry: '410' | 'syncStateNotFound' | null = null;
   private emptyPages = 0;
 
@@ -114,14 +120,18 @@ export class FakeGraph {
   // ---- faults -------------------------------------------------------------------------------
 
   /** the next `n` Graph requests answer `status` (429 by default) with this Retry-After (null: none) */
-  throttle(n: number, retryAfter: string | null = '0', status = 429) {
-    for (let i = 0; i < n; i++) this.throttles.push({ retryAfter, status });
+  throttle(n: number, retryAfter: string | null = '0', status = 429, after = 0) {
+    for (let i = 0; i < n; i++) this.throttles.push({ retryAfter, status, after: i === 0 ? after : 0 });
   }
+  /** clear pending faults */
+  heal() { this.throttles = []; this.garbage = 0; this.expiry = null; }
   /** every delta link issued so far is refused: 410 Gone with a Location, or 400 syncStateNotFound */
   expireDeltaState(how: '410' | 'syncStateNotFound') { this.expiry = how; this.issuedBefore = this.seq; }
   private issuedBefore = -1;
   /** the next `n` pages come back empty, with a nextLink to the same place */
   emptyPagesNext(n: number) { this.emptyPages = n; }
+  /** the second page of the next round comes back empty, still with a nextLink */
+  emptyPageMidRound() { this.emptyMidRound = true; }
   /** the next `n` Graph answers are 200 with an HTML body (a proxy's error page) */
   garbageNext(n: number) { this.garbage = n; }
   /** the next round started from a deltaLink sends the previous round's changes again */
@@ -137,6 +147,7 @@ export class FakeGraph {
   private async handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url!, this.origin);
     this.requests.push(`${req.method} ${url.pathname}`);
+    this.urls.push(`${req.method} ${url.href}`);
     if (req.method === 'POST' && url.pathname === `/${this.tenantId}/oauth2/v2.0/token`) return this.token(req, res);
     if (req.method === 'POST' && /\/oauth2\/v2\.0\/token$/.test(url.pathname)) {
       return this.send(res, 400, { error: 'invalid_request', error_description: `AADSTS90002: Tenant '${url.pathname.split('/')[1]}' not found.` });
@@ -144,10 +155,10 @@ export class FakeGraph {
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     if (!auth || !this.issued.has(auth[1])) return this.send(res, 401, { error: { code: 'InvalidAuthenticationToken', message: 'Access token is empty or invalid.' } });
     if (this.garbage > 0) { this.garbage--; res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html><body>Bad gateway</body></html>'); return; }
-    const fault = this.throttles.shift();
+    const fault = this.throttles[0] && this.throttles[0].after-- <= 0 ? this.throttles.shift() : undefined;
     if (fault) return this.send(res, fault.status, { error: { code: 'TooManyRequests', message: 'Too many requests' } }, fault.retryAfter === null ? {} : { 'retry-after': fault.retryAfter });
     const path = url.pathname.replace('/microsoft.graph.delta', '/delta');
-    const minimal = /return=minimal/i.test(String(req.headers.prefer ?? ''));
+    const minimal = !this.ignorePrefer && /return=minimal/i.test(String(req.headers.prefer ?? ''));
     if (this.pageDelayMs && path.endsWith('/delta')) await new Promise((r) => setTimeout(r, this.pageDelayMs));
     if (path === '/v1.0/users/delta') return this.delta(res, url, 'users', minimal);
     if (path === '/v1.0/groups/delta') return this.delta(res, url, 'groups', minimal);
@@ -267,6 +278,10 @@ export class FakeGraph {
     const base = `${this.origin}/v1.0/${k}/delta`;
     if (this.emptyPages > 0) {
       this.emptyPages--;
+      return this.send(res, 200, { value: [], '@odata.nextLink': `${base}?$skiptoken=${b64(c)}` });
+    }
+    if (this.emptyMidRound && c.offset > 0) {
+      this.emptyMidRound = false;
       return this.send(res, 200, { value: [], '@odata.nextLink': `${base}?$skiptoken=${b64(c)}` });
     }
     const all = this.items(c);

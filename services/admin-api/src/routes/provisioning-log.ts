@@ -13,11 +13,12 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
 
   // Every authenticated SCIM write is logged (SUCCESS from its domain event, SKIPPED/FAILED from
   // ScimRequestLogged); reads are logged only when they fail. The writes of applied and rolled back
-  // changesets are logged too (source 'changeset'). Newest first, cursor = last position seen.
+  // changesets are logged too (source 'changeset'), and Entra runs' changes and failures (source 'entra', by run). Newest first, cursor = last position seen.
   const LogQuery = z.object({
     operation: z.string().regex(/^[A-Za-z_]+(,[A-Za-z_]+)*$/).max(200).optional().describe('one operation or a comma-separated list (CREATE, UPDATE, DEACTIVATE, REACTIVATE, DELETE, GROUP_CREATE, GROUP_UPDATE, GROUP_DELETE, READ)'),
     status: z.enum(['SUCCESS', 'SKIPPED', 'FAILED']).optional(),
-    source: z.enum(['scim', 'changeset', 'csv']).optional().describe('the identity provider over SCIM, applied and rolled back changesets of sessions, or of CSV imports'),
+    source: z.enum(['scim', 'entra', 'changeset', 'csv']).optional().describe('the identity provider over SCIM, Entra directory sync runs, applied and rolled back changesets of sessions, or of CSV imports'),
+    runId: z.string().max(100).optional().describe("one Entra run's writes"),
     changesetId: z.string().max(100).optional().describe("one changeset's writes"),
     importId: z.string().max(100).optional().describe("one CSV import's writes"),
     personId: z.string().max(100).optional().describe('the person (or group) the entry is about'),
@@ -41,10 +42,11 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
     }
     if (q.status) filter.status = q.status;
     // entries written before the source was recorded are the IdP's
-    if (q.source === 'scim') filter.source = { $nin: ['changeset', 'csv'] };
+    if (q.source === 'scim') filter.source = { $nin: ['changeset', 'csv', 'entra'] };
     else if (q.source) filter.source = q.source;
     if (q.changesetId) filter.changesetId = q.changesetId;
     if (q.importId) filter.importId = q.importId;
+    if (q.runId) filter.runId = q.runId;
     const resource = q.personId ?? q.person;
     if (resource) filter.resourceId = resource;
     if (q.from || q.to) filter.at = { ...(q.from ? { $gte: new Date(q.from).toISOString() } : {}), ...(q.to ? { $lte: new Date(q.to).toISOString() } : {}) };
