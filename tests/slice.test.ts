@@ -67,6 +67,6 @@ describe.each(modes)('first vertical slice on the one-process runtime (%s)', (_n
     const res = await fetch(`${s.url}/healthz`);
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(Object.keys(body.services).sort()).toEqual(['admin-api', 'mapping', 'projector', 'scim-ingress']);
+    expect(Object.keys(body.services).sort()).toEqual(['admin-api', 'entra-sync', 'mapping', 'projector', 'scim-ingress']);
   });
 });

@@ -7,8 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streams } from '@muster/contracts';
-import { addUsers, connectedList, entraStack, roster, run, waitForRun, type EntraStack } from './support.ts';
-import { expectStatus, organisation } from '../../admin-api/test/support.ts';
+import { addUsers, connectedList, entraStack, expectStatus, organisation, roster, run, waitForRun, type EntraStack } from './support.ts';
 
 let e: EntraStack;
 beforeAll(async () => { e = await entraStack({ pageSize: 100 }); });

@@ -78,3 +78,16 @@ export function addUsers(graph: FakeGraph, n: number, prefix = 'u', extra: (i: n
     userPrincipalName: `${prefix}${i + 1}@school.onmicrosoft.com`, ...extra(i),
   }));
 }
+
+export function expectStatus(res: { status: number; body: unknown }, status: number) {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+}
+
+/** an organisation on a plan, with an owner token */
+export async function organisation(s: Stack, name: string, plan: 'pro' | 'business' | 'enterprise') {
+  const org = await s.admin('POST', '/organisations', { name, plan });
+  expectStatus(org, 201);
+  const tok = await s.admin('POST', `/organisations/${org.body.id}/admin-tokens`, { role: 'owner' });
+  expectStatus(tok, 201);
+  return { id: org.body.id as string, token: tok.body.token as string };
+}
