@@ -99,3 +99,34 @@ describe('throttling and resets', () => {
     expect((await round(c, gone.location)).deltaLink).toMatch(/\$deltatoken=/);
   });
 });
+
+describe('tokens through MSAL (production path), its network seam pointed at the fake', () => {
+  /** MSAL's requests, sent to the fake instead of login.microsoftonline.com */
+  const toFake = {
+    seen: [] as string[],
+    async send(url: string, method: 'GET' | 'POST', options?: { headers?: Record<string, string>; body?: string }) {
+      this.seen.push(`${method} ${url}`);
+      const u = new URL(url);
+      const res = await fetch(`${fake.origin}${u.pathname}${u.search}`, { method, headers: options?.headers, body: options?.body });
+      const headers: Record<string, string> = {};
+      res.headers.forEach((v, k) => { headers[k] = v; });
+      return { headers, body: (await res.json()) as never, status: res.status };
+    },
+    sendGetRequestAsync(url: string, options?: { headers?: Record<string, string> }) { return toFake.send(url, 'GET', options); },
+    sendPostRequestAsync(url: string, options?: { headers?: Record<string, string>; body?: string }) { return toFake.send(url, 'POST', options); },
+  };
+
+  it('gets a token from the public cloud\'s token endpoint, reuses it, and says authentication_failed with Entra\'s words for a bad secret', async () => {
+    const { MsalTokenProvider } = await import('./msal.ts');
+    const msal = new MsalTokenProvider({ tenantId: fake.tenantId, clientId: fake.clientId, clientSecret: fake.clientSecret, networkClient: toFake });
+    const token = await msal.getToken();
+    expect(token).toMatch(/^fake-/);
+    expect(await msal.getToken()).toBe(token);
+    expect(toFake.seen.map((x) => x.split('?')[0])).toEqual([`POST https://login.microsoftonline.com/${fake.tenantId}/oauth2/v2.0/token`]);
+    const g = new GraphClient({ baseUrl: fake.origin, tokens: msal });
+    fake.addUser({ displayName: 'Via MSAL' });
+    expect((await round(g, g.url('users/delta?$select=displayName'))).items.length).toBeGreaterThan(0);
+    const bad = new MsalTokenProvider({ tenantId: fake.tenantId, clientId: fake.clientId, clientSecret: 'wrong', networkClient: toFake });
+    await expect(bad.getToken()).rejects.toMatchObject({ name: 'EntraAuthError', code: 'authentication_failed', message: expect.stringMatching(/AADSTS7000215/) });
+  });
+});

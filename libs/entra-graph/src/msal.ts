@@ -4,10 +4,14 @@
  * Used when MUSTER_ENTRA_AUTHORITY_URL is not set; the form POST (token.ts) serves tests, proxies
  * and sovereign clouds. Certificate credentials would be one more branch here (clientCertificate).
  */
-import { ConfidentialClientApplication } from '@azure/msal-node';
+import { ConfidentialClientApplication, type INetworkModule } from '@azure/msal-node';
 import { EntraAuthError, type TokenProvider } from './token.ts';
 
-export interface MsalTokenOptions { tenantId: string; clientId: string; clientSecret: string; scope?: string; authority?: string }
+export interface MsalTokenOptions {
+  tenantId: string; clientId: string; clientSecret: string; scope?: string; authority?: string;
+  /** MSAL's network seam (tests: send its requests to a fake token endpoint) */
+  networkClient?: INetworkModule;
+}
 
 export class MsalTokenProvider implements TokenProvider {
   private readonly app: ConfidentialClientApplication;
@@ -17,6 +21,7 @@ export class MsalTokenProvider implements TokenProvider {
   constructor(o: MsalTokenOptions) {
     this.app = new ConfidentialClientApplication({
       auth: { clientId: o.clientId, clientSecret: o.clientSecret, authority: `${(o.authority ?? 'https://login.microsoftonline.com').replace(/\/+$/, '')}/${o.tenantId}` },
+      ...(o.networkClient ? { system: { networkClient: o.networkClient } } : {}),
     });
     this.scope = o.scope ?? 'https://graph.microsoft.com/.default';
   }
