@@ -9,6 +9,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   projection: async () => (await import('./projection.ts')).benchProjection(),
   changesets: async () => (await import('./changesets.ts')).benchChangesets(),
   imports: async () => (await import('./imports.ts')).benchImports(),
+  entra: async () => (await import('./entra.ts')).benchEntra(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
