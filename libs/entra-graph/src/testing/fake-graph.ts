@@ -192,7 +192,21 @@ export class FakeGraph {
     return this.send(res, 200, { token_type: 'Bearer', expires_in: 3599, access_token: token });
   }
 
+  /** a round's items, computed once per round (its pages slice them; the tenant can change meanwhile without moving them) */
+  private readonly rounds = new Map<string, Array<Record<string, unknown>>>();
+
   private items(c: Cursor): Array<Record<string, unknown>> {
+    const key = JSON.stringify([c.k, c.from, c.upto, c.filter, c.select, !!c.minimal, this.duplicateUsers, this.memberSlice]);
+    let items = this.rounds.get(key);
+    if (!items) {
+      items = this.computeItems(c);
+      this.rounds.set(key, items);
+      if (this.rounds.size > 8) this.rounds.delete(this.rounds.keys().next().value!);
+    }
+    return items;
+  }
+
+  private computeItems(c: Cursor): Array<Record<string, unknown>> {
     const changed = (kind: Change['kind']) => {
       const ids = new Map<string, Change[]>();
       for (const ch of this.log) if (ch.kind === kind && ch.seq > c.from && ch.seq <= c.upto) ids.set(ch.id, [...(ids.get(ch.id) ?? []), ch]);
