@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeGraph } from '@muster/entra-graph/testing';
-import { LAUNCHER_NODE_FLAGS } from '../../launcher/src/services.ts';
-import { freePort } from '../../../tests/helpers.ts';
-import { addUsers } from './support.ts';
+import { LAUNCHER_NODE_FLAGS } from '../services/launcher/src/services.ts';
+import { freePort } from './helpers.ts';
+import { addUsers } from '../services/entra-sync/test/support.ts';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
+const ROOT = resolve(import.meta.dirname, '..');
 const TOKEN = 'crash-test-admin-token-0123456789';
 const USERS = 3_000;
 
