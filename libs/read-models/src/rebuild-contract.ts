@@ -8,7 +8,8 @@ import { subjects } from '@muster/bus/subjects';
 export const PROJECTOR_REBUILD_SUBJECT = subjects.projectorRebuild;
 
 export interface RebuildRequest {
-  action: 'start' | 'status';
+  /** snapshot: write a read-model snapshot now (the embedded stack's projector thread) */
+  action: 'start' | 'status' | 'snapshot';
   /** answer when the rebuild has finished instead of when it has started */
   wait?: boolean;
 }

@@ -111,7 +111,28 @@ export interface MemoryReadStore extends ReadStore {
   collection<T extends Doc = Doc>(name: string): MemoryCollection<T>;
   /** names of existing collections (created by a write or ensureIndexes), sorted */
   listCollections(): string[];
+  /**
+   * Every collection's documents and index specs as they are at this instant (one synchronous
+   * step, no copy of a document: the store never changes a document it holds, an update puts a
+   * new one in its place). What a snapshot writes.
+   */
+  capture(): CapturedCollection[];
+  /** the port's bulkLoad, always present here */
+  bulkLoad(collection: string, docs: Iterable<Doc>): Promise<void>;
+  /**
+   * Reads of `collection` wait until the returned function is called (its documents are still
+   * being loaded: a read must not see part of them); writes go on.
+   */
+  holdReads(collection: string): () => void;
+  /**
+   * Puts `docs` (adopted, in bulk, its indexes built once) in as the collection, keeping the
+   * documents written to it meanwhile (an id in both: the one written meanwhile stays). One
+   * synchronous swap at the end.
+   */
+  loadUnder(collection: string, indexes: MemoryIndexSpec[], docs: readonly Doc[]): void;
 }
+
+export interface CapturedCollection { name: string; docs: Doc[]; indexes: MemoryIndexSpec[] }
 
 export function createMemoryReadStore(options: MemoryReadStoreOptions = {}): MemoryReadStore {
   return new MemoryStore(options.fastFilters !== false, options.textPostings !== false, options.indexHints ?? {});
@@ -610,6 +631,44 @@ class MemoryStore implements MemoryReadStore {
     return [...this.colls.keys()].sort();
   }
 
+  private readonly held = new Map<string, { done: Promise<void>; release: () => void }>();
+
+  holdReads(collection: string): () => void {
+    let release!: () => void;
+    const done = new Promise<void>((r) => { release = r; });
+    const h = { done, release: () => { if (this.held.get(collection) === h) this.held.delete(collection); release(); } };
+    this.held.set(collection, h);
+    return h.release;
+  }
+
+  /** resolves once reads of `name` may go on (at once unless held) */
+  readable(name: string): Promise<void> | null {
+    return this.held.get(name)?.done ?? null;
+  }
+
+  loadUnder(collection: string, indexes: MemoryIndexSpec[], docs: readonly Doc[]): void {
+    this.assertOpen();
+    const fresh = new CollState(collection);
+    const specs = indexes.map((spec) => (Object.hasOwn(this.indexHints, spec.name) ? { ...this.indexHints[spec.name], ...spec } : spec));
+    fresh.addIndexes(specs.map((spec) => ({ spec, partial: spec.partialFilterExpression ? this.compile(spec.partialFilterExpression) : null })));
+    const live = this.colls.get(collection);
+    const written = live ? [...live.docs.values()].map((r) => r.doc) : [];
+    const kept = written.length ? docs.filter((d) => !live!.docs.has(d._id)) : docs;
+    fresh.load(kept);
+    for (const d of written) fresh.insert(d);
+    if (live) for (const index of live.indexes.values()) if (!fresh.indexes.has(index.name)) fresh.addIndexes([{ spec: index.spec, partial: index.partial }]);
+    this.colls.set(collection, fresh);
+  }
+
+  capture(): CapturedCollection[] {
+    this.assertOpen();
+    return [...this.colls.values()].map((state) => ({
+      name: state.name,
+      docs: Array.from(state.docs.values(), (rec) => rec.doc),
+      indexes: [...state.indexes.values()].map((i) => i.spec),
+    }));
+  }
+
   async bulkLoad(collection: string, docs: Iterable<Doc>): Promise<void> {
     this.assertOpen();
     validateCollectionName(collection);
@@ -670,15 +729,21 @@ class MemoryCollectionHandle<T extends Doc> implements MemoryCollection<T> {
   }
 
   async findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {
+    const held = this.store.readable(this.name);
+    if (held) await held;
     const { recs } = this.store.execute(this.current(), filter, { ...options, limit: 1 });
     return recs.length ? output<T>(recs, options.projection, sharedResults(options))[0] : null;
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
+    const held = this.store.readable(this.name);
+    if (held) await held;
     return output<T>(this.store.execute(this.current(), filter, options).recs, options.projection, sharedResults(options));
   }
 
   async countDocuments(filter: Filter): Promise<number> {
+    const held = this.store.readable(this.name);
+    if (held) await held;
     return this.store.execute(this.current(), filter).recs.length;
   }
 

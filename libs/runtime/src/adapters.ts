@@ -53,16 +53,25 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
   let rawStore: EventStore;
   let hosted: HostedReadStore | null = null;
   const eventsDir = join(config.dataDir, 'events');
+  const hostedHere = config.readStore.kind === 'memory' && config.eventStore.kind === 'embedded' && !!opts.readStoreHost;
+  let hosting: Promise<HostedReadStore> | null = null;
   if (config.eventStore.kind === 'embedded') {
     await mkdir(eventsDir, { recursive: true });
-    rawStore = await openEmbeddedEventStore({ dir: eventsDir, hooks: { afterCommit: (p, committed) => hosted?.afterCommit?.(p, committed) } });
+    // the read store's host (the projector thread, loading its snapshot) starts while the log opens
+    if (hostedHere) { hosting = opts.readStoreHost!({ eventsDir, config }); hosting.catch(() => {}); }
+    try {
+      rawStore = await openEmbeddedEventStore({ dir: eventsDir, hooks: { afterCommit: (p, committed) => hosted?.afterCommit?.(p, committed) } });
+    } catch (err) {
+      await hosting?.then((h) => h.close(), () => {});
+      throw err;
+    }
   } else {
     rawStore = createEsdbEventStore({ connectionString: config.eventStore.url });
   }
   let readStore: ReadStore;
   try {
-    if (config.readStore.kind === 'memory' && config.eventStore.kind === 'embedded' && opts.readStoreHost) {
-      hosted = await opts.readStoreHost({ eventsDir, config });
+    if (hosting) {
+      hosted = await hosting;
       readStore = hosted.readStore;
     } else {
       readStore = config.readStore.kind === 'memory'

@@ -11,7 +11,7 @@ export class RebuildController {
   private running: Promise<RebuildStatus> | null = null;
   private abort: AbortController | null = null;
 
-  constructor(private readonly deps: { store: EventStore; readStore: ReadStore; live: Projector; now?: () => Date }) {}
+  constructor(private readonly deps: { store: EventStore; readStore: ReadStore; live: Projector; now?: () => Date; onDone?: (status: RebuildStatus) => void }) {}
 
   status(): RebuildStatus | null {
     return this.current ? { ...this.current } : null;
@@ -41,6 +41,7 @@ export class RebuildController {
     ).then((s) => {
       this.running = null;
       this.abort = null;
+      if (s.state === 'done') this.deps.onDone?.({ ...s });
       return { ...s };
     });
     return { status: { ...status }, done: this.running, alreadyRunning: false };

@@ -24,6 +24,8 @@ export function projectorHealth(projector: Projector, head: number, rebuilds: Re
 /** the answer to a request on the rebuild subject */
 export async function answerRebuild(rebuilds: RebuildController, data: unknown): Promise<{ status: unknown; alreadyRunning: boolean }> {
   const req = (data ?? {}) as Partial<RebuildRequest>;
+  // snapshots are the projector thread's (thread-worker.ts); a projector on this thread keeps none
+  if (req.action === 'snapshot') return { status: null, alreadyRunning: false, snapshot: null, error: 'read-model snapshots are written by the projector thread of the embedded stack (npm start); this projector keeps none' } as never;
   if (req.action === 'start') {
     const { status, done, alreadyRunning } = rebuilds.start();
     return { status: req.wait ? await done : status, alreadyRunning };

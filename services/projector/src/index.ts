@@ -4,3 +4,4 @@ export * from './control.ts';
 export * from './module.ts';
 export * from './thread.ts';
 export * from './health.ts';
+export * from './snapshots.ts';

@@ -22,8 +22,9 @@ import { serveReadStore } from '@muster/read-store/remote';
 import { RebuildController } from './control.ts';
 import { answerRebuild, projectorHealth } from './health.ts';
 import { Projector } from './projector.ts';
+import { ReadModelSnapshots, type SnapshotSettings } from './snapshots.ts';
 
-export interface ProjectorThreadData { eventsDir: string }
+export interface ProjectorThreadData { eventsDir: string; snapshots: SnapshotSettings | null }
 export type ThreadControl =
   | { t: 'ctl'; id: number; op: 'waitFor'; position: number; timeoutMs: number }
   | { t: 'ctl'; id: number; op: 'rebuild'; request: unknown }
@@ -33,17 +34,23 @@ const STATUS_EVERY_MS = 200;
 const LAG_BATCH_MS = 20;
 
 const port = parentPort!;
-const { eventsDir } = workerData as ProjectorThreadData;
+const { eventsDir, snapshots: snapshotSettings } = workerData as ProjectorThreadData;
 
 try {
   // the writer wakes this reader after each commit; polling is only the fallback
-  const store = await openEmbeddedEventStore({ dir: eventsDir, readOnly: true, pollIntervalMs: 1_000 });
   const readStore = createMemoryReadStore({ indexHints: MEMORY_INDEX_HINTS });
+  // the newest snapshot loads while the log opens (the projector then catches up from its checkpoint)
+  let projector: Projector | null = null;
+  const snapshots = snapshotSettings ? new ReadModelSnapshots(readStore, snapshotSettings, () => projector?.currentPosition ?? -1, (line) => port.postMessage({ t: 'log', line })) : null;
+  const loading = snapshots?.load();
+  loading?.catch(() => {});
+  const store = await openEmbeddedEventStore({ dir: eventsDir, readOnly: true, pollIntervalMs: 1_000 });
+  await loading;
   serveReadStore(readStore, port);
 
   let lagBatch: number[] = [];
   let lagTimer: NodeJS.Timeout | null = null;
-  const projector = new Projector({
+  projector = new Projector({
     store, readStore,
     onLag: (ms) => {
       lagBatch.push(ms);
@@ -52,16 +59,21 @@ try {
   });
   const startHead = await store.headPosition();
   await projector.start();
+  void snapshots?.loadRest();
   // once the read models are loaded, build the people search lists in the background, so the
   // admin UI's first searches after a start do not wait for them (memory.ts searchReady)
   void projector.starting.then(() => readStore.collection('people').searchReady()).catch(() => {});
-  const rebuilds = new RebuildController({ store, readStore, live: projector });
+  void projector.starting.then(() => snapshots?.start());
+  const rebuilds = new RebuildController({ store, readStore, live: projector, onDone: () => { void snapshots?.write('rebuild').catch(() => {}); } });
 
   let head = startHead;
   const sendStatus = () => port.postMessage({
     t: 'status', ready: !projector.failed && projector.currentPosition >= startHead,
     // how the thread's log reader got the writes: taken from the writer's bytes, or read from the file
-    health: { ...projectorHealth(projector, head, rebuilds), logReader: { ingestedWrites: store.stats().ingested, readsFromMemory: store.stats().tailReads } },
+    health: {
+      ...projectorHealth(projector, head, rebuilds), logReader: { ingestedWrites: store.stats().ingested, readsFromMemory: store.stats().tailReads },
+      ...(snapshots ? { snapshots: snapshots.status } : {}),
+    },
   });
   const statusTimer = setInterval(sendStatus, STATUS_EVERY_MS);
   sendStatus();
@@ -98,12 +110,16 @@ try {
       (err: unknown) => port.postMessage({ t: 'ctl-answer', id: c.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
     );
     if (c.op === 'waitFor') void reply(projector.waitFor(c.position, c.timeoutMs));
-    else if (c.op === 'rebuild') void reply(answerRebuild(rebuilds, c.request).finally(sendStatus));
+    else if (c.op === 'rebuild' && (c.request as { action?: string } | null)?.action === 'snapshot') {
+      void reply(snapshots ? snapshots.write('request').then((w) => ({ snapshot: w ? { position: w.position, bytes: w.bytes, docs: w.docs, ms: Math.round(w.ms), captureMs: Math.round(w.captureMs * 10) / 10 } : null }))
+        : Promise.resolve({ snapshot: null, error: 'read-model snapshots are off (MUSTER_SNAPSHOTS=off)' }));
+    } else if (c.op === 'rebuild') void reply(answerRebuild(rebuilds, c.request).finally(sendStatus));
     else if (c.op === 'stop') {
       stopping ??= (async () => {
         clearInterval(statusTimer);
         await rebuilds.stop();
         await projector.stop();
+        await snapshots?.stop(true);
         await readStore.close();
         await store.close();
       })();

@@ -12,16 +12,20 @@
  * Separate-process deployments (compose, Kubernetes) do not use this: there the projector is its
  * own process and the read store is MongoDB.
  */
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createRemoteReadStore } from '@muster/read-store/remote';
 import type { HostedReadStore, ProjectionHost, ReadStoreHost } from '@muster/runtime';
 import type { ProjectorThreadData, ThreadControl } from './thread-worker.ts';
+import type { SnapshotSettings } from './snapshots.ts';
 
 type Incoming =
   | { t: 'status'; ready: boolean; health: Record<string, unknown> }
   | { t: 'lag'; samples: number[] }
   | { t: 'ctl-answer'; id: number; ok: boolean; value?: unknown; error?: string }
-  | { t: 'failed'; error: string };
+  | { t: 'failed'; error: string }
+  /** a line for the operator (a snapshot passed over, one not written) */
+  | { t: 'log'; line: string };
 
 type Control = ThreadControl extends infer C ? (C extends { id: number } ? Omit<C, 'id' | 't'> : never) : never;
 
@@ -33,7 +37,8 @@ type Control = ThreadControl extends infer C ? (C extends { id: number } ? Omit<
 export const PROJECTOR_THREAD_LIMITS = { maxYoungGenerationSizeMb: 192 } as const;
 
 /** ReadStoreHost for runServices: the read store and the projector in a worker thread. */
-export const projectorThread: ReadStoreHost = async ({ eventsDir }) => startProjectorThread(eventsDir);
+export const projectorThread: ReadStoreHost = async ({ eventsDir, config }) => startProjectorThread(eventsDir,
+  config.snapshots.enabled ? { dir: join(config.dataDir, 'snapshots'), everyEvents: config.snapshots.everyEvents, everyMs: config.snapshots.everyMs } : null);
 
 /** the first restart after an unexpected end of the thread waits this long; then it doubles, up to RESTART_MAX_MS */
 /** group writes up to this size are passed to the thread with their bytes (larger ones: it reads the file) */
@@ -50,7 +55,7 @@ export interface ProjectorThread extends HostedReadStore {
   readonly restarts: number;
 }
 
-export async function startProjectorThread(eventsDir: string): Promise<ProjectorThread> {
+export async function startProjectorThread(eventsDir: string, snapshots: SnapshotSettings | null = null): Promise<ProjectorThread> {
   let status: { ready: boolean; health: Record<string, unknown> } = { ready: false, health: { state: 'starting' } };
   let down: Error | null = null;
   let closing: Promise<void> | null = null;
@@ -75,7 +80,7 @@ export async function startProjectorThread(eventsDir: string): Promise<Projector
   /** starts a thread; resolves once it has reported (or rejects when it could not start) */
   const spawn = (): Promise<void> => {
     const w = new Worker(new URL('./thread-entry.mjs', import.meta.url), {
-      workerData: { eventsDir } satisfies ProjectorThreadData,
+      workerData: { eventsDir, snapshots } satisfies ProjectorThreadData,
       // the parent's flags (--import tsx, say) are for the main thread; the entry registers tsx itself.
       // MUSTER_PROJECTOR_THREAD_NODE_FLAGS passes flags to the thread (e.g. --cpu-prof to profile it)
       execArgv: process.env.MUSTER_PROJECTOR_THREAD_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],
@@ -94,6 +99,9 @@ export async function startProjectorThread(eventsDir: string): Promise<Projector
           status = { ready: m.ready, health: { ...m.health, ...(restarts ? { restarts } : {}) } };
           if (m.ready) restartDelay = RESTART_FIRST_MS;
           resolveStarted();
+          break;
+        case 'log':
+          process.stderr.write(`projector: ${m.line}\n`);
           break;
         case 'lag':
           for (const l of lagListeners) for (const ms of m.samples) l(ms);
@@ -178,7 +186,8 @@ export async function startProjectorThread(eventsDir: string): Promise<Projector
         if (restartTimer) clearTimeout(restartTimer);
         if (!down) {
           // the projector writes its last checkpoint and closes its files before the thread ends
-          await Promise.race([control({ op: 'stop' }).catch(() => {}), new Promise((r) => setTimeout(r, 10_000).unref())]);
+          // (and writes a read-model snapshot: a large one takes seconds)
+          await Promise.race([control({ op: 'stop' }).catch(() => {}), new Promise((r) => setTimeout(r, snapshots ? 120_000 : 10_000).unref())]);
         }
         readStore.fail(new Error('the read store is closed'));
         // the thread ends itself after 'stop'; terminate() only if it does not

@@ -5,6 +5,7 @@
  *   GET  /whoami
  *   POST /admin/projections/rebuild { wait? }    asks the projector to start (or run) a rebuild
  *   GET  /admin/projections/rebuild              status of the last rebuild
+ *   POST /admin/read-models/snapshot             asks the projector thread to write a read-model snapshot now
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -48,6 +49,14 @@ export const adminRoutes: FastifyPluginAsync = async (app) => {
     const res = await askProjector({ action: 'start', wait }, wait ? rebuildWait : 10_000);
     if (wait && res.status?.state === 'failed') throw new HttpError(500, 'rebuild_failed', res.status.error ?? 'rebuild failed', { rebuild: res.status });
     return reply.status(wait ? 200 : 202).send({ ...res.status, alreadyRunning: res.alreadyRunning });
+  });
+  api.post('/admin/read-models/snapshot', {
+    schema: { tags: ['admin'], summary: 'Write a snapshot of the read models now (embedded stack): the next start loads it and catches up from its checkpoint' },
+  }, async (req) => {
+    installOwner(req.principal);
+    const res = (await askProjector({ action: 'snapshot' }, 120_000)) as unknown as { snapshot: Record<string, unknown> | null; error?: string };
+    if (res.error) throw new HttpError(409, 'snapshots_unavailable', res.error);
+    return { written: res.snapshot !== null, ...(res.snapshot ?? {}) };
   });
   api.get('/admin/projections/rebuild', { schema: { tags: ['admin'], summary: 'Status of the running or last projection rebuild' } }, async (req) => {
     installOwner(req.principal);
