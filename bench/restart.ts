@@ -148,7 +148,12 @@ export async function benchRestart(opts: { people?: number } = {}): Promise<void
     const warm = await timedStart();
     log(`restart after a clean stop: /healthz green after ${(warm.healthy / 1000).toFixed(2)} s, first SCIM filtered GET answered after ${(warm.firstGet / 1000).toFixed(2)} s`);
 
-    // a snapshot written under a GET load: the GETs' p99 while it is written
+    // a snapshot written under a GET load: the GETs' p99 while it is written (once the provisioning log, loaded after the start, is in)
+    for (;;) {
+      const h = (await (await fetch(`${base}/healthz`)).json()) as any;
+      if (h.services?.projector?.snapshots?.loadedLater?.pending === false) { log(`provisioning log loaded after the start: ${JSON.stringify(h.services.projector.snapshots.loadedLater)}`); break; }
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const getLoad = (s: number) => load({
       url: base, connections: 16, duration: s,
       requests: [{ method: 'GET', path: '/', headers: { authorization: `Bearer ${token}` }, setupRequest: (req) => ({ ...req, path: `/scim/v2/lists/${LIST}/Users?filter=${encodeURIComponent(`userName eq "user${Math.floor(Math.random() * people)}@bench.example"`)}` }) }],

@@ -69,7 +69,8 @@ const OPTIONAL_ENV = [
  * runtime); compose and k8s use EventStoreDB + MongoDB, so nothing writes there.
  */
 // MUSTER_HTTP_FAST_PATHS: the fast path needs the embedded store's synchronous revision lookups, so it never runs on EventStoreDB
-const LAPTOP_ONLY_ENV: string[] = ['MUSTER_DATA_DIR', 'MUSTER_HTTP_FAST_PATHS'];
+// MUSTER_SNAPSHOT*: read-model snapshots of the in-memory read store (the embedded stack); MongoDB keeps its own
+const LAPTOP_ONLY_ENV: string[] = ['MUSTER_DATA_DIR', 'MUSTER_HTTP_FAST_PATHS', 'MUSTER_SNAPSHOTS', 'MUSTER_SNAPSHOT_EVERY_EVENTS', 'MUSTER_SNAPSHOT_EVERY_MINUTES', 'MUSTER_SNAPSHOT_WRITE_PACE_MS'];
 /** Values fixed by the topology, identical in compose and k8s. */
 const FIXED_VALUES: Record<string, string> = {
   HOST: '0.0.0.0',

@@ -175,6 +175,8 @@ export const baseEnvShape = {
   MUSTER_SNAPSHOT_EVERY_EVENTS: envVar.int({ min: 1, max: 100_000_000 }).default(100_000),
   /** ... or this many minutes, whichever comes first (and one at every clean stop) */
   MUSTER_SNAPSHOT_EVERY_MINUTES: envVar.int({ min: 1, max: 10_080 }).default(10),
+  /** a pause (ms) after each slice of 2,000 documents a snapshot writes: spreads its disk writes out (default 0) */
+  MUSTER_SNAPSHOT_WRITE_PACE_MS: envVar.int({ max: 10_000 }).default(0),
 };
 
 export const baseEnvSchema = z.object(baseEnvShape);
@@ -203,7 +205,7 @@ export interface MusterConfig {
   /** the Entra pull: token endpoint (form POST when set, else MSAL), Graph, scheduler tick and run lease */
   entra: { authorityUrl: string | undefined; graphUrl: string; graphScope: string; graphAttempts: number; tickMs: number; leaseMs: number };
   /** read-model snapshots of the embedded stack (MUSTER_SNAPSHOTS, MUSTER_SNAPSHOT_EVERY_EVENTS / _MINUTES) */
-  snapshots: { enabled: boolean; everyEvents: number; everyMs: number };
+  snapshots: { enabled: boolean; everyEvents: number; everyMs: number; paceMs: number };
   /** MUSTER_SECRET_KEY (unset: a key file in the data directory) */
   secretKey: string | undefined;
   /** the parsed variables themselves */
@@ -281,7 +283,7 @@ function toConfig(e: BaseEnv): MusterConfig {
     importMaxBytes: e.MUSTER_IMPORT_MAX_BYTES,
     entra: { authorityUrl: e.MUSTER_ENTRA_AUTHORITY_URL, graphUrl: e.MUSTER_GRAPH_URL, graphScope: e.MUSTER_GRAPH_SCOPE, graphAttempts: e.MUSTER_GRAPH_ATTEMPTS, tickMs: e.MUSTER_ENTRA_TICK_MS, leaseMs: e.MUSTER_ENTRA_LEASE_MS },
     secretKey: e.MUSTER_SECRET_KEY,
-    snapshots: { enabled: e.MUSTER_SNAPSHOTS === 'on', everyEvents: e.MUSTER_SNAPSHOT_EVERY_EVENTS, everyMs: e.MUSTER_SNAPSHOT_EVERY_MINUTES * 60_000 },
+    snapshots: { enabled: e.MUSTER_SNAPSHOTS === 'on', everyEvents: e.MUSTER_SNAPSHOT_EVERY_EVENTS, everyMs: e.MUSTER_SNAPSHOT_EVERY_MINUTES * 60_000, paceMs: e.MUSTER_SNAPSHOT_WRITE_PACE_MS },
     env: e,
   };
 }

@@ -116,7 +116,7 @@ export interface MemoryReadStore extends ReadStore {
    * step, no copy of a document: the store never changes a document it holds, an update puts a
    * new one in its place). What a snapshot writes.
    */
-  capture(): CapturedCollection[];
+  capture(opts?: { appendOnly?: readonly string[] }): CapturedCollection[];
   /** the port's bulkLoad, always present here */
   bulkLoad(collection: string, docs: Iterable<Doc>): Promise<void>;
   /**
@@ -132,7 +132,12 @@ export interface MemoryReadStore extends ReadStore {
   loadUnder(collection: string, indexes: MemoryIndexSpec[], docs: readonly Doc[]): void;
 }
 
-export interface CapturedCollection { name: string; docs: Doc[]; indexes: MemoryIndexSpec[] }
+/**
+ * A collection as captured: its documents at the instant of the capture, or (`live`, a collection
+ * whose documents are only ever added, never changed or removed) an iterator over its documents
+ * that also yields those added while it is read: everything present at the capture, and maybe more.
+ */
+export interface CapturedCollection { name: string; docs: Iterable<Doc>; live: boolean; indexes: MemoryIndexSpec[] }
 
 export function createMemoryReadStore(options: MemoryReadStoreOptions = {}): MemoryReadStore {
   return new MemoryStore(options.fastFilters !== false, options.textPostings !== false, options.indexHints ?? {});
@@ -660,13 +665,15 @@ class MemoryStore implements MemoryReadStore {
     this.colls.set(collection, fresh);
   }
 
-  capture(): CapturedCollection[] {
+  capture(opts: { appendOnly?: readonly string[] } = {}): CapturedCollection[] {
     this.assertOpen();
-    return [...this.colls.values()].map((state) => ({
-      name: state.name,
-      docs: Array.from(state.docs.values(), (rec) => rec.doc),
-      indexes: [...state.indexes.values()].map((i) => i.spec),
-    }));
+    const appendOnly = new Set(opts.appendOnly ?? []);
+    return [...this.colls.values()].map((state) => {
+      const live = appendOnly.has(state.name);
+      // a Map's iterator goes on to entries added after it started: live reading of an append-only collection
+      const docs = live ? (function* () { for (const rec of state.docs.values()) yield rec.doc; })() : Array.from(state.docs.values(), (rec) => rec.doc);
+      return { name: state.name, docs, live, indexes: [...state.indexes.values()].map((i) => i.spec) };
+    });
   }
 
   async bulkLoad(collection: string, docs: Iterable<Doc>): Promise<void> {

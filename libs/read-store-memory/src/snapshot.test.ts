@@ -104,4 +104,18 @@ describe('read-store snapshots', () => {
     expect(await back.collection('people').findOne({ _id: 'p4999' })).toMatchObject({ status: 'active' }); // 4999 % 3 = 1: active when captured
     expect(await back.collection('people').findOne({ _id: 'late' })).toBeNull();
   });
+
+  it('reads an append-only collection while writing: everything there at the capture, and maybe some added after', async () => {
+    const rs = await filled(10, 20_000);
+    const writing = writeSnapshot(rs, { dir, version: 'v1', position, appendOnly: ['log'] });
+    for (let i = 0; i < 50; i++) await rs.collection('log').insertOne({ _id: `after${i}`, listId: 'L', position: 100_000 + i });
+    const w = await writing;
+    const back = createMemoryReadStore();
+    await loadNewestSnapshot(back, { dir, version: 'v1' });
+    const n = await back.collection('log').countDocuments({});
+    expect(n).toBeGreaterThanOrEqual(20_000);
+    expect(n).toBeLessThanOrEqual(20_050);
+    expect(await back.collection('log').findOne({ _id: 'e19999' })).not.toBeNull();
+    expect(w.position).toBe(7_000);
+  });
 });

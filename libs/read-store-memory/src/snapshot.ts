@@ -32,11 +32,11 @@ export interface SnapshotHeader {
   /** the checkpoint the documents hold (every event up to it is in them) */
   position: number;
   createdAt: string;
-  collections: Array<{ name: string; docs: number; indexes: MemoryIndexSpec[] }>;
+  collections: Array<{ name: string; indexes: MemoryIndexSpec[] }>;
 }
 
-/** the last line: the byte length and SHA-256 of the header line and of each collection's lines */
-interface Trailer { sections: Array<{ bytes: number; sha256: string }> }
+/** the last line: the byte length and SHA-256 of the header line and of each collection's lines (and how many documents) */
+interface Trailer { sections: Array<{ bytes: number; sha256: string; docs?: number }> }
 
 export interface SnapshotWritten { file: string; position: number; bytes: number; docs: number; ms: number; captureMs: number }
 
@@ -47,18 +47,24 @@ const turn = () => new Promise((r) => setImmediate(r));
  * Writes a snapshot of `store` into `dir`. `position(captured)` reads the checkpoint out of the
  * captured collections (the checkpoint document is captured with the rest, in the same instant).
  */
-export async function writeSnapshot(store: MemoryReadStore, o: { dir: string; version: string; position: (docsOf: (name: string) => Doc[]) => number; keep?: number }): Promise<SnapshotWritten> {
+export async function writeSnapshot(store: MemoryReadStore, o: {
+  dir: string; version: string; position: (docsOf: (name: string) => Doc[]) => number; keep?: number;
+  /** collections whose documents are only ever added: read while written instead of captured whole (no pause for them) */
+  appendOnly?: readonly string[];
+  /** a pause after each slice written (ms; default none) */
+  paceMs?: number;
+}): Promise<SnapshotWritten> {
   const t0 = performance.now();
-  const captured = store.capture();
+  const captured = store.capture({ appendOnly: o.appendOnly });
   const captureMs = performance.now() - t0;
-  const byName = new Map(captured.map((c) => [c.name, c.docs]));
+  const byName = new Map(captured.filter((c) => !c.live).map((c) => [c.name, c.docs as Doc[]]));
   const position = o.position((name) => byName.get(name) ?? []);
   await mkdir(o.dir, { recursive: true });
   const final = join(o.dir, fileName(position));
   const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
   const header: SnapshotHeader = {
     format: SNAPSHOT_FORMAT, version: o.version, position, createdAt: new Date().toISOString(),
-    collections: captured.map((c) => ({ name: c.name, docs: c.docs.length, indexes: c.indexes })),
+    collections: captured.map((c) => ({ name: c.name, indexes: c.indexes })),
   };
   const fh = await open(tmp, 'w', 0o600);
   const trailer: Trailer = { sections: [] };
@@ -73,18 +79,19 @@ export async function writeSnapshot(store: MemoryReadStore, o: { dir: string; ve
       bytes += buf.length;
       await fh.write(buf);
     };
-    const close = () => { trailer.sections.push({ bytes: section.bytes, sha256: section.hash.digest('hex') }); section = { hash: createHash('sha256'), bytes: 0 }; };
+    const close = (n?: number) => { trailer.sections.push({ bytes: section.bytes, sha256: section.hash.digest('hex'), ...(n === undefined ? {} : { docs: n }) }); section = { hash: createHash('sha256'), bytes: 0 }; };
     await put(`${JSON.stringify(header)}\n`);
     close();
     for (const c of captured) {
-      for (let i = 0; i < c.docs.length; i += SLICE) {
-        let text = '';
-        for (const d of c.docs.slice(i, i + SLICE)) text += `${JSON.stringify(d)}\n`;
-        docs += Math.min(SLICE, c.docs.length - i);
-        await put(text);
-        await turn();
+      let n = 0;
+      let text = '';
+      for (const d of c.docs) {
+        text += `${JSON.stringify(d)}\n`;
+        if (++n % SLICE === 0) { await put(text); text = ''; await (o.paceMs ? new Promise((r) => setTimeout(r, o.paceMs)) : turn()); }
       }
-      close();
+      if (text) await put(text);
+      docs += n;
+      close(n);
     }
     const end = Buffer.from(`${JSON.stringify(trailer)}\n`, 'utf8');
     await fh.write(end);
@@ -180,9 +187,14 @@ export async function loadNewestSnapshot(store: MemoryReadStore, o: { dir: strin
       const { header, trailer } = checked;
       const later = new Set(o.later ?? []);
       let at = trailer.sections[0].bytes;
-      const sections = header.collections.map((c, i) => { const x = { c, from: at, to: at + trailer.sections[i + 1].bytes, sha256: trailer.sections[i + 1].sha256 }; at = x.to; return x; });
+      const sections = header.collections.map((c, i) => {
+      const t = trailer.sections[i + 1];
+      const x = { c: { ...c, docs: t.docs ?? 0 }, from: at, to: at + t.bytes, sha256: t.sha256 };
+      at = x.to;
+      return x;
+    });
       const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-      const now: Array<{ c: SnapshotHeader['collections'][number]; buf: Buffer }> = [];
+      const now: Array<{ c: (typeof sections)[number]['c']; buf: Buffer }> = [];
       let bad: string | null = null;
       for (const x of sections) {
         if (later.has(x.c.name)) continue;

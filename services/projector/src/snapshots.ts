@@ -10,9 +10,13 @@ import { CHECKPOINTS_COLLECTION } from '@muster/read-store';
 import { loadNewestSnapshot, writeSnapshot, type MemoryReadStore, type SnapshotLoad, type SnapshotWritten } from '@muster/read-store-memory';
 import { PROJECTION, READ_MODEL_VERSION } from '@muster/read-models';
 
-export interface SnapshotSettings { dir: string; everyEvents: number; everyMs: number }
+export interface SnapshotSettings { dir: string; everyEvents: number; everyMs: number; paceMs?: number }
 
-/** loaded after the start, in the background (reads of it wait until it is in): the largest, and not needed to answer IdPs */
+/**
+ * Loaded after the start, in the background (reads of it wait until it is in): the largest, and not
+ * needed to answer IdPs. Its entries are only ever added, so a snapshot reads it while writing
+ * instead of capturing it whole.
+ */
 export const LOADED_LATER = ['provisioning_log'];
 
 export interface SnapshotStatus {
@@ -89,7 +93,7 @@ export class ReadModelSnapshots {
       if (this.position() <= this.lastPosition && reason !== 'rebuild' && reason !== 'request') return null;
       try {
         const w = await writeSnapshot(this.readStore, {
-          dir: this.settings.dir, version: READ_MODEL_VERSION,
+          dir: this.settings.dir, version: READ_MODEL_VERSION, appendOnly: LOADED_LATER, paceMs: this.settings.paceMs,
           position: (docsOf) => Number(docsOf(CHECKPOINTS_COLLECTION).find((d) => d._id === PROJECTION)?.position ?? -1),
         });
         this.lastPosition = w.position;

@@ -38,7 +38,7 @@ export const PROJECTOR_THREAD_LIMITS = { maxYoungGenerationSizeMb: 192 } as cons
 
 /** ReadStoreHost for runServices: the read store and the projector in a worker thread. */
 export const projectorThread: ReadStoreHost = async ({ eventsDir, config }) => startProjectorThread(eventsDir,
-  config.snapshots.enabled ? { dir: join(config.dataDir, 'snapshots'), everyEvents: config.snapshots.everyEvents, everyMs: config.snapshots.everyMs } : null);
+  config.snapshots.enabled ? { dir: join(config.dataDir, 'snapshots'), everyEvents: config.snapshots.everyEvents, everyMs: config.snapshots.everyMs, paceMs: config.snapshots.paceMs } : null);
 
 /** the first restart after an unexpected end of the thread waits this long; then it doubles, up to RESTART_MAX_MS */
 /** group writes up to this size are passed to the thread with their bytes (larger ones: it reads the file) */
