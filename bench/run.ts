@@ -10,6 +10,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   changesets: async () => (await import('./changesets.ts')).benchChangesets(),
   imports: async () => (await import('./imports.ts')).benchImports(),
   entra: async () => (await import('./entra.ts')).benchEntra(),
+  restart: async () => (await import('./restart.ts')).benchRestart(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
