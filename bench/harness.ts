@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
+import type { EventStore, NewEvent } from '@muster/event-store';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const ADMIN = 'bench-admin-token-0123456789abcdef';
@@ -106,4 +107,14 @@ export function worstOf(runs: Figure[]): Figure {
     rps: Math.round(runs.reduce((a, r) => a + r.rps, 0) / runs.length),
     errors: runs.reduce((a, r) => a + r.errors, 0), non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
   };
+}
+
+/** appends new streams many at a time (the store's group commit writes them together): generated logs */
+export async function appendAll(store: EventStore, batches: Iterable<{ stream: string; events: NewEvent[] }>, inFlight = 4_000): Promise<void> {
+  let pending: Array<Promise<unknown>> = [];
+  for (const b of batches) {
+    pending.push(store.appendToStream(b.stream, b.events, { expectedRevision: 'no_stream' }));
+    if (pending.length >= inFlight) { await Promise.all(pending); pending = []; }
+  }
+  await Promise.all(pending);
 }

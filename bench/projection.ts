@@ -29,6 +29,7 @@ import { openEmbeddedEventStore, type EventStore, type NewEvent } from '@muster/
 import { percentiles, PROJECTOR_THREAD_LIMITS } from '@muster/projector';
 import { runServices, type RunningServices } from '@muster/runtime';
 import { ALL_SERVICES, LAUNCHER_NODE_FLAGS, readStoreHostFor } from '../services/launcher/src/services.ts';
+import { appendAll } from './harness.ts';
 import type { LagServerMessage } from './lag-server.ts';
 import type { RebuildThreadResult } from './rebuild-thread.ts';
 
@@ -168,15 +169,6 @@ function personStream(r: () => number, listId: string, i: number, at: number, hi
   return { stream: streams.person(personId), events };
 }
 
-/** appends streams many at a time (the store's group commit writes them together) */
-async function appendAll(store: EventStore, batches: Iterable<{ stream: string; events: NewEvent[] }>, inFlight = 4_000): Promise<void> {
-  let pending: Array<Promise<unknown>> = [];
-  for (const b of batches) {
-    pending.push(store.appendToStream(b.stream, b.events, { expectedRevision: 'no_stream' }));
-    if (pending.length >= inFlight) { await Promise.all(pending); pending = []; }
-  }
-  await Promise.all(pending);
-}
 
 // ------------------------------------------------------------------ (a) lag under steady SCIM load
 

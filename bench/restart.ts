@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { streams } from '@muster/contracts';
 import { DEFAULT_FIELDS, defaultMappings, reservationStream } from '@muster/domain';
-import { openEmbeddedEventStore, type EventStore, type NewEvent } from '@muster/event-store';
+import { openEmbeddedEventStore, type NewEvent } from '@muster/event-store';
 import { LAUNCHER_NODE_FLAGS } from '../services/launcher/src/services.ts';
-import { ADMIN, figure, freePort, load, spawnNode, waitFor, type Figure } from './harness.ts';
+import { ADMIN, appendAll, figure, freePort, load, spawnNode, waitFor, type Figure } from './harness.ts';
 
 const LIST = 'restart-bench-list';
 const FIRST = ['Ada', 'Alan', 'Grace', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Margaret', 'Ken'];
@@ -64,14 +64,6 @@ function personStreams(i: number, at: number): Array<{ stream: string; events: N
   ];
 }
 
-async function appendAll(store: EventStore, batches: Iterable<{ stream: string; events: NewEvent[] }>, inFlight = 2_000): Promise<void> {
-  let pending: Array<Promise<unknown>> = [];
-  for (const b of batches) {
-    pending.push(store.appendToStream(b.stream, b.events, { expectedRevision: 'no_stream' }));
-    if (pending.length >= inFlight) { await Promise.all(pending); pending = []; }
-  }
-  await Promise.all(pending);
-}
 
 /** the log: the list, SCIM connected, then `people` people of 10 events each */
 export async function generateLog(eventsDir: string, people: number, log: (l: string) => void): Promise<void> {
