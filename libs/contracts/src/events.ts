@@ -291,7 +291,11 @@ export const eventSchemas = {
       mode: z.enum(['full', 'incremental']), fullReason: EntraFullReason.nullable(), finishedAt: z.string(),
       pages: z.number().int(), throttledWaits: z.number().int(), error: z.object({ code: z.string(), message: z.string() }).nullable(),
       /** the delta links the next run starts from (null: not advanced, as after a failure) */
-      deltaLinks: z.object({ users: z.string(), groups: z.array(z.object({ groupIds: z.array(z.string()), link: z.string() })) }).nullable(),
+      deltaLinks: z.object({
+        users: z.string(), groups: z.array(z.object({ groupIds: z.array(z.string()), link: z.string() })),
+        /** the directory extensions the users link selects (its $select is in its token) */
+        usersExtensions: z.array(z.string()).optional(),
+      }).nullable(),
       /** the groups the links were made for (a change of groups makes the next run full), and their names */
       groupIds: z.array(z.string()),
       groupNames: z.record(z.string(), z.string()).default({}),

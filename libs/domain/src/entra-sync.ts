@@ -12,7 +12,7 @@ import { DomainError, conflict } from './errors.ts';
 
 export type EntraMode = 'full' | 'incremental';
 export type EntraTrigger = 'manual' | 'schedule';
-export interface DeltaLinks { users: string; groups: Array<{ groupIds: string[]; link: string }> }
+export interface DeltaLinks { users: string; groups: Array<{ groupIds: string[]; link: string }>; usersExtensions?: string[] }
 export interface Tracked { groups: string[]; removed: 'soft' | 'hard' | null }
 
 export interface EntraSyncState {

@@ -10,8 +10,8 @@
  * file that is fsynced and then renamed into place (and the directory fsynced): a crash at any
  * point leaves the previous snapshot whole, and a reader never sees half a file under a snapshot's
  * name. Loading checks the header and the digest before a document goes in; the indexes are
- * declared on the empty collections and built in bulk over the loaded documents (measured: faster
- * than storing and decoding them).
+ * declared on the empty collections and built in bulk over the loaded documents (for 100,000
+ * people, 1.9 s of a 3.3 s load; storing each index's sorted order would save most of it).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, mkdir, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';

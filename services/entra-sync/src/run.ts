@@ -220,7 +220,7 @@ export class SyncRun {
       if (full ? (t.groups.length || t.removed) : !b || b.removed !== t.removed || b.groups.join() !== t.groups.join()) changedTracking.push({ id, groups: t.groups, removed: t.removed });
     }
     const next = failures.length ? null : {
-      deltaLinks: { users: users.link, groups: groups.links }, groupIds: settings.groupIds, reset: full, users: changedTracking,
+      deltaLinks: { users: users.link, groups: groups.links, usersExtensions: [...settings.extensionAttributes].sort() }, groupIds: settings.groupIds, reset: full, users: changedTracking,
       groupNames: Object.fromEntries(settings.groupIds.flatMap((g) => { const n = groups.names.get(g) ?? state.groupNames[g]; return n ? [[g, n]] : []; })),
     };
     return {
@@ -245,6 +245,16 @@ export class SyncRun {
         const concerns = (id: string) => membership.has(id) || state.tracked.has(id);
         const start = full ? override.users ?? initialUsersUrl(this.d.graph, settings.extensionAttributes) : state.deltaLinks!.users;
         const users = await readUsers(this.d.graph, start, !full, concerns, this.page);
+        // the connection now names other directory extensions than the users link selects (its $select
+        // is in its token): the users are read whole once more with the new $select, after the old
+        // link's round (which still reports what happened since, deletions included)
+        const selected = [...(state.deltaLinks?.usersExtensions ?? [])].sort().join();
+        if (!full && selected !== [...settings.extensionAttributes].sort().join()) {
+          const whole = await readUsers(this.d.graph, initialUsersUrl(this.d.graph, settings.extensionAttributes), false, concerns, this.page);
+          for (const [id, u] of whole.users) { users.users.set(id, u); users.present.add(id); users.removed.delete(id); }
+          for (const id of whole.outOfScope) users.outOfScope.add(id);
+          users.link = whole.link;
+        }
         return { groups, users, membership };
       } catch (err) {
         if (!(err instanceof DeltaResetError) || attempt > 0) throw err;

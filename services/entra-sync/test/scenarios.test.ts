@@ -105,6 +105,25 @@ describe('Entra scenarios (reference section 4)', () => {
     const minimal = await outcome('minimal');
     expect(minimal).toEqual([{ cardUid: 'CARD-2', boarding: 'DAY' }, { cardUid: null, boarding: null }]);
     expect(await outcome('default')).toEqual(minimal);
+    // an extension named later is read for everyone on the next run (still incremental: the groups
+    // are the same), then kept up to date
+    const later = 'extension_b7d8e648520f41d3b9c0fdeb91768a0a_house';
+    const ids = addUsers(e.graph, 2, 's4later', (i) => ({ [later]: `House ${i}` }));
+    const g = e.graph.addGroup('S4 later', ids);
+    const listId0 = await connectedList(e, 'Scenario 4 later', { groupIds: [g], deactivationThreshold: null });
+    await run(e, listId0);
+    expect((await e.s.admin('PATCH', `/lists/${listId0}/sync/entra`, { extensionAttributes: [later] })).status).toBe(200);
+    expect((await e.s.admin('POST', `/lists/${listId0}/fields`, { key: 'house', label: 'House', type: 'text' })).status).toBe(201);
+    const m0 = await e.s.admin('GET', `/lists/${listId0}/mappings`);
+    expect((await e.s.admin('PUT', `/lists/${listId0}/mappings`, { mappings: [...m0.body.mappings, { source: later, field: 'house', enabled: true, transform: 'direct' }] })).status).toBe(200);
+    e.graph.hardDeleteUser(ids[1]);
+    const r0 = await run(e, listId0);
+    expect(r0).toMatchObject({ mode: 'incremental', summary: { updated: 1, deactivated: 1 } });
+    const p0 = await roster(e, listId0);
+    expect([p0.get(ids[0])!.fields.house, p0.get(ids[1])!.status]).toEqual(['House 0', 'inactive']);
+    e.graph.updateUser(ids[0], { [later]: 'House 9' });
+    expect((await run(e, listId0)).summary).toMatchObject({ updated: 1 });
+    expect((await roster(e, listId0)).get(ids[0])!.fields.house).toBe('House 9');
     // an extension the connection does not name cannot be mapped
     const listId = await connectedList(e, 'Scenario 4 unnamed', { groupIds: [e.graph.addGroup('S4 none', [])] });
     const m = await e.s.admin('GET', `/lists/${listId}/mappings`);
