@@ -20,6 +20,34 @@ export class HttpError extends Error {
   }
 }
 
+/** the body types the admin API reads (an import's file aside, which its own route takes) */
+export const ACCEPTED_BODY_TYPES = 'application/json (CSV imports: text/csv or multipart/form-data)';
+
+const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: (req: FastifyRequest) => string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: (req) => `Content-Type ${String(req.headers['content-type'] ?? '(none)').slice(0, 100)} is not accepted here; send ${ACCEPTED_BODY_TYPES}` },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request', message: () => 'the Content-Length does not match the body' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: () => 'the request body is larger than this endpoint accepts' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json', message: () => 'the JSON body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json', message: () => 'the request body is not valid JSON' },
+};
+
+/**
+ * JSON bodies for the admin API: an empty body (a DELETE or a bodiless POST sent with a JSON
+ * content type, as many clients do) is no body, not an error; anything else must be JSON.
+ */
+export function installJsonBodyParser(app: FastifyInstance, bodyLimit?: number): void {
+  app.removeContentTypeParser('application/json');
+  // JSON sent as text/plain is refused (415 naming the accepted types) rather than read as a string
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/json', { parseAs: 'string', ...(bodyLimit ? { bodyLimit } : {}) }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try { done(null, JSON.parse(text)); } catch (err) {
+      done(new HttpError(400, 'invalid_json', `the request body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+}
+
 /** One error handler for the admin API: JSON errors `{ error: { code, message, details? } }`, never a stack. */
 export function installJsonErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | DomainError | HttpError | Error, req, reply) => {
@@ -34,7 +62,10 @@ export function installJsonErrorHandler(app: FastifyInstance): void {
       return reply.status(400).send({ error: { code: 'invalid', message: fe.message } });
     }
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send({ error: { code: fe.code ?? 'bad_request', message: fe.message } });
+      // Fastify's own request errors, in Muster's words and codes (no FST_ERR_* codes leak out)
+      const known = FASTIFY_ERRORS[fe.code ?? ''];
+      if (known) return reply.status(known.status).send({ error: { code: known.code, message: known.message(req) } });
+      return reply.status(fe.statusCode).send({ error: { code: 'bad_request', message: fe.message } });
     }
     req.log.error({ err }, 'unhandled error');
     if (err instanceof ReadStoreUnavailableError) return reply.status(503).header('Retry-After', '5').send({ error: { code: 'unavailable', message: `reads are unavailable for now (${err.message}); try again shortly` } });

@@ -8,7 +8,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Bus } from '@muster/bus';
 import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
-import { installJsonErrorHandler } from '@muster/http';
+import { installJsonBodyParser, installJsonErrorHandler } from '@muster/http';
 import { EntraSyncClient } from '@muster/entra-sync-contract';
 import { MappingClient } from '@muster/mapping-contract';
 import { ProjectionWaiter } from '@muster/read-models';
@@ -106,6 +106,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
   await app.register(async (api) => {
     api.decorate('admin', ctx);
     installJsonErrorHandler(api);
+    installJsonBodyParser(api);
     api.addHook('onRequest', auth.hook);
     // one plugin per OpenAPI tag
     for (const routes of [adminRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, sessionRoutes, changesetRoutes, importRoutes, syncRoutes, entraRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
