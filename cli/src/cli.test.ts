@@ -3,15 +3,19 @@
  * one-process server, then against a log edited on disk.
  */
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, LOG_FILE_NAME, eventHash, logDigest, type RecordedEvent } from '@muster/event-store';
 import { toEnvelope } from '@muster/audit';
+import { toNewEvents } from '@muster/contracts';
 // test-only: the log format, to edit a stored event the way an attacker with disk access would
 import { decodeLog, encodeLog } from '../../libs/event-store/src/embedded/format.ts';
 import { ADMIN, startStack, type Stack } from '../../tests/helpers.ts';
+import { run as runCli } from './run.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'cli', 'bin', 'muster.mjs');
@@ -114,6 +118,37 @@ describe('muster CLI next to a running server (same MUSTER_DATA_DIR)', () => {
     expect(rebuildRemote.code, rebuildRemote.stderr).toBe(0);
     expect(JSON.parse(rebuildRemote.stdout)).toMatchObject({ state: 'done', events: expect.any(Number) });
     expect(rebuildRemote.stderr).toMatch(/rebuild started/);
+  });
+});
+
+describe('muster events export into a slow reader', () => {
+  it('waits for the reader (backpressure) and leaves no listener behind: no MaxListenersExceededWarning', async () => {
+    const ctx = { actor: { kind: 'system' as const, id: 'test' }, source: { kind: 'system' as const }, correlationId: 'bulk', now: new Date(), newId: randomUUID };
+    for (let i = 0; i < 2_000; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, k) => {
+        const personId = randomUUID();
+        return s.running.adapters.store.appendToStream(`person-${personId}`, toNewEvents([{ type: 'PersonCreated', data: { personId, listId, fields: { firstName: `Bulk ${i + k} ${'x'.repeat(400)}` }, fieldChanges: [] } }], ctx), { expectedRevision: 'no_stream' });
+      }));
+    }
+    // an output that takes its time (a pipe to a slow consumer): small buffer, each chunk acknowledged later
+    let bytes = 0;
+    let mostCloseListeners = 0;
+    const out = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _enc, cb) { bytes += chunk.length; mostCloseListeners = Math.max(mostCloseListeners, out.listenerCount('close')); setTimeout(cb, 1); },
+    });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => { warnings.push(w.name); };
+    process.on('warning', onWarning);
+    try {
+      const code = await runCli(['events', 'export'], { out, err: new Writable({ write(_c, _e, cb) { cb(); } }), env: { MUSTER_DATA_DIR: s.dataDir, LOG_LEVEL: 'silent' } } as never);
+      expect(code).toBe(0);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(bytes).toBeGreaterThan(1_000_000);
+    expect(mostCloseListeners).toBeLessThanOrEqual(2);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 });
 

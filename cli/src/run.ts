@@ -126,9 +126,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
 // ------------------------------------------------------------------ helpers
 
-/** writes, honouring backpressure */
+/** writes, honouring backpressure (the listeners of each wait are removed after it: none pile up on a long export into a slow pipe) */
 async function write(stream: Writable, chunk: string): Promise<void> {
-  if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), once(stream, 'close')]);
+  if (stream.write(chunk)) return;
+  const done = new AbortController();
+  const until = (event: string) => once(stream, event, { signal: done.signal }).catch(() => {});
+  await Promise.race([until('drain'), until('close')]);
+  done.abort();
 }
 
 async function config(io: Io): Promise<MusterConfig> {
