@@ -38,3 +38,20 @@ describe('admin API request bodies', () => {
     expect(JSON.stringify([plain.body, broken.body, nowhere.body])).not.toMatch(/FST_/);
   });
 });
+
+describe('admin API query parameters', () => {
+  it('an unknown parameter of the people query is 400 naming it (a typo no longer returns everyone)', async () => {
+    const list = await send('POST', '/lists', JSON.stringify({ name: 'Queries' }), 'application/json');
+    const typo = await send('GET', `/lists/${list.body.id}/people?stauts=active`, undefined);
+    expect(typo.status).toBe(400);
+    expect(typo.body.error.message).toMatch(/unknown query parameter "stauts"/);
+    const filter = await send('GET', `/lists/${list.body.id}/people?status=active&eq.nope=1`, undefined);
+    expect(filter.status).toBe(400);
+    expect(filter.body.error.message).toMatch(/unknown field "nope"/);
+    expect((await send('GET', `/lists/${list.body.id}/people?status=active&limit=5`, undefined)).status).toBe(200);
+    const op = await send('GET', `/lists/${list.body.id}/provisioning-log?operation=CREATE,CRAETE`, undefined);
+    expect(op.status).toBe(400);
+    expect(op.body.error.message).toMatch(/unknown operation "CRAETE"/);
+    expect((await send('GET', `/lists/${list.body.id}/provisioning-log?operation=create,deactivate`, undefined)).status).toBe(200);
+  });
+});

@@ -19,7 +19,13 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
   const PeopleQuery = RosterQuery.extend({
     after: After,
     asOf: AsOfParam,
-  }).catchall(z.string());
+  }).catchall(z.string()).superRefine((q, c) => {
+    // a parameter the query does not know (a typo of a filter, say) is an error, not silently ignored
+    const known = new Set([...Object.keys(RosterQuery.shape), 'after', 'asOf']);
+    for (const k of Object.keys(q)) {
+      if (!known.has(k) && !/^(eq|contains)\.[a-zA-Z][a-zA-Z0-9_]*$/.test(k)) c.addIssue({ code: 'custom', path: [k], message: `unknown query parameter "${k}" (filters are eq.<field> and contains.<field>)` });
+    }
+  });
   api.get('/lists/:id/people', { schema: { tags: ['people'], summary: 'People on a list: status filter, free text, eq./contains. field filters, sort, cursor', params: ListParams, querystring: PeopleQuery } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     if (req.query.asOf) {

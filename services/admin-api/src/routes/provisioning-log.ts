@@ -2,8 +2,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { HttpError } from '@muster/http';
 import { type Filter } from '@muster/read-store';
 import { After, helpers, ListParams } from '../context.ts';
+
+/** the operations log entries carry (SYNC: an Entra run's failure for one user) */
+const LOG_OPERATIONS = ['CREATE', 'UPDATE', 'DEACTIVATE', 'REACTIVATE', 'DELETE', 'GROUP_CREATE', 'GROUP_UPDATE', 'GROUP_DELETE', 'READ', 'BULK', 'SYNC'];
 
 export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -38,6 +42,8 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
     const filter: Filter = { listId: list.listId };
     if (q.operation) {
       const ops = q.operation.toUpperCase().split(',');
+      const unknown = ops.filter((o) => !LOG_OPERATIONS.includes(o));
+      if (unknown.length) throw new HttpError(400, 'invalid', `unknown operation ${unknown.map((o) => `"${o}"`).join(', ')}; the log's operations are ${LOG_OPERATIONS.join(', ')}`);
       filter.operation = ops.length === 1 ? ops[0] : { $in: ops };
     }
     if (q.status) filter.status = q.status;
