@@ -24,9 +24,16 @@ export const eventSchemas = {
     schema: z.object({
       tokenId: z.string(), orgId: z.string().nullable(), role: AdminRole, hash: z.string(), prefix: z.string(),
       label: z.string().optional(),
+      /** when it stops working (null or absent: never), and the lifetime a rotation gives its successor */
+      expiresAt: z.string().nullable().optional(),
+      lifetimeDays: z.number().int().positive().nullable().optional(),
+      rotatedFrom: z.string().optional(),
     }),
   },
-  AdminTokenRevoked: { version: 1, schema: z.object({ tokenId: z.string() }) },
+  /** revoked: by an owner; replaced: MUSTER_ADMIN_TOKEN changed, so the previous environment token goes */
+  AdminTokenRevoked: { version: 1, schema: z.object({ tokenId: z.string(), reason: z.enum(['revoked', 'replaced']).optional() }) },
+  /** a rotated token keeps working until then (the overlap) */
+  AdminTokenExpiryScheduled: { version: 1, schema: z.object({ tokenId: z.string(), expiresAt: z.string() }) },
   // list-{listId}
   ListCreated: {
     version: 1,
@@ -382,7 +389,7 @@ export function toDomainEvent(recorded: StoredEventLike): DomainEvent {
 
 /** The events of each kind of stream, as unions: each decider's evolve switches over its own. */
 export type OrganisationEvent = EventOf<'OrganisationCreated' | 'OrganisationPlanChanged'>;
-export type AdminTokenEvent = EventOf<'AdminTokenIssued' | 'AdminTokenRevoked'>;
+export type AdminTokenEvent = EventOf<'AdminTokenIssued' | 'AdminTokenRevoked' | 'AdminTokenExpiryScheduled'>;
 export type ListEvent = EventOf<'ListCreated' | 'ListUpdated' | 'FieldAdded' | 'ScimConnected' | 'ScimDisconnected' | 'EntraConnected' | 'EntraSettingsChanged' | 'EntraSecretSet' | 'EntraDisconnected' | 'MappingsChanged' | 'RemapCompleted'>;
 export type EntraSyncEvent = EventOf<'EntraRunStarted' | 'EntraRunProgress' | 'EntraUsersTracked' | 'EntraUserFailed' | 'EntraRunFinished'>;
 export type ScimTokensEvent = EventOf<'ScimTokenIssued' | 'ScimTokenExpiryScheduled' | 'ScimTokenRevoked'>;
@@ -399,7 +406,7 @@ const typeSet = <T extends DomainEvent>(...types: Array<T['type']>) => {
   return (e: DomainEvent): e is T => set.has(e.type);
 };
 export const isOrganisationEvent = typeSet<OrganisationEvent>('OrganisationCreated', 'OrganisationPlanChanged');
-export const isAdminTokenEvent = typeSet<AdminTokenEvent>('AdminTokenIssued', 'AdminTokenRevoked');
+export const isAdminTokenEvent = typeSet<AdminTokenEvent>('AdminTokenIssued', 'AdminTokenRevoked', 'AdminTokenExpiryScheduled');
 export const isListEvent = typeSet<ListEvent>('ListCreated', 'ListUpdated', 'FieldAdded', 'ScimConnected', 'ScimDisconnected', 'EntraConnected', 'EntraSettingsChanged', 'EntraSecretSet', 'EntraDisconnected', 'MappingsChanged', 'RemapCompleted');
 export const isEntraSyncEvent = typeSet<EntraSyncEvent>('EntraRunStarted', 'EntraRunProgress', 'EntraUsersTracked', 'EntraUserFailed', 'EntraRunFinished');
 export const isScimTokensEvent = typeSet<ScimTokensEvent>('ScimTokenIssued', 'ScimTokenExpiryScheduled', 'ScimTokenRevoked');

@@ -41,12 +41,22 @@ export function planAllows(plan: Plan, feature: keyof typeof FEATURE_PLAN): bool
   return PLAN_RANK[plan] >= PLAN_RANK[FEATURE_PLAN[feature]];
 }
 
-export interface AdminTokenState { exists: boolean; tokenId: string; orgId: string | null; role: AdminRole; hash: string; revoked: boolean }
+export interface AdminTokenState {
+  exists: boolean; tokenId: string; orgId: string | null; role: AdminRole; hash: string; revoked: boolean;
+  label?: string; prefix?: string; expiresAt?: string | null; lifetimeDays?: number | null;
+}
 export const adminTokenEvolve = (s: AdminTokenState, e: DomainEvent): AdminTokenState => {
   if (!isAdminTokenEvent(e)) return s;
   switch (e.type) {
-    case 'AdminTokenIssued': return { exists: true, tokenId: e.data.tokenId, orgId: e.data.orgId, role: e.data.role, hash: e.data.hash, revoked: false };
+    case 'AdminTokenIssued': return {
+      exists: true, tokenId: e.data.tokenId, orgId: e.data.orgId, role: e.data.role, hash: e.data.hash, revoked: false,
+      label: e.data.label, prefix: e.data.prefix, expiresAt: e.data.expiresAt ?? null, lifetimeDays: e.data.lifetimeDays ?? null,
+    };
     case 'AdminTokenRevoked': return { ...s, revoked: true };
+    case 'AdminTokenExpiryScheduled': return { ...s, expiresAt: e.data.expiresAt };
     default: { const never: never = e; return never; }
   }
 };
+
+/** a token that works now: issued, not revoked, not past its expiry */
+export const adminTokenUsable = (s: AdminTokenState, now: Date): boolean => s.exists && !s.revoked && (!s.expiresAt || Date.parse(s.expiresAt) > now.getTime());

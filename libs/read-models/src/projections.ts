@@ -123,9 +123,14 @@ export class Projections {
       case 'OrganisationPlanChanged':
         return guarded(this.c('organisations'), e.data.orgId, p, { $set: { plan: e.data.plan } });
       case 'AdminTokenIssued':
-        return guarded(this.c('admin_tokens'), e.data.tokenId, p, {}, () => ({ _id: e.data.tokenId, orgId: e.data.orgId, role: e.data.role, prefix: e.data.prefix, label: e.data.label ?? null, createdAt: at, revokedAt: null }));
+        return guarded(this.c('admin_tokens'), e.data.tokenId, p, {}, () => ({
+          _id: e.data.tokenId, orgId: e.data.orgId, role: e.data.role, prefix: e.data.prefix, label: e.data.label ?? null, createdAt: at, revokedAt: null,
+          revokedReason: null, expiresAt: e.data.expiresAt ?? null, lifetimeDays: e.data.lifetimeDays ?? null, rotatedFrom: e.data.rotatedFrom ?? null,
+        }));
       case 'AdminTokenRevoked':
-        return guarded(this.c('admin_tokens'), e.data.tokenId, p, { $set: { revokedAt: at } });
+        return guarded(this.c('admin_tokens'), e.data.tokenId, p, { $set: { revokedAt: at, revokedReason: e.data.reason ?? 'revoked' } });
+      case 'AdminTokenExpiryScheduled':
+        return guarded(this.c('admin_tokens'), e.data.tokenId, p, { $set: { expiresAt: e.data.expiresAt } });
       case 'ListCreated':
         return guarded(this.c('lists'), e.data.listId, p, {}, () => ({
           _id: e.data.listId, orgId: e.data.orgId, name: e.data.name, description: e.data.description ?? null, fields: [], sync: null,

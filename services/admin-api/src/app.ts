@@ -30,6 +30,7 @@ import { peopleRoutes } from './routes/people.ts';
 import { provisioningLogRoutes } from './routes/provisioning-log.ts';
 import { syncRoutes } from './routes/sync.ts';
 import { entraRoutes } from './routes/entra.ts';
+import { adminTokenRoutes } from './routes/admin-tokens.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
 export interface AdminApiOptions {
@@ -75,7 +76,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const auth = new AdminAuth(opts.store);
+  const auth = new AdminAuth(opts.store, opts.readStore, opts.now);
   const mapping = new MappingClient(opts.bus);
   const entra = new EntraSyncClient(opts.bus);
   const projection = new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000 });
@@ -109,7 +110,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
     installJsonBodyParser(api);
     api.addHook('onRequest', auth.hook);
     // one plugin per OpenAPI tag
-    for (const routes of [adminRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, sessionRoutes, changesetRoutes, importRoutes, syncRoutes, entraRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
+    for (const routes of [adminRoutes, adminTokenRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, sessionRoutes, changesetRoutes, importRoutes, syncRoutes, entraRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {
       await api.register(routes);
     }
   }, { prefix: '/api/v1' });

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { AdminRole } from '@muster/contracts';
 import { streamPrefixes, streams, toNewEvents } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
-import { StreamStateCache, adminTokenEvolve, generateToken, hashToken, hashesEqual, type AdminTokenState } from '@muster/domain';
+import { StreamStateCache, adminTokenEvolve, adminTokenUsable, generateToken, hashToken, hashesEqual, type AdminTokenState } from '@muster/domain';
+import type { ReadStore } from '@muster/read-store';
 import { HttpError, bearerToken } from '@muster/http';
 
 export interface Principal {
@@ -41,14 +42,43 @@ export function weakAdminTokenWarning(envToken: string | undefined): string | nu
     + '(e.g. `openssl rand -hex 24`), or leave it unset to have one generated.';
 }
 
+/** how often an admin token's "last used" time is written (at most once a minute per token) */
+export const USAGE_FLUSH_MS = 60_000;
+
 export class AdminAuth {
   readonly cache: StreamStateCache<AdminTokenState>;
-  constructor(private readonly store: EventStore) {
+  /** last use per token since the last flush (operational data, not events) */
+  private readonly lastUsed = new Map<string, number>();
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly store: EventStore, private readonly readStore?: ReadStore, private readonly now: () => Date = () => new Date()) {
     this.cache = new StreamStateCache(store, streamPrefixes.adminToken, adminTokenEvolve, () => ({ exists: false, tokenId: '', orgId: null, role: 'viewer', hash: '', revoked: false }));
   }
 
-  start() { this.cache.start(); return this.cache.catchUp(30_000); }
-  stop() { return this.cache.stop(); }
+  start() {
+    this.cache.start();
+    if (this.readStore) { this.flushTimer = setInterval(() => { void this.flushUsage().catch(() => {}); }, USAGE_FLUSH_MS); this.flushTimer.unref?.(); }
+    return this.cache.catchUp(30_000);
+  }
+  async stop() {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.flushUsage().catch(() => {});
+    await this.cache.stop();
+  }
+
+  /** writes the uses since the last flush to token_usage (the read store the token lists read) */
+  async flushUsage(): Promise<void> {
+    if (!this.readStore || !this.lastUsed.size) return;
+    const batch = [...this.lastUsed];
+    this.lastUsed.clear();
+    const coll = this.readStore.collection('token_usage');
+    for (const [tokenId, at] of batch) await coll.updateOne({ _id: tokenId }, { $max: { lastUsedAt: new Date(at).toISOString() } }, { upsert: true });
+  }
+
+  /** every token as this process knows it (the command side's view: current) */
+  tokens(): AdminTokenState[] {
+    return [...this.cache.all()].map(([, s]) => s).filter((s) => s.exists);
+  }
 
   private find(hash: string): AdminTokenState | undefined {
     let hit: AdminTokenState | undefined;
@@ -60,7 +90,8 @@ export class AdminAuth {
     const hash = hashToken(token);
     let s = this.find(hash);
     if (!s) { await this.cache.catchUp(); s = this.find(hash); }
-    if (!s || s.revoked) return null;
+    if (!s || !adminTokenUsable(s, this.now())) return null;
+    this.lastUsed.set(s.tokenId, this.now().getTime());
     return { tokenId: s.tokenId, orgId: s.orgId, role: s.role };
   }
 
@@ -76,10 +107,16 @@ export class AdminAuth {
       if (this.find(hash)) return {};
       const tokenId = `bootstrap-${hash.slice(0, 16)}`;
       await this.store.appendToStream(streams.adminToken(tokenId), toNewEvents([{ type: 'AdminTokenIssued', data: { tokenId, orgId: null, role: 'owner', hash, prefix: envToken.slice(0, ENV_TOKEN_PREFIX), label: 'MUSTER_ADMIN_TOKEN' } }], ctx), { expectedRevision: 'any' });
+      // a new value replaces the previous environment token (it does not add one more owner)
+      for (const s of this.tokens()) {
+        if (s.tokenId !== tokenId && s.tokenId.startsWith('bootstrap-') && !s.revoked) {
+          await this.store.appendToStream(streams.adminToken(s.tokenId), toNewEvents([{ type: 'AdminTokenRevoked', data: { tokenId: s.tokenId, reason: 'replaced' } }], ctx), { expectedRevision: 'any' });
+        }
+      }
       await this.cache.catchUp();
       return {};
     }
-    for (const [, s] of this.cache.all()) if (s.exists && s.orgId === null && !s.revoked) return {};
+    for (const [, s] of this.cache.all()) if (s.orgId === null && adminTokenUsable(s, now)) return {};
     const { token, hash, displayPrefix } = generateToken('mat_');
     const tokenId = 'bootstrap';
     await this.store.appendToStream(streams.adminToken(tokenId), toNewEvents([{ type: 'AdminTokenIssued', data: { tokenId, orgId: null, role: 'owner', hash, prefix: displayPrefix, label: 'generated at first start' } }], ctx), { expectedRevision: 'no_stream' });
@@ -92,7 +129,7 @@ export class AdminAuth {
     const token = bearerToken(req.headers.authorization);
     if (token === null) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <admin token>)');
     const p = await this.authenticate(token);
-    if (!p) throw new HttpError(401, 'unauthorized', 'invalid or revoked admin token');
+    if (!p) throw new HttpError(401, 'unauthorized', 'invalid, revoked or expired admin token');
     req.principal = p;
   };
 }
