@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '@muster/contracts';
 import { spec } from './spec.ts';
 import { groupDecider } from './group.ts';
-import { organisationDecider, adminTokenEvolve, type AdminTokenState } from './organisation.ts';
+import { organisationDecider, adminTokenEvolve, adminTokenUsable, type AdminTokenState } from './organisation.ts';
 
 const created: DomainEvent = { type: 'GroupCreated', data: { groupId: 'g1', listId: 'l1', displayName: 'Year 7', externalId: 'ext-7', members: ['a', 'b'] } };
 
@@ -76,7 +76,17 @@ describe('admin token fold', () => {
   it('an issued token is live until revoked', () => {
     const initial: AdminTokenState = { exists: false, tokenId: '', orgId: null, role: 'owner', hash: '', revoked: false };
     const issued = adminTokenEvolve(initial, { type: 'AdminTokenIssued', data: { tokenId: 't1', orgId: 'o1', role: 'auditor', hash: 'h', prefix: 'mat_abcd' } });
-    expect(issued).toEqual({ exists: true, tokenId: 't1', orgId: 'o1', role: 'auditor', hash: 'h', revoked: false });
+    expect(issued).toMatchObject({ exists: true, tokenId: 't1', orgId: 'o1', role: 'auditor', hash: 'h', revoked: false, prefix: 'mat_abcd', expiresAt: null, lifetimeDays: null });
+    expect(adminTokenUsable(issued, new Date())).toBe(true);
     expect(adminTokenEvolve(issued, { type: 'AdminTokenRevoked', data: { tokenId: 't1' } } as DomainEvent).revoked).toBe(true);
+  });
+
+  it('a token with an expiry works until then; a rotation's overlap brings it forward', () => {
+    const initial: AdminTokenState = { exists: false, tokenId: '', orgId: null, role: 'owner', hash: '', revoked: false };
+    const issued = adminTokenEvolve(initial, { type: 'AdminTokenIssued', data: { tokenId: 't1', orgId: null, role: 'owner', hash: 'h', prefix: 'mat_abcd', expiresAt: '2026-02-01T00:00:00.000Z', lifetimeDays: 31 } });
+    expect(adminTokenUsable(issued, new Date('2026-01-31T23:59:59Z'))).toBe(true);
+    expect(adminTokenUsable(issued, new Date('2026-02-01T00:00:00Z'))).toBe(false);
+    const overlap = adminTokenEvolve(issued, { type: 'AdminTokenExpiryScheduled', data: { tokenId: 't1', expiresAt: '2026-01-10T00:00:00.000Z' } });
+    expect(adminTokenUsable(overlap, new Date('2026-01-10T00:00:01Z'))).toBe(false);
   });
 });
