@@ -81,7 +81,7 @@ describe('admin token fold', () => {
     expect(adminTokenEvolve(issued, { type: 'AdminTokenRevoked', data: { tokenId: 't1' } } as DomainEvent).revoked).toBe(true);
   });
 
-  it('a token with an expiry works until then; a rotation's overlap brings it forward', () => {
+  it('a token with an expiry works until then; the overlap of a rotation brings it forward', () => {
     const initial: AdminTokenState = { exists: false, tokenId: '', orgId: null, role: 'owner', hash: '', revoked: false };
     const issued = adminTokenEvolve(initial, { type: 'AdminTokenIssued', data: { tokenId: 't1', orgId: null, role: 'owner', hash: 'h', prefix: 'mat_abcd', expiresAt: '2026-02-01T00:00:00.000Z', lifetimeDays: 31 } });
     expect(adminTokenUsable(issued, new Date('2026-01-31T23:59:59Z'))).toBe(true);
