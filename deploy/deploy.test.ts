@@ -57,11 +57,13 @@ const SERVICE_ENV = [
   'MUSTER_GRAPH_ATTEMPTS',
   'MUSTER_ENTRA_TICK_MS',
   'MUSTER_ENTRA_LEASE_MS',
+  'MUSTER_AUTH_FAILURES_PER_MINUTE',
 ] as const;
 /** Read when set, but the deployment may leave them unset. */
 const OPTIONAL_ENV = [
   'OTEL_EXPORTER_OTLP_ENDPOINT', 'MUSTER_REMAP_WAIT_MS', 'MUSTER_CHANGESET_WAIT_MS', 'MUSTER_IMPORT_MAX_BYTES',
   'MUSTER_ENTRA_AUTHORITY_URL', 'MUSTER_GRAPH_URL', 'MUSTER_GRAPH_SCOPE', 'MUSTER_GRAPH_ATTEMPTS', 'MUSTER_ENTRA_TICK_MS', 'MUSTER_ENTRA_LEASE_MS',
+  'MUSTER_AUTH_FAILURES_PER_MINUTE',
 ];
 /**
  * Vars libs/config reads that the deployments deliberately leave unset. Add with care.

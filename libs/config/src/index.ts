@@ -169,6 +169,8 @@ export const baseEnvShape = {
   MUSTER_ENTRA_TICK_MS: envVar.int({ min: 100, max: 3_600_000 }).default(15_000),
   /** how long a run's lease lasts without being renewed (a run not heard of for that long was interrupted) */
   MUSTER_ENTRA_LEASE_MS: envVar.int({ min: 1_000, max: 3_600_000 }).default(60_000),
+  /** failed authentications a client address may make per minute before it is answered 429 (brute force) */
+  MUSTER_AUTH_FAILURES_PER_MINUTE: envVar.int({ min: 1, max: 1_000_000 }).default(30),
   /** embedded read models: snapshots in <data dir>/snapshots, loaded at start (off: built from the log every start) */
   MUSTER_SNAPSHOTS: envVar.oneOf(['on', 'off']).default('on'),
   /** a background snapshot after this many events since the last one ... */
@@ -206,6 +208,8 @@ export interface MusterConfig {
   entra: { authorityUrl: string | undefined; graphUrl: string; graphScope: string; graphAttempts: number; tickMs: number; leaseMs: number };
   /** read-model snapshots of the embedded stack (MUSTER_SNAPSHOTS, MUSTER_SNAPSHOT_EVERY_EVENTS / _MINUTES) */
   snapshots: { enabled: boolean; everyEvents: number; everyMs: number; paceMs: number };
+  /** MUSTER_AUTH_FAILURES_PER_MINUTE */
+  authFailuresPerMinute: number;
   /** MUSTER_SECRET_KEY (unset: a key file in the data directory) */
   secretKey: string | undefined;
   /** the parsed variables themselves */
@@ -283,6 +287,7 @@ function toConfig(e: BaseEnv): MusterConfig {
     importMaxBytes: e.MUSTER_IMPORT_MAX_BYTES,
     entra: { authorityUrl: e.MUSTER_ENTRA_AUTHORITY_URL, graphUrl: e.MUSTER_GRAPH_URL, graphScope: e.MUSTER_GRAPH_SCOPE, graphAttempts: e.MUSTER_GRAPH_ATTEMPTS, tickMs: e.MUSTER_ENTRA_TICK_MS, leaseMs: e.MUSTER_ENTRA_LEASE_MS },
     secretKey: e.MUSTER_SECRET_KEY,
+    authFailuresPerMinute: e.MUSTER_AUTH_FAILURES_PER_MINUTE,
     snapshots: { enabled: e.MUSTER_SNAPSHOTS === 'on', everyEvents: e.MUSTER_SNAPSHOT_EVERY_EVENTS, everyMs: e.MUSTER_SNAPSHOT_EVERY_MINUTES * 60_000, paceMs: e.MUSTER_SNAPSHOT_WRITE_PACE_MS },
     env: e,
   };

@@ -117,3 +117,4 @@ export function clientErrors(err: Error & { code?: string; rawPacket?: unknown }
   }
   socket.destroy();
 }
+export * from './auth-failures.ts';

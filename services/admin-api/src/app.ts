@@ -51,6 +51,8 @@ export interface AdminApiOptions {
   rebuildWaitMs?: number;
   /** how long a changeset apply or rollback request waits for its run before answering 202 (ms, default 2 s) */
   changesetWaitMs?: number;
+  /** failed authentications a client address may make per minute before it is answered 429 */
+  authFailuresPerMinute?: number;
   /** how often to look for changeset runs another process left unfinished (ms, default 30 s; 0: only at start) */
   changesetSweepMs?: number;
   /** where uploaded CSV files are kept until their import is applied (default: a folder in the OS's temporary directory) */
@@ -76,7 +78,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const auth = new AdminAuth(opts.store, opts.readStore, opts.now);
+  const auth = new AdminAuth(opts.store, opts.readStore, opts.now, opts.authFailuresPerMinute ?? 30);
   const mapping = new MappingClient(opts.bus);
   const entra = new EntraSyncClient(opts.bus);
   const projection = new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000 });

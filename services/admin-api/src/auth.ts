@@ -5,7 +5,7 @@ import { streamPrefixes, streams, toNewEvents } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
 import { StreamStateCache, adminTokenEvolve, adminTokenUsable, generateToken, hashToken, hashesEqual, type AdminTokenState } from '@muster/domain';
 import type { ReadStore } from '@muster/read-store';
-import { HttpError, bearerToken } from '@muster/http';
+import { AuthFailureLimiter, HttpError, bearerToken } from '@muster/http';
 
 export interface Principal {
   tokenId: string;
@@ -51,7 +51,11 @@ export class AdminAuth {
   private readonly lastUsed = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly store: EventStore, private readonly readStore?: ReadStore, private readonly now: () => Date = () => new Date()) {
+  /** failed authentications per client address (brute force) */
+  readonly failures: AuthFailureLimiter;
+
+  constructor(private readonly store: EventStore, private readonly readStore?: ReadStore, private readonly now: () => Date = () => new Date(), failuresPerMinute = 30) {
+    this.failures = new AuthFailureLimiter(failuresPerMinute, () => this.now().getTime());
     this.cache = new StreamStateCache(store, streamPrefixes.adminToken, adminTokenEvolve, () => ({ exists: false, tokenId: '', orgId: null, role: 'viewer', hash: '', revoked: false }));
   }
 
@@ -125,11 +129,16 @@ export class AdminAuth {
   }
 
   /** Fastify preHandler: 401 JSON error unless a valid admin bearer token is presented. */
-  hook = async (req: FastifyRequest, _reply: FastifyReply) => {
+  hook = async (req: FastifyRequest, reply: FastifyReply) => {
+    const wait = this.failures.retryAfter(req.ip);
+    if (wait > 0) {
+      reply.header('Retry-After', String(wait));
+      throw new HttpError(429, 'too_many_failed_attempts', `too many failed authentications from this address; try again in ${wait} s`);
+    }
     const token = bearerToken(req.headers.authorization);
-    if (token === null) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <admin token>)');
+    if (token === null) { this.failures.failed(req.ip); throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <admin token>)'); }
     const p = await this.authenticate(token);
-    if (!p) throw new HttpError(401, 'unauthorized', 'invalid, revoked or expired admin token');
+    if (!p) { this.failures.failed(req.ip); throw new HttpError(401, 'unauthorized', 'invalid, revoked or expired admin token'); }
     req.principal = p;
   };
 }

@@ -11,7 +11,7 @@ export const adminApiModule: ServiceModule = {
       name: 'admin-api',
       mount: async (app) => {
         await app.register(adminApiPlugin, {
-          store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl, adminToken: config.adminToken, changesetWaitMs: config.changesetWaitMs,
+          store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl, adminToken: config.adminToken, changesetWaitMs: config.changesetWaitMs, authFailuresPerMinute: config.authFailuresPerMinute,
           importMaxBytes: config.importMaxBytes, importDir: join(config.dataDir, 'imports'),
           onGeneratedAdminToken: (token) => {
             announce('');

@@ -13,6 +13,7 @@ import { MappingClient } from '@muster/mapping-contract';
 import { ProjectionWaiter } from '@muster/read-models';
 import type { ReadStore } from '@muster/read-store';
 import { CustomExtensionCollector, GROUP_RESOURCE_SCHEMA, ScimError, USER_RESOURCE_SCHEMA, isPlainObject, type ResourceSchema } from '@muster/scim';
+import { AuthFailureLimiter } from '@muster/http';
 import { GroupService } from './groups.ts';
 import { project } from './http.ts';
 import { recogniseIdp } from './idp.ts';
@@ -40,6 +41,8 @@ export interface ScimIngressOptions {
   /** per-token rate limit: requests per second and bucket size */
   rateLimit?: number;
   rateBurst?: number;
+  /** failed authentications a client address may make per minute before it is answered 429 (default 30) */
+  authFailuresPerMinute?: number;
   /** how long a filtered read waits for the projection to reach this ingress's last write */
   consistencyTimeoutMs?: number;
   /** how many serialized `userName eq` answers this ingress keeps (user-name-answers.ts; default 200,000) */
@@ -78,6 +81,7 @@ export class ScimContext {
   readonly bulkMaxPayloadSize: number;
   readonly auth: ScimTokenAuth;
   readonly limiter: RateLimiter;
+  readonly authFailures: AuthFailureLimiter;
   readonly lists: StreamStateCache<ListState>;
   readonly projection: ProjectionWaiter;
   readonly answers: UserNameAnswers;
@@ -95,6 +99,7 @@ export class ScimContext {
     this.bulkMaxPayloadSize = opts.bulkMaxPayloadSize ?? 4 * 1_048_576;
     this.publicUrl = opts.publicUrl.replace(/\/$/, '');
     this.auth = new ScimTokenAuth(opts.store, opts.readStore, this.now);
+    this.authFailures = new AuthFailureLimiter(opts.authFailuresPerMinute ?? 30, () => this.now().getTime());
     this.limiter = new RateLimiter(opts.rateLimit ?? 1_000, opts.rateBurst ?? 2 * (opts.rateLimit ?? 1_000));
     this.lists = new StreamStateCache<ListState>(opts.store, streamPrefixes.list, listDecider.evolve, listDecider.initialState);
     this.projection = new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000, maxPollMs: 10 });

@@ -11,6 +11,8 @@ export interface FastPathDeps {
   /** whether the list has SCIM connected, from the routes' synchronous list cache (false also when not cached) */
   scimConnected(listId: string): boolean;
   limiter: RateLimiter;
+  /** the client address is over its limit of failed authentications (the routes answer 429) */
+  blocked(address: string): boolean;
   /** `GET /Users?…` from kept answers: the ListResponse JSON, or null (also for a query the routes would refuse) */
   usersQuery(listId: string, query: Record<string, unknown>): string | null | Promise<string | null>;
   /** `GET /Users/{id}` from kept answers */
@@ -60,7 +62,7 @@ export function createFastPath(d: FastPathDeps): FastPath {
     } else if (path !== '/Users' || qmark < 0) return false;
 
     const token = bearerToken(req.headers.authorization);
-    if (token === null) return false;
+    if (token === null || d.blocked(req.socket.remoteAddress ?? '')) return false;
     const principal = d.authenticateNow(listId, token);
     if (!principal || !d.scimConnected(listId)) return false;
 

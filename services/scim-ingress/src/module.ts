@@ -14,7 +14,7 @@ export const scimIngressModule: ServiceModule = {
       mount: async (app, http) => {
         await app.register(scimIngressPlugin, {
           store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl,
-          rateLimit: own.MUSTER_SCIM_RATE_LIMIT, rateBurst: own.MUSTER_SCIM_RATE_BURST ?? 2 * own.MUSTER_SCIM_RATE_LIMIT,
+          authFailuresPerMinute: config.authFailuresPerMinute, rateLimit: own.MUSTER_SCIM_RATE_LIMIT, rateBurst: own.MUSTER_SCIM_RATE_BURST ?? 2 * own.MUSTER_SCIM_RATE_LIMIT,
           bodyLimit: own.MUSTER_SCIM_MAX_BODY_BYTES, bulkMaxOperations: own.MUSTER_SCIM_BULK_MAX_OPERATIONS,
           bulkMaxPayloadSize: own.MUSTER_SCIM_BULK_MAX_PAYLOAD_BYTES, maxResults: own.MUSTER_SCIM_MAX_RESULTS,
           registerFastPath: (f) => {

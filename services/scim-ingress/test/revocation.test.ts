@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../../tests/helpers.ts';
 
 let s: Stack;
-beforeAll(async () => { s = await startStack(); });
+beforeAll(async () => { s = await startStack({ MUSTER_AUTH_FAILURES_PER_MINUTE: '1000' }); }); // 60 deliberate 401s from one address
 afterAll(async () => { await s?.stop(); });
 
 describe('token revocation is immediate', () => {

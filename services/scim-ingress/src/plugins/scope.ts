@@ -41,9 +41,15 @@ async function scope(app: FastifyInstance) {
 
   app.addHook('onRequest', async (req, reply) => {
     const listId = (req.params as { listId?: string }).listId ?? /\/lists\/([^/?]+)/.exec(req.url)?.[1];
+    const blocked = ctx.authFailures.retryAfter(req.ip);
+    if (blocked > 0) {
+      reply.header('Retry-After', String(blocked));
+      return scimError(reply, 429, `too many failed authentications from this address; retry after ${blocked} s`);
+    }
     const token = bearerToken(req.headers.authorization);
     const principal = token !== null && listId ? await ctx.auth.authenticate(listId, token) : null;
     if (!principal) {
+      ctx.authFailures.failed(req.ip);
       reply.header('WWW-Authenticate', 'Bearer realm="muster-scim"');
       return scimError(reply, 401, token !== null ? 'invalid, revoked or expired token for this list' : 'missing bearer token');
     }

@@ -49,7 +49,7 @@ export async function userRoutes(app: FastifyInstance, opts: Pick<ScimIngressOpt
   };
   if (opts.registerFastPath) {
     opts.registerFastPath(createFastPath({
-      contentType: SCIM_CONTENT_TYPE, limiter: ctx.limiter, etagOf,
+      contentType: SCIM_CONTENT_TYPE, limiter: ctx.limiter, etagOf, blocked: (address) => ctx.authFailures.retryAfter(address) > 0,
       authenticateNow: (listId, token) => ctx.auth.authenticateNow(listId, token),
       scimConnected: (listId) => scimConnected(ctx.lists.get(streams.list(listId))),
       usersQuery: (listId, src) => {
