@@ -91,6 +91,8 @@ export const eventSchemas = {
     schema: z.object({
       listId: z.string(), tokenId: z.string(), hash: z.string(), prefix: z.string(),
       expiresAt: z.string().nullable(), rotatedFrom: z.string().optional(),
+      /** the token's lifetime, which a rotation gives its successor (null or absent: it never expires) */
+      lifetimeDays: z.number().int().positive().nullable().optional(),
     }),
   },
   ScimTokenExpiryScheduled: { version: 1, schema: z.object({ listId: z.string(), tokenId: z.string(), expiresAt: z.string() }) },

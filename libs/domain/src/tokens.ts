@@ -11,6 +11,7 @@ export interface ScimTokenInfo {
   expiresAt: string | null;
   revoked: boolean;
   rotatedFrom?: string;
+  lifetimeDays?: number | null;
 }
 
 export interface TokensState {
@@ -19,7 +20,7 @@ export interface TokensState {
 }
 
 export type TokensCommand =
-  | { type: 'IssueToken'; listId: string; tokenId: string; hash: string; prefix: string; expiresAt: string | null; scimConnected: boolean }
+  | { type: 'IssueToken'; listId: string; tokenId: string; hash: string; prefix: string; expiresAt: string | null; lifetimeDays?: number | null; scimConnected: boolean }
   | { type: 'RevokeToken'; tokenId: string }
   | { type: 'RotateToken'; tokenId: string; newTokenId: string; hash: string; prefix: string; overlapMs: number; now: Date }
   | { type: 'RevokeAll'; listId: string };
@@ -39,7 +40,7 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
     switch (cmd.type) {
       case 'IssueToken':
         if (!cmd.scimConnected) throw conflict('SCIM is not connected on this list; connect it before issuing tokens');
-        return [{ type: 'ScimTokenIssued', data: { listId: cmd.listId, tokenId: cmd.tokenId, hash: cmd.hash, prefix: cmd.prefix, expiresAt: cmd.expiresAt } }];
+        return [{ type: 'ScimTokenIssued', data: { listId: cmd.listId, tokenId: cmd.tokenId, hash: cmd.hash, prefix: cmd.prefix, expiresAt: cmd.expiresAt, ...(cmd.lifetimeDays ? { lifetimeDays: cmd.lifetimeDays } : {}) } }];
       case 'RevokeToken': {
         const t = tokenOf(s, cmd.tokenId);
         if (!t) throw notFound('token not found');
@@ -53,7 +54,14 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
         const overlapEnd = new Date(cmd.now.getTime() + cmd.overlapMs).toISOString();
         const expiresAt = t.expiresAt && t.expiresAt < overlapEnd ? t.expiresAt : overlapEnd;
         return [
-          { type: 'ScimTokenIssued', data: { listId: s.listId, tokenId: cmd.newTokenId, hash: cmd.hash, prefix: cmd.prefix, expiresAt: null, rotatedFrom: cmd.tokenId } },
+          // the successor keeps the rotated token's lifetime (a 30-day token rotates into a 30-day token)
+          {
+            type: 'ScimTokenIssued', data: {
+              listId: s.listId, tokenId: cmd.newTokenId, hash: cmd.hash, prefix: cmd.prefix, rotatedFrom: cmd.tokenId,
+              expiresAt: t.lifetimeDays ? new Date(cmd.now.getTime() + t.lifetimeDays * 86_400_000).toISOString() : null,
+              ...(t.lifetimeDays ? { lifetimeDays: t.lifetimeDays } : {}),
+            },
+          },
           { type: 'ScimTokenExpiryScheduled', data: { listId: s.listId, tokenId: cmd.tokenId, expiresAt } },
         ];
       }
@@ -77,7 +85,7 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
             ...s.tokens,
             [e.data.tokenId]: {
               tokenId: e.data.tokenId, prefix: e.data.prefix, hash: e.data.hash, createdAt: '', expiresAt: e.data.expiresAt,
-              revoked: false, rotatedFrom: e.data.rotatedFrom,
+              revoked: false, rotatedFrom: e.data.rotatedFrom, lifetimeDays: e.data.lifetimeDays ?? null,
             },
           },
         };

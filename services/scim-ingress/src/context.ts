@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus } from '@muster/bus';
 import { streamPrefixes, streams, toNewEvents, type CommandContext } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
-import { StreamStateCache, listDecider, type ListState } from '@muster/domain';
+import { FEATURE_PLAN, StreamStateCache, listDecider, organisationDecider, planAllows, type ListState, type OrganisationState } from '@muster/domain';
 import { MappingClient } from '@muster/mapping-contract';
 import { ProjectionWaiter } from '@muster/read-models';
 import type { ReadStore } from '@muster/read-store';
@@ -83,6 +83,8 @@ export class ScimContext {
   readonly limiter: RateLimiter;
   readonly authFailures: AuthFailureLimiter;
   readonly lists: StreamStateCache<ListState>;
+  /** organisations' plans: SCIM needs Business or above at every request (a downgrade stops the tokens, an upgrade brings them back) */
+  readonly organisations: StreamStateCache<OrganisationState>;
   readonly projection: ProjectionWaiter;
   readonly answers: UserNameAnswers;
   readonly users: UserService;
@@ -102,6 +104,7 @@ export class ScimContext {
     this.authFailures = new AuthFailureLimiter(opts.authFailuresPerMinute ?? 30, () => this.now().getTime());
     this.limiter = new RateLimiter(opts.rateLimit ?? 1_000, opts.rateBurst ?? 2 * (opts.rateLimit ?? 1_000));
     this.lists = new StreamStateCache<ListState>(opts.store, streamPrefixes.list, listDecider.evolve, listDecider.initialState);
+    this.organisations = new StreamStateCache<OrganisationState>(opts.store, streamPrefixes.organisation, organisationDecider.evolve, organisationDecider.initialState);
     this.projection = new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000, maxPollMs: 10 });
     this.answers = new UserNameAnswers(opts.store, this.projection, (r) => JSON.stringify(project(r, {}, USER_RESOURCE_SCHEMA)), opts.answerCacheSize ?? 200_000);
     const deps = {
@@ -117,7 +120,8 @@ export class ScimContext {
   static async start(opts: ScimIngressOptions): Promise<ScimContext> {
     const c = new ScimContext(opts);
     c.lists.start();
-    await Promise.all([c.auth.start(), c.lists.catchUp(30_000), c.answers.start()]);
+    c.organisations.start();
+    await Promise.all([c.auth.start(), c.lists.catchUp(30_000), c.organisations.catchUp(30_000), c.answers.start()]);
     return c;
   }
 
@@ -125,6 +129,27 @@ export class ScimContext {
     await this.answers.stop();
     await this.auth.stop();
     await this.lists.stop();
+    await this.organisations.stop();
+  }
+
+  /**
+   * Why SCIM is closed to the list's organisation now (its plan is below the one SCIM needs), or
+   * null; undefined when its plan is not in this process's cache yet (ask planRefusal).
+   */
+  planRefusalNow(list: ListState): string | null | undefined {
+    const stream = streams.organisation(list.orgId);
+    if (!this.organisations.isCurrentNow(stream)) return undefined;
+    return this.refusal(this.organisations.get(stream));
+  }
+
+  async planRefusal(list: ListState): Promise<string | null> {
+    return this.refusal(await this.organisations.getCurrent(streams.organisation(list.orgId)));
+  }
+
+  private refusal(org: OrganisationState | undefined): string | null {
+    // an organisation without a stream (a self-hosted install's default) is on the enterprise plan
+    const plan = org?.exists ? org.plan : 'enterprise';
+    return planAllows(plan, 'scim') ? null : `Automated provisioning (SCIM) needs the ${FEATURE_PLAN.scim} plan or above; this organisation is on ${plan}`;
   }
 
   baseUrl(listId: string): string {

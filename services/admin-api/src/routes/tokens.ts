@@ -52,7 +52,7 @@ export const tokenRoutes: FastifyPluginAsync = async (app) => {
     const now = ctx.now();
     const expiresAt = req.body?.expiresInDays ? new Date(now.getTime() + req.body.expiresInDays * 86_400_000).toISOString() : null;
     const res = await handleCommand(store, streams.scimTokens(list.listId), tokensDecider, {
-      type: 'IssueToken', listId: list.listId, tokenId, hash, prefix: displayPrefix, expiresAt, scimConnected: list.sync?.provider === 'scim',
+      type: 'IssueToken', listId: list.listId, tokenId, hash, prefix: displayPrefix, expiresAt, lifetimeDays: req.body?.expiresInDays ?? null, scimConnected: list.sync?.provider === 'scim',
     }, cmd(req, p, now));
     return reply.status(201).send({ id: tokenId, token, prefix: displayPrefix, scimBaseUrl: scimBaseUrl(ctx, list.listId), createdAt: now.toISOString(), expiresAt, position: res.position });
   });
@@ -68,6 +68,7 @@ export const tokenRoutes: FastifyPluginAsync = async (app) => {
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
+    await gate(list, 'scim'); // a rotation is an issue: the plan must allow SCIM
     const { token, hash, displayPrefix } = generateToken('sct_');
     const newTokenId = ctx.newId();
     const now = ctx.now();
@@ -76,7 +77,7 @@ export const tokenRoutes: FastifyPluginAsync = async (app) => {
     }, cmd(req, p, now));
     const old = res.state.tokens[req.params.tokenId]; // the decider found it (own entry) or threw 404
     return reply.status(201).send({
-      id: newTokenId, token, prefix: displayPrefix, scimBaseUrl: scimBaseUrl(ctx, list.listId), createdAt: now.toISOString(), expiresAt: null,
+      id: newTokenId, token, prefix: displayPrefix, scimBaseUrl: scimBaseUrl(ctx, list.listId), createdAt: now.toISOString(), expiresAt: res.state.tokens[newTokenId]?.expiresAt ?? null,
       previous: { id: req.params.tokenId, expiresAt: old.expiresAt }, position: res.position,
     });
   });

@@ -60,6 +60,8 @@ async function scope(app: FastifyInstance) {
     }
     const list = await ctx.connectedList(listId!);
     if (!list) return scimError(reply, 401, 'SCIM is not connected on this list');
+    const refused = await ctx.planRefusal(list);
+    if (refused) return scimError(reply, 403, refused);
     req.scimToken = principal;
     req.scimList = list;
     req.scimCall = {

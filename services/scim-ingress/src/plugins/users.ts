@@ -51,7 +51,8 @@ export async function userRoutes(app: FastifyInstance, opts: Pick<ScimIngressOpt
     opts.registerFastPath(createFastPath({
       contentType: SCIM_CONTENT_TYPE, limiter: ctx.limiter, etagOf, blocked: (address) => ctx.authFailures.retryAfter(address) > 0,
       authenticateNow: (listId, token) => ctx.auth.authenticateNow(listId, token),
-      scimConnected: (listId) => scimConnected(ctx.lists.get(streams.list(listId))),
+      // connected, and the organisation's plan known (this process's cache) to allow SCIM
+      scimConnected: (listId) => { const list = ctx.lists.get(streams.list(listId)); return scimConnected(list) && ctx.planRefusalNow(list) === null; },
       usersQuery: (listId, src) => {
         try { return keptAnswer(listId, src); } catch { return null; } // a query the route refuses (400)
       },
