@@ -206,9 +206,11 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
       }
       case 'SetStatus': {
         if (!s.exists) throw notFound('person not found');
-        if (cmd.syncProvider && s.linked) throw new DomainError('locked', `status is owned by the ${cmd.syncProvider} sync; deactivate or reactivate the person in the identity provider`, { sync: cmd.syncProvider });
+        // a synced person is deactivated by the IdP only; reactivating one by hand is allowed (the
+        // seeds' "switch the status filter to Inactive and reactivate them"), marked as the admin's
+        if (cmd.syncProvider && s.linked && cmd.status === 'inactive') throw new DomainError('locked', `status is owned by the ${cmd.syncProvider} sync; deactivate the person in the identity provider`, { sync: cmd.syncProvider });
         if (cmd.status === s.status) return [];
-        const data = { personId: s.personId, listId: s.listId, scimChanges: [], fieldChanges: [] };
+        const data = { personId: s.personId, listId: s.listId, scimChanges: [], fieldChanges: [], ...(cmd.syncProvider && s.linked ? { cause: 'admin' as const } : {}) };
         return [cmd.status === 'inactive' ? { type: 'Deactivated', data } : { type: 'Reactivated', data }];
       }
       case 'Remap': {

@@ -154,6 +154,13 @@ describe('people on a synced list', () => {
     const status = await s.admin('PATCH', `/lists/${l.id}/people/${ada}`, { status: 'inactive' });
     expectStatus(status, 409);
     expect(status.body.error.message).toContain('SCIM');
+    // the IdP deactivates; an admin may reactivate by hand (the event says so, the answer warns)
+    expectStatus(await s.scim(l.token, 'PATCH', `${l.base}/Users/${ada}`, patchOps({ op: 'replace', path: 'active', value: false })), 200);
+    const back = await s.admin('PATCH', `/lists/${l.id}/people/${ada}`, { status: 'active' });
+    expectStatus(back, 200);
+    expect(back.body).toMatchObject({ status: 'active', warning: expect.stringMatching(/identity provider's next change for this person wins/) });
+    const events = await s.running.adapters.store.readStream(`person-${ada}`);
+    expect(events.at(-1)).toMatchObject({ type: 'Reactivated', data: { cause: 'admin' } });
     const create = await s.admin('POST', `/lists/${l.id}/people`, { fields: { firstName: 'Hand' } });
     expectStatus(create, 409);
     expect(create.body.error.message).toContain('SCIM');
@@ -164,8 +171,8 @@ describe('people on a synced list', () => {
     expect(p.fields).toMatchObject({ firstName: 'Augusta', locker: 3 });
     expect(p.lockedFields.sort()).toEqual(['department', 'displayName', 'email', 'employeeNumber', 'firstName', 'jobTitle', 'lastName', 'phone', 'primaryEmail']);
     expect(p).toMatchObject({ linked: true, syncedBy: 'scim', uniqueId: { kind: 'employeeNumber', value: 'E-ada' } });
-    expect(p.timeline.map((t: { type: string; cause: string | null }) => `${t.type}:${t.cause ?? ''}`)).toEqual(['PersonProvisioned:', 'AttributesChanged:admin', 'AttributesChanged:idp']);
-    expect(p.timeline[2]).toMatchObject({ source: { kind: 'scim', method: 'PATCH' }, fieldChanges: [{ field: 'firstName', old: 'Ada', new: 'Augusta' }], scimChanges: [expect.objectContaining({ path: 'name.givenName' })] });
+    expect(p.timeline.map((t: { type: string; cause: string | null }) => `${t.type}:${t.cause ?? ''}`)).toEqual(['PersonProvisioned:', 'AttributesChanged:admin', 'Deactivated:', 'Reactivated:admin', 'AttributesChanged:idp']);
+    expect(p.timeline[4]).toMatchObject({ source: { kind: 'scim', method: 'PATCH' }, fieldChanges: [{ field: 'firstName', old: 'Ada', new: 'Augusta' }], scimChanges: [expect.objectContaining({ path: 'name.givenName' })] });
   });
 });
 

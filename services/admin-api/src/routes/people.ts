@@ -109,6 +109,9 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
       const res = await handleCommand(store, streams.person(req.params.personId), personDecider, { type: 'SetStatus', status: req.body.status, syncProvider: provider }, cmd(req, p));
       position = res.position ?? position; state = res.state;
     }
-    return { id: state.personId, listId: state.listId, status: state.status, fields: state.fields, position };
+    // reactivated by hand on a synced list: the IdP's next change for this person wins
+    const warning = req.body.status === 'active' && existing.state.linked && provider && existing.state.status === 'inactive'
+      ? `reactivated by hand on a list synced by ${provider.toUpperCase()}: the identity provider's next change for this person wins (it may deactivate them again)` : undefined;
+    return { id: state.personId, listId: state.listId, status: state.status, fields: state.fields, position, ...(warning ? { warning } : {}) };
   });
 };
