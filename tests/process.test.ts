@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -98,6 +98,26 @@ describe('the one-process runtime as a real process (npm start)', () => {
     expect(issued?.data.prefix).toBe('chan');
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+  }, 60_000);
+
+  it('a port in use, or a data directory that is a file, is one clear line (exit 1), not a stack trace; a localhost public URL on every interface warns', async () => {
+    const { url, env } = await freshPlace();
+    const first = startProcess({ ...env, HOST: '0.0.0.0', MUSTER_ADMIN_TOKEN: 'process-test-admin-token-0123456789abcdef' });
+    await waitHealthy(url, first);
+    expect(first.out()).toMatch(/Warning: MUSTER_PUBLIC_URL is not set, so the SCIM base URLs handed to identity providers say http:\/\/localhost:\d+/);
+    const other = await mkdtemp(join(tmpdir(), 'muster-proc-'));
+    dirs.push(other);
+    const busy = startProcess({ ...env, MUSTER_DATA_DIR: other, MUSTER_ADMIN_TOKEN: 'process-test-admin-token-0123456789abcdef' });
+    expect(await busy.exited).toBe(1);
+    expect(busy.out()).toMatch(/^Muster could not start: port \d+ is already in use/m);
+    expect(busy.out()).not.toMatch(/\n\s+at /); // no stack trace
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const file = join(other, 'not-a-dir');
+    await writeFile(file, 'x');
+    const bad = startProcess({ ...env, MUSTER_DATA_DIR: file });
+    expect(await bad.exited).toBe(1);
+    expect(bad.out()).toMatch(/^Muster could not start: the data directory cannot be used/m);
   }, 60_000);
 
   it('a bad configuration is a clear error, not a crash', async () => {
