@@ -118,3 +118,23 @@ export function clientErrors(err: Error & { code?: string; rawPacket?: unknown }
   socket.destroy();
 }
 export * from './auth-failures.ts';
+
+/** SCIM resource endpoints by their lower-case names (RFC 7644 names them; clients are sloppy with case) */
+const SCIM_ENDPOINTS: Record<string, string> = {
+  users: 'Users', groups: 'Groups', schemas: 'Schemas', resourcetypes: 'ResourceTypes', serviceproviderconfig: 'ServiceProviderConfig', bulk: 'Bulk', '.search': '.search',
+};
+const SCIM_PATH = /^(\/scim\/v2\/lists\/[^/?]+\/)([^/?]+)((?:\/[^?]*)?)(\?.*)?$/;
+
+/**
+ * The URL a SCIM request is routed by (a Fastify `rewriteUrl`): the resource endpoint's name in
+ * the case RFC 7644 gives it (`/users` → `/Users`), and no trailing slash before the query
+ * (`/Users/?filter=…` is the collection). Everything else is left as it came.
+ */
+export function normalizeScimUrl(url: string): string {
+  if (!url.startsWith('/scim/')) return url;
+  const m = SCIM_PATH.exec(url);
+  if (!m) return url;
+  const name = SCIM_ENDPOINTS[m[2].toLowerCase()] ?? m[2];
+  const rest = m[3] === '/' ? '' : m[3].replace(/^\/\.search$/i, '/.search');
+  return `${m[1]}${name}${rest}${m[4] ?? ''}`;
+}

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { MusterConfig } from '@muster/config';
 import { asyncStdout, createLogger, createRequestLogger, lazyChildLoggerFactory, type Logger } from '@muster/logging';
-import { clientErrors, frameworkErrors } from '@muster/http';
+import { clientErrors, frameworkErrors, normalizeScimUrl } from '@muster/http';
 import { SpanKind, extractTraceContext, startTelemetry, tracer, type Span } from '@muster/telemetry';
 import { openAdapters, type Adapters, type ReadStoreHost } from './adapters.ts';
 
@@ -134,6 +134,8 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
     // one line per request (logRequests below) instead of Fastify's two, written for fast-path answers too
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors, clientErrorHandler: clientErrors,
+    // SCIM clients' sloppy URLs (`/users`, `/Users/?filter=`) routed as the endpoints they mean
+    rewriteUrl: (req) => normalizeScimUrl(req.url ?? '/'),
     serverFactory: serverWithFastPaths(fastPaths, (err) => app.log.error({ err }, 'fast path failed; the request went to Fastify'),
       (req, res, ms) => { if (logsInfo(requests)) requests.info(requestLine(req.method, req.url, res.statusCode, ms, 'fast-path'), 'request completed'); }),
   });

@@ -29,6 +29,8 @@ function parseJson(_req: FastifyRequest, body: string | Buffer, done: (err: Erro
 async function scope(app: FastifyInstance) {
   const ctx = app.scim;
   app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string', bodyLimit: ctx.bodyLimit }, parseJson);
+  // JSON sent as text/plain is 415 naming the accepted types (describeError), not read as a string
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler(async (err: Error, req, reply) => {
     const d = describeError(err);
