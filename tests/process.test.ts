@@ -73,6 +73,9 @@ describe('the one-process runtime as a real process (npm start)', () => {
     expect(people.body.items[0].fields).toMatchObject({ firstName: 'Grace', lastName: 'Hopper' });
     const again = await fetch(`${tok.body.scimBaseUrl.replace('localhost', '127.0.0.1')}/Users/${user.body.id}`, { headers: S });
     expect(again.status).toBe(200);
+    // the SCIM token's last use (operational data, no event) survived the restart (the stop's read-model snapshot)
+    const tokens = await json(await fetch(`${url}/api/v1/lists/${list.body.id}/sync/scim/tokens`, { headers: A }));
+    expect(tokens.body.items[0].lastUsedAt).toEqual(expect.any(String));
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 90_000);

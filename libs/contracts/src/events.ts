@@ -93,6 +93,8 @@ export const eventSchemas = {
       expiresAt: z.string().nullable(), rotatedFrom: z.string().optional(),
       /** the token's lifetime, which a rotation gives its successor (null or absent: it never expires) */
       lifetimeDays: z.number().int().positive().nullable().optional(),
+      /** which identity provider holds it (an admin's note), carried over by a rotation */
+      label: z.string().max(200).optional(),
     }),
   },
   ScimTokenExpiryScheduled: { version: 1, schema: z.object({ listId: z.string(), tokenId: z.string(), expiresAt: z.string() }) },

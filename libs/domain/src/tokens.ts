@@ -12,6 +12,7 @@ export interface ScimTokenInfo {
   revoked: boolean;
   rotatedFrom?: string;
   lifetimeDays?: number | null;
+  label?: string;
 }
 
 export interface TokensState {
@@ -20,7 +21,7 @@ export interface TokensState {
 }
 
 export type TokensCommand =
-  | { type: 'IssueToken'; listId: string; tokenId: string; hash: string; prefix: string; expiresAt: string | null; lifetimeDays?: number | null; scimConnected: boolean }
+  | { type: 'IssueToken'; listId: string; tokenId: string; hash: string; prefix: string; expiresAt: string | null; lifetimeDays?: number | null; label?: string; scimConnected: boolean }
   | { type: 'RevokeToken'; tokenId: string }
   | { type: 'RotateToken'; tokenId: string; newTokenId: string; hash: string; prefix: string; overlapMs: number; now: Date }
   | { type: 'RevokeAll'; listId: string };
@@ -40,7 +41,7 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
     switch (cmd.type) {
       case 'IssueToken':
         if (!cmd.scimConnected) throw conflict('SCIM is not connected on this list; connect it before issuing tokens');
-        return [{ type: 'ScimTokenIssued', data: { listId: cmd.listId, tokenId: cmd.tokenId, hash: cmd.hash, prefix: cmd.prefix, expiresAt: cmd.expiresAt, ...(cmd.lifetimeDays ? { lifetimeDays: cmd.lifetimeDays } : {}) } }];
+        return [{ type: 'ScimTokenIssued', data: { listId: cmd.listId, tokenId: cmd.tokenId, hash: cmd.hash, prefix: cmd.prefix, expiresAt: cmd.expiresAt, ...(cmd.lifetimeDays ? { lifetimeDays: cmd.lifetimeDays } : {}), ...(cmd.label ? { label: cmd.label } : {}) } }];
       case 'RevokeToken': {
         const t = tokenOf(s, cmd.tokenId);
         if (!t) throw notFound('token not found');
@@ -59,7 +60,7 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
             type: 'ScimTokenIssued', data: {
               listId: s.listId, tokenId: cmd.newTokenId, hash: cmd.hash, prefix: cmd.prefix, rotatedFrom: cmd.tokenId,
               expiresAt: t.lifetimeDays ? new Date(cmd.now.getTime() + t.lifetimeDays * 86_400_000).toISOString() : null,
-              ...(t.lifetimeDays ? { lifetimeDays: t.lifetimeDays } : {}),
+              ...(t.lifetimeDays ? { lifetimeDays: t.lifetimeDays } : {}), ...(t.label ? { label: t.label } : {}),
             },
           },
           { type: 'ScimTokenExpiryScheduled', data: { listId: s.listId, tokenId: cmd.tokenId, expiresAt } },
@@ -85,7 +86,7 @@ export const tokensDecider: Decider<TokensCommand, TokensState> = {
             ...s.tokens,
             [e.data.tokenId]: {
               tokenId: e.data.tokenId, prefix: e.data.prefix, hash: e.data.hash, createdAt: '', expiresAt: e.data.expiresAt,
-              revoked: false, rotatedFrom: e.data.rotatedFrom, lifetimeDays: e.data.lifetimeDays ?? null,
+              revoked: false, rotatedFrom: e.data.rotatedFrom, lifetimeDays: e.data.lifetimeDays ?? null, label: e.data.label,
             },
           },
         };

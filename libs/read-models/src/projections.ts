@@ -203,7 +203,7 @@ export class Projections {
       case 'ScimTokenIssued':
         return guarded(this.c('tokens'), e.data.tokenId, p, {}, () => ({
           _id: e.data.tokenId, listId: e.data.listId, prefix: e.data.prefix, createdAt: at, expiresAt: e.data.expiresAt,
-          revokedAt: null, rotatedFrom: e.data.rotatedFrom ?? null,
+          revokedAt: null, rotatedFrom: e.data.rotatedFrom ?? null, label: e.data.label ?? null,
         }));
       case 'ScimTokenExpiryScheduled':
         return guarded(this.c('tokens'), e.data.tokenId, p, { $set: { expiresAt: e.data.expiresAt } });

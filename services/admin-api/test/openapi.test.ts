@@ -72,7 +72,7 @@ describe('OpenAPI', () => {
     const issued = doc.paths['/api/v1/lists/{id}/sync/scim/tokens'].post.responses['201'].content['application/json'].schema;
     expect(Object.keys(issued.properties)).toEqual(expect.arrayContaining(['id', 'token', 'prefix', 'scimBaseUrl']));
     const listed = doc.paths['/api/v1/lists/{id}/sync/scim/tokens'].get.responses['200'].content['application/json'].schema;
-    expect(Object.keys(listed.properties.items.items.properties)).toEqual(['id', 'prefix', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt', 'rotatedFrom', 'status']);
+    expect(Object.keys(listed.properties.items.items.properties)).toEqual(['id', 'prefix', 'label', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt', 'rotatedFrom', 'status']);
   });
 
   it('the documented request schemas are the ones enforced', async () => {

@@ -29,12 +29,16 @@ describe('the plan at request time', () => {
     expectStatus(await s.scim(tok.body.token, 'GET', users), 200);
   });
 
-  it('a rotated token keeps the lifetime of the one it replaces', async () => {
+  it('a rotated token keeps the lifetime and the label of the one it replaces', async () => {
     const list = await s.admin('POST', '/lists', { name: 'Rotations' });
     expectStatus(await s.admin('POST', `/lists/${list.body.id}/sync/scim`, { uniqueIdentifier: 'userName' }), 201);
-    const tok = await s.admin('POST', `/lists/${list.body.id}/sync/scim/tokens`, { expiresInDays: 30 });
+    const tok = await s.admin('POST', `/lists/${list.body.id}/sync/scim/tokens`, { expiresInDays: 30, label: 'Okta production' });
+    expect(tok.body.label).toBe('Okta production');
     const rotated = await s.admin('POST', `/lists/${list.body.id}/sync/scim/tokens/${tok.body.id}/rotate`, { overlapHours: 1 });
     expectStatus(rotated, 201);
+    // the label goes with the rotation, and the listing shows it
+    const listed = (await s.admin('GET', `/lists/${list.body.id}/sync/scim/tokens`)).body.items;
+    expect(listed.map((t: { id: string; label: string | null }) => [t.id, t.label])).toEqual([[tok.body.id, 'Okta production'], [rotated.body.id, 'Okta production']]);
     expect(rotated.body.expiresAt).not.toBeNull();
     expect(Math.abs(Date.parse(rotated.body.expiresAt) - (Date.now() + 30 * 86_400_000))).toBeLessThan(60_000);
     const forever = await s.admin('POST', `/lists/${list.body.id}/sync/scim/tokens`, {});

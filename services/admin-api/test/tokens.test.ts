@@ -41,7 +41,7 @@ describe('issuing tokens', () => {
     expect(text).not.toContain(createHash('sha256').update(a.body.token).digest('hex')); // nor its hash
     const item = listing.body.items.find((t: { id: string }) => t.id === a.body.id);
     expect(item).toEqual({
-      id: a.body.id, prefix: a.body.token.slice(0, 8), createdAt: a.body.createdAt, lastUsedAt: null, expiresAt: a.body.expiresAt,
+      id: a.body.id, prefix: a.body.token.slice(0, 8), label: null, createdAt: a.body.createdAt, lastUsedAt: null, expiresAt: a.body.expiresAt,
       revokedAt: null, rotatedFrom: null, status: 'active',
     });
     expect(Object.keys(item)).not.toContain('token');

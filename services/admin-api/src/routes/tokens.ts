@@ -16,12 +16,12 @@ export const tokenRoutes: FastifyPluginAsync = async (app) => {
   // Response schemas here are also a guard: serialisation keeps only these keys, so a listing can never carry a token or hash.
   const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
   const TokenItem = z.object({
-    id: z.string(), prefix: z.string().describe('first characters of the token, e.g. sct_a1b2'), createdAt: z.string(), lastUsedAt: z.string().nullable(),
+    id: z.string(), prefix: z.string().describe('first characters of the token, e.g. sct_a1b2'), label: z.string().nullable().describe('which identity provider holds it'), createdAt: z.string(), lastUsedAt: z.string().nullable(),
     expiresAt: z.string().nullable(), revokedAt: z.string().nullable(), rotatedFrom: z.string().nullable(), status: z.enum(['active', 'expired', 'revoked']),
   });
   const IssuedToken = z.object({
     id: z.string(), token: z.string().describe('the bearer token: sct_ + 256 random bits; shown once, only its hash is stored'), prefix: z.string(),
-    scimBaseUrl: z.string(), createdAt: z.string(), expiresAt: z.string().nullable(), position: z.number().nullable(),
+    scimBaseUrl: z.string(), createdAt: z.string(), expiresAt: z.string().nullable(), label: z.string().nullable().optional(), position: z.number().nullable(),
   });
   const tokenStatus = (t: Record<string, unknown>, now: Date) =>
     (t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(String(t.expiresAt)) <= now.getTime() ? 'expired' : 'active') as 'active' | 'expired' | 'revoked';
@@ -35,13 +35,16 @@ export const tokenRoutes: FastifyPluginAsync = async (app) => {
     const str = (v: unknown) => (typeof v === 'string' ? v : null);
     return {
       items: docs.map((d) => ({
-        id: d._id, prefix: String(d.prefix), createdAt: String(d.createdAt), lastUsedAt: used.get(d._id) ?? null, expiresAt: str(d.expiresAt),
+        id: d._id, prefix: String(d.prefix), label: str(d.label), createdAt: String(d.createdAt), lastUsedAt: used.get(d._id) ?? null, expiresAt: str(d.expiresAt),
         revokedAt: str(d.revokedAt), rotatedFrom: str(d.rotatedFrom), status: tokenStatus(d, now),
       })),
     };
   });
   api.post('/lists/:id/sync/scim/tokens', {
-    schema: { tags: ['tokens'], summary: 'Issue a SCIM bearer token (shown once, stored as a hash)', params: ListParams, body: z.object({ expiresInDays: z.number().int().min(1).max(3650).optional().describe('the token stops working after this many days (default: never)') }).nullish(),
+    schema: { tags: ['tokens'], summary: 'Issue a SCIM bearer token (shown once, stored as a hash)', params: ListParams, body: z.object({
+      expiresInDays: z.number().int().min(1).max(3650).optional().describe('the token stops working after this many days (default: never)'),
+      label: z.string().min(1).max(200).optional().describe('which identity provider holds it, e.g. "Okta production"'),
+    }).nullish(),
       response: { 201: IssuedToken, ...errors } },
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
@@ -52,9 +55,9 @@ export const tokenRoutes: FastifyPluginAsync = async (app) => {
     const now = ctx.now();
     const expiresAt = req.body?.expiresInDays ? new Date(now.getTime() + req.body.expiresInDays * 86_400_000).toISOString() : null;
     const res = await handleCommand(store, streams.scimTokens(list.listId), tokensDecider, {
-      type: 'IssueToken', listId: list.listId, tokenId, hash, prefix: displayPrefix, expiresAt, lifetimeDays: req.body?.expiresInDays ?? null, scimConnected: list.sync?.provider === 'scim',
+      type: 'IssueToken', listId: list.listId, tokenId, hash, prefix: displayPrefix, expiresAt, lifetimeDays: req.body?.expiresInDays ?? null, label: req.body?.label, scimConnected: list.sync?.provider === 'scim',
     }, cmd(req, p, now));
-    return reply.status(201).send({ id: tokenId, token, prefix: displayPrefix, scimBaseUrl: scimBaseUrl(ctx, list.listId), createdAt: now.toISOString(), expiresAt, position: res.position });
+    return reply.status(201).send({ id: tokenId, token, prefix: displayPrefix, scimBaseUrl: scimBaseUrl(ctx, list.listId), createdAt: now.toISOString(), expiresAt, label: req.body?.label ?? null, position: res.position });
   });
   api.delete('/lists/:id/sync/scim/tokens/:tokenId', { schema: { tags: ['tokens'], summary: 'Revoke a SCIM token (the next request with it is 401)', params: TokenParams, response: { 204: z.null().describe('revoked'), ...errors } } }, async (req, reply) => {
     const p = requireWrite(req.principal);
