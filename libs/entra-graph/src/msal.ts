@@ -5,7 +5,7 @@
  * and sovereign clouds. Certificate credentials would be one more branch here (clientCertificate).
  */
 import { ConfidentialClientApplication, type INetworkModule } from '@azure/msal-node';
-import { EntraAuthError, type TokenProvider } from './token.ts';
+import { EntraAuthError, FormTokenProvider, type TokenProvider } from './token.ts';
 
 export interface MsalTokenOptions {
   tenantId: string; clientId: string; clientSecret: string; scope?: string; authority?: string;
@@ -49,10 +49,7 @@ export class MsalTokenProvider implements TokenProvider {
 }
 
 /** the provider for a connection: the form POST against `authorityUrl` when one is configured, else MSAL against the public cloud */
-export async function tokenProviderFor(o: { authorityUrl?: string; tenantId: string; clientId: string; clientSecret: string; scope?: string }): Promise<TokenProvider> {
-  if (o.authorityUrl) {
-    const { FormTokenProvider } = await import('./token.ts');
-    return new FormTokenProvider({ authorityUrl: o.authorityUrl, tenantId: o.tenantId, clientId: o.clientId, clientSecret: o.clientSecret, scope: o.scope });
-  }
+export function tokenProviderFor(o: { authorityUrl?: string; tenantId: string; clientId: string; clientSecret: string; scope?: string }): TokenProvider {
+  if (o.authorityUrl) return new FormTokenProvider({ authorityUrl: o.authorityUrl, tenantId: o.tenantId, clientId: o.clientId, clientSecret: o.clientSecret, scope: o.scope });
   return new MsalTokenProvider(o);
 }

@@ -12,13 +12,13 @@
  * as a changeset (origin `entra-run`) for an admin to approve or reject.
  */
 import { createHash } from 'node:crypto';
-import { streams, toNewEvents, type CommandContext, type EntraFullReason, type EntraRunSummary, type EntraTrackedUser } from '@muster/contracts';
+import { streams, type CommandContext, type EntraFullReason, type EntraRunSummary, type EntraTrackedUser } from '@muster/contracts';
 import {
   changeIdAt, changesetDecider, personDecider, reviewPerson, type CommandHandler, type EntraSettings, type EntraSyncState, type FinishRun, type MasterPerson,
   type PersonState, type StreamSnapshot, type Tracked,
 } from '@muster/domain';
 import { DeltaResetError, EntraAuthError, GraphClient, GraphError } from '@muster/entra-graph';
-import type { MappingClient } from '@muster/mapping-contract';
+import { ENTRA_BASE_SELECT, type MappingClient } from '@muster/mapping-contract';
 import type { ReadStore } from '@muster/read-store';
 import { readModel, type ProjectionWaiter } from '@muster/read-models';
 import { initialGroupsUrl, initialUsersUrl, nextMembership, readGroups, readUsers, type GroupsRead, type UsersRead } from './read.ts';
@@ -122,8 +122,8 @@ export class SyncRun {
     const tracked = new Map<string, Tracked>();
     for (const id of ids) {
       const groupsNow = [...(membership.get(id) ?? [])].sort();
-      let removed: Tracked['removed'] = removedBefore(id) === 'hard' ? 'hard' : users.removed.get(id) ?? (users.present.has(id) ? null : full ? null : removedBefore(id));
-      if (removedBefore(id) === 'hard') removed = 'hard';
+      // deleted for good stays so; else what this round said, else (incremental) what was known
+      const removed: Tracked['removed'] = removedBefore(id) === 'hard' ? 'hard' : users.removed.get(id) ?? (users.present.has(id) || full ? null : removedBefore(id));
       const t: Tracked = { groups: groupsNow, removed };
       tracked.set(id, t);
       targets.push({ userId: id, personId: entraPersonId(listId, id), tracked: t, change: users.users.get(id) ?? null });
@@ -267,8 +267,7 @@ export class SyncRun {
 
   /** a user read whole (null: Graph no longer has it) */
   private async pointRead(userId: string): Promise<Obj | null> {
-    const select = ['id', 'accountEnabled', 'givenName', 'surname', 'displayName', 'mail', 'userPrincipalName', 'employeeId', 'jobTitle', 'department', 'companyName',
-      'officeLocation', 'mobilePhone', 'businessPhones', 'employeeType', 'city', 'country', 'onPremisesExtensionAttributes', ...this.input.settings.extensionAttributes];
+    const select = [...ENTRA_BASE_SELECT, ...this.input.settings.extensionAttributes];
     try {
       const u = await this.d.graph.get<Obj>(this.d.graph.url(`users/${encodeURIComponent(userId)}?$select=${select.join(',')}`));
       const out: Obj = {};
@@ -296,4 +295,3 @@ export function failureOf(err: unknown): { code: string; message: string } {
   return { code: 'internal', message: (err as Error)?.message ?? String(err) };
 }
 
-export { toNewEvents };

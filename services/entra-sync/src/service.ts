@@ -132,7 +132,7 @@ export class EntraSyncService {
       const sealed = await this.o.secrets.get(secretKey(list.listId));
       if (!sealed) throw new EntraError('authentication_failed', 'no client secret is stored for this connection; give one with PATCH /lists/{id}/sync/entra {"clientSecret": ...}');
       const clientSecret = this.o.box.open(sealed, secretKey(list.listId));
-      const provider = await tokenProviderFor({ authorityUrl: this.o.authorityUrl, tenantId: e.tenantId, clientId: e.clientId, clientSecret, scope: this.o.graphScope });
+      const provider = tokenProviderFor({ authorityUrl: this.o.authorityUrl, tenantId: e.tenantId, clientId: e.clientId, clientSecret, scope: this.o.graphScope });
       t = { secretVersion: e.secretVersion, clientId: e.clientId, tenantId: e.tenantId, provider };
       this.tokens.set(list.listId, t);
     }
@@ -219,26 +219,23 @@ export class EntraSyncService {
       await finish({ type: 'FinishRun', runId, status: 'failed', mode: r.mode, fullReason: r.fullReason, summary: { created: 0, updated: 0, deactivated: 0, reactivated: 0, unchanged: 0, skipped: 0, errors: 0 }, pages: 0, throttledWaits: 0, error, next: null, failures: [], held: 0, changesetId: null });
       return;
     }
-    // the lease is renewed while the run reads and writes (at most every third of it)
-    let lastRenew = Date.now();
+    // the lease is renewed while the run goes on (every third of it), with the pages read so far
+    let pages = 0;
     let renewing: Promise<unknown> = Promise.resolve();
-    const onPage = (pages: number) => {
-      if (this.stopped) throw new Error('the entra-sync service is stopping');
-      if (Date.now() - lastRenew < this.o.leaseMs / 3) return;
-      lastRenew = Date.now();
+    const keepAlive = setInterval(() => {
       renewing = this.handler.handle(streams.entraSync(listId), entraSyncDecider, { type: 'RenewLease', runId, pages, now: this.now(), leaseMs: this.o.leaseMs }, { ...ctx, now: this.now() }).catch(() => {});
-    };
-    const keepAlive = setInterval(() => onPageSafe(), Math.max(500, this.o.leaseMs / 3));
-    let pagesSoFar = 0;
-    const onPageSafe = () => { try { onPage(pagesSoFar); } catch { /* stopping */ } };
+    }, Math.max(500, this.o.leaseMs / 3));
     try {
       const run = new SyncRun({
         handler: this.handler, readStore: this.o.readStore, projection: this.projection, mapping: this.mapping, graph, now: this.now, newId: randomUUID,
-        onPage: (pages) => { pagesSoFar = pages; onPage(pages); },
+        onPage: (n) => {
+          if (this.stopped) throw new Error('the entra-sync service is stopping');
+          pages = n;
+        },
       }, { listId, runId, settings: list.sync.entra, state, mode: state.running!.mode, fullReason: state.running!.fullReason, ctx });
       const result = await run.execute();
       clearInterval(keepAlive);
-      await renewing;
+      await renewing; // a renewal in flight lands before the finish (both append to the run's stream)
       if (this.stopped) return;
       await finish(result);
     } finally {
