@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LAUNCHER_NODE_FLAGS } from '../services/launcher/src/services.ts';
@@ -121,6 +122,39 @@ describe('the one-process runtime as a real process (npm start)', () => {
     const bad = startProcess({ ...env, MUSTER_DATA_DIR: file });
     expect(await bad.exited).toBe(1);
     expect(bad.out()).toMatch(/^Muster could not start: the data directory cannot be used/m);
+  }, 60_000);
+
+  it('npm start stops on a SIGTERM sent to npm (no orphaned server keeps the port) and logs that it stopped; a generated token is printed only by a start that listens', async () => {
+    const { url, env } = await freshPlace();
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(Number(env.PORT), '127.0.0.1', r));
+    const failed = startProcess(env); // no MUSTER_ADMIN_TOKEN: a token would be generated
+    expect(await failed.exited).toBe(1);
+    expect(failed.out()).toMatch(/port \d+ is already in use/);
+    expect(failed.out()).not.toMatch(/mat_/);
+    await new Promise((r) => blocker.close(r));
+
+    const npm = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', MUSTER_ADMIN_TOKEN: '', NATS_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npm.stdout!.on('data', (d) => { out += d; });
+    npm.stderr!.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
+    await waitHealthy(url, { child: npm, out: () => out, exited });
+    const token = /\b(mat_[A-Za-z0-9_-]{40,})\b/.exec(out)?.[1];
+    expect(token, out).toBeDefined(); // the failed start did not use up the one generated token
+    expect(out.indexOf(token!)).toBeGreaterThan(out.indexOf('Server listening at'));
+    expect((await fetch(`${url}/api/v1/lists`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+
+    npm.kill('SIGTERM'); // the npm process, as a process manager or a terminal would signal it
+    await exited;
+    const deadline = Date.now() + 10_000;
+    let freed = false;
+    while (!freed && Date.now() < deadline) {
+      freed = await fetch(`${url}/healthz`).then(() => false, () => true);
+      if (!freed) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(freed, 'the server still answers after npm was stopped').toBe(true);
+    expect(out).toMatch(/"msg":"stopped"/);
   }, 60_000);
 
   it('a bad configuration is a clear error, not a crash', async () => {

@@ -38,6 +38,8 @@ export interface ServiceInstance {
   ready: () => boolean;
   /** details shown on /healthz */
   health?: () => Record<string, unknown>;
+  /** work to do once the server is really listening (or ready, when it does not listen) */
+  listening?: () => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -176,15 +178,24 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
   };
 
   let url = '';
-  if (opts.listen !== false) {
-    url = await app.listen({ port: config.port, host: config.host });
-  } else {
-    await app.ready();
+  try {
+    if (opts.listen !== false) {
+      url = await app.listen({ port: config.port, host: config.host });
+    } else {
+      await app.ready();
+    }
+    for (const s of services) await s.listening?.();
+  } catch (err) {
+    await close().catch(() => {});
+    throw err;
   }
   if (opts.handleSignals !== false) {
     const onSignal = (sig: NodeJS.Signals) => {
       app.log.info(`${sig} received, draining`);
-      close().then(() => process.exit(0), (err) => { app.log.error({ err }, 'shutdown failed'); process.exit(1); });
+      close().then(
+        () => { app.log.info('stopped'); process.exit(0); },
+        (err) => { app.log.error({ err }, 'shutdown failed'); process.exit(1); },
+      );
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);

@@ -45,6 +45,12 @@ export interface AdminApiOptions {
   adminToken?: string;
   /** called with a freshly generated bootstrap token (printed once by the launcher) */
   onGeneratedAdminToken?: (token: string) => void;
+  /**
+   * Given, the bootstrap of the install-wide admin token (MUSTER_ADMIN_TOKEN, or a generated one)
+   * is handed over to run later, once the server listens, so a generated token is never printed by
+   * (or lost to) a start that fails; otherwise it runs while the plugin registers.
+   */
+  deferBootstrap?: (run: () => Promise<void>) => void;
   /** how long query endpoints wait for the projection to reach a position (ms) */
   consistencyTimeoutMs?: number;
   /** how long POST /admin/projections/rebuild with wait=true waits (ms, default 10 min) */
@@ -101,8 +107,12 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
     }),
   };
   await auth.start();
-  const boot = await auth.bootstrap(opts.adminToken, ctx.now());
-  if (boot.generated) opts.onGeneratedAdminToken?.(boot.generated);
+  const bootstrap = async () => {
+    const boot = await auth.bootstrap(opts.adminToken, ctx.now());
+    if (boot.generated) opts.onGeneratedAdminToken?.(boot.generated);
+  };
+  if (opts.deferBootstrap) opts.deferBootstrap(bootstrap);
+  else await bootstrap();
   app.addHook('onReady', async () => { ctx.changesets.start(); ctx.imports.start(); });
   app.addHook('onClose', async () => { await ctx.imports.stop(); await ctx.changesets.stop(); await auth.stop(); });
 

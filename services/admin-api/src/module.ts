@@ -7,12 +7,14 @@ export const adminApiModule: ServiceModule = {
   name: 'admin-api',
   async start({ adapters, config, announce }) {
     let ready = false;
+    let bootstrap: () => Promise<void> = async () => {};
     return {
       name: 'admin-api',
       mount: async (app) => {
         await app.register(adminApiPlugin, {
           store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl, adminToken: config.adminToken, changesetWaitMs: config.changesetWaitMs, authFailuresPerMinute: config.authFailuresPerMinute,
           importMaxBytes: config.importMaxBytes, importDir: join(config.dataDir, 'imports'),
+          deferBootstrap: (run) => { bootstrap = run; },
           onGeneratedAdminToken: (token) => {
             announce('');
             announce('  No MUSTER_ADMIN_TOKEN was set, so an admin token was generated. It is shown once:');
@@ -23,8 +25,9 @@ export const adminApiModule: ServiceModule = {
         });
         const weak = weakAdminTokenWarning(config.adminToken);
         if (weak) announce(`Warning: ${weak}`);
-        app.addHook('onReady', async () => { ready = true; });
       },
+      // the admin token is bootstrapped (a generated one printed) only once the server listens
+      listening: async () => { await bootstrap(); ready = true; },
       ready: () => ready,
       stop: async () => { ready = false; },
     };
