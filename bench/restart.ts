@@ -142,7 +142,7 @@ export async function benchRestart(opts: { people?: number } = {}): Promise<void
 
     // a snapshot written under a GET load: the GETs' p99 while it is written (once the provisioning log, loaded after the start, is in)
     for (;;) {
-      const h = (await (await fetch(`${base}/healthz`)).json()) as any;
+      const h = (await (await fetch(`${base}/healthz`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as any;
       if (h.services?.projector?.snapshots?.loadedLater?.pending === false) { log(`provisioning log loaded after the start: ${JSON.stringify(h.services.projector.snapshots.loadedLater)}`); break; }
       await new Promise((r) => setTimeout(r, 200));
     }

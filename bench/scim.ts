@@ -96,7 +96,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     // (right after a burst of POSTs it is still catching up, and reads wait for their list's writes)
     const settled = async () => {
       for (let i = 0; i < 600; i++) {
-        const h = (await (await fetch(`${base}/healthz`)).json()) as { services: { projector: { lagEvents?: number } } };
+        const h = (await (await fetch(`${base}/healthz`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { services: { projector: { lagEvents?: number } } };
         if (h.services.projector.lagEvents === 0) return;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -174,7 +174,7 @@ export async function benchScim(opts: { durationS?: number; people?: number } = 
     }
     for (const c of [1, 64]) { await settled(); await getByUserName(c); }
     await getById(64);
-    const h = (await (await fetch(`${base}/healthz`)).json()) as { services: { 'scim-ingress': { fastPath?: unknown } } };
+    const h = (await (await fetch(`${base}/healthz`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { services: { 'scim-ingress': { fastPath?: unknown } } };
     console.log(`requests answered by the SCIM fast path (before Fastify routing): ${JSON.stringify(h.services['scim-ingress'].fastPath)}`);
   } finally {
     srv.child.kill('SIGTERM');

@@ -58,12 +58,16 @@ const SERVICE_ENV = [
   'MUSTER_ENTRA_TICK_MS',
   'MUSTER_ENTRA_LEASE_MS',
   'MUSTER_AUTH_FAILURES_PER_MINUTE',
+  'MUSTER_READY_MAX_LAG_EVENTS',
+  'MUSTER_METRICS_TOKEN',
+  'MUSTER_HTTP_REQUEST_TIMEOUT_MS',
+  'MUSTER_HTTP_HEADERS_TIMEOUT_MS',
 ] as const;
 /** Read when set, but the deployment may leave them unset. */
 const OPTIONAL_ENV = [
   'OTEL_EXPORTER_OTLP_ENDPOINT', 'MUSTER_REMAP_WAIT_MS', 'MUSTER_CHANGESET_WAIT_MS', 'MUSTER_IMPORT_MAX_BYTES',
   'MUSTER_ENTRA_AUTHORITY_URL', 'MUSTER_GRAPH_URL', 'MUSTER_GRAPH_SCOPE', 'MUSTER_GRAPH_ATTEMPTS', 'MUSTER_ENTRA_TICK_MS', 'MUSTER_ENTRA_LEASE_MS',
-  'MUSTER_AUTH_FAILURES_PER_MINUTE',
+  'MUSTER_AUTH_FAILURES_PER_MINUTE', 'MUSTER_READY_MAX_LAG_EVENTS', 'MUSTER_METRICS_TOKEN', 'MUSTER_HTTP_REQUEST_TIMEOUT_MS', 'MUSTER_HTTP_HEADERS_TIMEOUT_MS',
 ];
 /**
  * Vars libs/config reads that the deployments deliberately leave unset. Add with care.
@@ -153,6 +157,7 @@ function literalMap(literals: string[] | undefined): Record<string, string> {
 }
 
 const healthz = (probe: Obj | undefined) => probe?.httpGet?.path === '/healthz';
+const readyz = (probe: Obj | undefined) => probe?.httpGet?.path === '/readyz';
 
 /** Fields the "restricted" Pod Security Standard (enforced on namespace muster) requires. */
 function restrictedViolations(workload: Obj): string[] {
@@ -478,7 +483,7 @@ describe('kustomize tree (structural)', () => {
       expect(c.command, `${name}: keep the image ENTRYPOINT (tini), set args`).toBeUndefined();
       expect(c.workingDir, name).toBe(workdir(name));
       expect(c.args, name).toEqual(RUN_ARGS);
-      expect(healthz(c.readinessProbe), `${name} readinessProbe /healthz`).toBe(true);
+      expect(readyz(c.readinessProbe), `${name} readinessProbe /readyz`).toBe(true);
       expect(healthz(c.livenessProbe), `${name} livenessProbe /healthz`).toBe(true);
       if (c.startupProbe) expect(healthz(c.startupProbe), `${name} startupProbe`).toBe(true);
       for (const kind of ['requests', 'limits']) {
@@ -629,7 +634,7 @@ describe('kustomize render (real)', () => {
     // Every ConfigMap/Secret reference resolves to a rendered (hash-suffixed) object.
     for (const d of byKind('Deployment')) {
       for (const c of d.spec.template.spec.containers) {
-        expect(healthz(c.readinessProbe) && healthz(c.livenessProbe), `${label} ${d.metadata.name} probes`).toBe(true);
+        expect(readyz(c.readinessProbe) && healthz(c.livenessProbe), `${label} ${d.metadata.name} probes`).toBe(true);
         for (const ef of c.envFrom ?? []) if (ef.configMapRef) expect(names('ConfigMap'), `${label} ${d.metadata.name}`).toContain(ef.configMapRef.name);
         for (const e of c.env ?? []) {
           const ref = e.valueFrom?.secretKeyRef;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logDigest } from '@muster/event-store';
-import { startStack, ADMIN, type Stack } from './helpers.ts';
+import { OPERATOR, startStack, ADMIN, type Stack } from './helpers.ts';
 
 let s: Stack;
 let listId: string;
@@ -219,7 +219,7 @@ describe('projection rebuild endpoint and health', () => {
   it('/healthz shows the projector position, head, lag percentiles and the last rebuild', async () => {
     await s.admin('POST', `/lists/${listId}/people`, { fields: { firstName: 'Radia', lastName: 'Perlman' } });
     await sleep(50);
-    const res = await fetch(`${s.url}/healthz`);
+    const res = await fetch(`${s.url}/healthz`, OPERATOR);
     const body = await res.json();
     expect(body.services.projector).toMatchObject({
       ready: true, position: expect.any(Number), head: expect.any(Number), lagEvents: expect.any(Number), error: null,

@@ -98,3 +98,6 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** fetch options of an operator (the install-wide admin token): /healthz answers them with the services' details */
+export const OPERATOR = { headers: { authorization: `Bearer ${ADMIN}` } };

@@ -12,7 +12,7 @@ import { streams, toNewEvents } from '@muster/contracts';
 import { openEmbeddedEventStore, withHashChain } from '@muster/event-store';
 import { ReadStoreUnavailableError } from '@muster/read-store';
 import { startProjectorThread, type ProjectorThread } from '@muster/projector';
-import { startStack, type Stack } from './helpers.ts';
+import { OPERATOR, startStack, type Stack } from './helpers.ts';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
@@ -46,14 +46,14 @@ describe.each([
   });
 
   it('/healthz says where the projector runs and reports its lag', async () => {
-    const body = await (await fetch(`${s.url}/healthz`)).json();
+    const body = await (await fetch(`${s.url}/healthz`, OPERATOR)).json();
     expect(body.status).toBe('ok');
     expect(body.services.projector.thread).toBe(thread);
     expect(body.services.projector).toMatchObject({ ready: true, error: null, lagMs: { samples: expect.any(Number) } });
     if (thread === 'worker') {
       // the thread's log reader took the SCIM creates from the bytes the writer committed
       // (at least one per create above) instead of reading them back from the file
-      await expect.poll(async () => (await (await fetch(`${s.url}/healthz`)).json()).services.projector.logReader?.ingestedWrites, { timeout: 5_000 }).toBeGreaterThanOrEqual(20);
+      await expect.poll(async () => (await (await fetch(`${s.url}/healthz`, OPERATOR)).json()).services.projector.logReader?.ingestedWrites, { timeout: 5_000 }).toBeGreaterThanOrEqual(20);
     }
   });
 

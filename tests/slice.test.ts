@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, natsAvailable, type Stack } from './helpers.ts';
+import { OPERATOR, startStack, natsAvailable, type Stack } from './helpers.ts';
 
 const natsUp = await natsAvailable();
 const requireNats = process.env.MUSTER_REQUIRE_NATS === '1';
@@ -64,7 +64,7 @@ describe.each(modes)('first vertical slice on the one-process runtime (%s)', (_n
   });
 
   it('/healthz is 200 with every service ready', async () => {
-    const res = await fetch(`${s.url}/healthz`);
+    const res = await fetch(`${s.url}/healthz`, OPERATOR);
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(Object.keys(body.services).sort()).toEqual(['admin-api', 'entra-sync', 'mapping', 'projector', 'scim-ingress']);

@@ -29,7 +29,7 @@ function launch(env: Record<string, string>) {
 async function healthy(url: string, p: ReturnType<typeof launch>): Promise<any> {
   for (const until = Date.now() + 60_000; Date.now() < until;) {
     if (p.child.exitCode !== null) throw new Error(`exited early:\n${p.out()}`);
-    const h = await fetch(`${url}/healthz`).then(async (r) => (r.ok ? r.json() : null), () => null);
+    const h = await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${TOKEN}` } }).then(async (r) => (r.ok ? r.json() : null), () => null);
     if (h) return h;
     await new Promise((r) => setTimeout(r, 100));
   }

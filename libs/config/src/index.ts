@@ -171,6 +171,14 @@ export const baseEnvShape = {
   MUSTER_ENTRA_LEASE_MS: envVar.int({ min: 1_000, max: 3_600_000 }).default(60_000),
   /** failed authentications a client address may make per minute before it is answered 429 (brute force) */
   MUSTER_AUTH_FAILURES_PER_MINUTE: envVar.int({ min: 1, max: 1_000_000 }).default(30),
+  /** /readyz answers 503 while a projection is more than this many events behind the log */
+  MUSTER_READY_MAX_LAG_EVENTS: envVar.int({ min: 0, max: 100_000_000 }).default(1_000),
+  /** a bearer token a Prometheus scraper presents on GET /metrics (install-wide admin tokens work too); unset: admin tokens only */
+  MUSTER_METRICS_TOKEN: envVar.text().optional(),
+  /** the longest a client may take to send a whole request, body included (ms); a trickled body is cut off after it */
+  MUSTER_HTTP_REQUEST_TIMEOUT_MS: envVar.int({ min: 1_000, max: 3_600_000 }).default(120_000),
+  /** the longest a client may take to send a request's headers (ms) */
+  MUSTER_HTTP_HEADERS_TIMEOUT_MS: envVar.int({ min: 1_000, max: 600_000 }).default(10_000),
   /** embedded read models: snapshots in <data dir>/snapshots, loaded at start (off: built from the log every start) */
   MUSTER_SNAPSHOTS: envVar.oneOf(['on', 'off']).default('on'),
   /** a background snapshot after this many events since the last one ... */
@@ -210,6 +218,12 @@ export interface MusterConfig {
   snapshots: { enabled: boolean; everyEvents: number; everyMs: number; paceMs: number };
   /** MUSTER_AUTH_FAILURES_PER_MINUTE */
   authFailuresPerMinute: number;
+  /** MUSTER_READY_MAX_LAG_EVENTS */
+  readyMaxLagEvents: number;
+  /** MUSTER_METRICS_TOKEN */
+  metricsToken: string | undefined;
+  /** MUSTER_HTTP_REQUEST_TIMEOUT_MS and MUSTER_HTTP_HEADERS_TIMEOUT_MS */
+  http: { requestTimeoutMs: number; headersTimeoutMs: number };
   /** MUSTER_SECRET_KEY (unset: a key file in the data directory) */
   secretKey: string | undefined;
   /** the parsed variables themselves */
@@ -288,6 +302,9 @@ function toConfig(e: BaseEnv): MusterConfig {
     entra: { authorityUrl: e.MUSTER_ENTRA_AUTHORITY_URL, graphUrl: e.MUSTER_GRAPH_URL, graphScope: e.MUSTER_GRAPH_SCOPE, graphAttempts: e.MUSTER_GRAPH_ATTEMPTS, tickMs: e.MUSTER_ENTRA_TICK_MS, leaseMs: e.MUSTER_ENTRA_LEASE_MS },
     secretKey: e.MUSTER_SECRET_KEY,
     authFailuresPerMinute: e.MUSTER_AUTH_FAILURES_PER_MINUTE,
+    readyMaxLagEvents: e.MUSTER_READY_MAX_LAG_EVENTS,
+    metricsToken: e.MUSTER_METRICS_TOKEN,
+    http: { requestTimeoutMs: e.MUSTER_HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: e.MUSTER_HTTP_HEADERS_TIMEOUT_MS },
     snapshots: { enabled: e.MUSTER_SNAPSHOTS === 'on', everyEvents: e.MUSTER_SNAPSHOT_EVERY_EVENTS, everyMs: e.MUSTER_SNAPSHOT_EVERY_MINUTES * 60_000, paceMs: e.MUSTER_SNAPSHOT_WRITE_PACE_MS },
     env: e,
   };

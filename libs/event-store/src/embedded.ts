@@ -64,6 +64,8 @@ export interface EmbeddedHooks {
    * refreshes on it, or ingests those bytes: EmbeddedEventStore.ingest)
    */
   afterCommit?: (lastPosition: number, committed: CommittedBytes) => void;
+  /** told of every durable group write: how long the write + sync took (seconds) and its size */
+  afterSync?: (seconds: number, bytes: number) => void;
 }
 
 /** the bytes of one durable group write, exactly as they are in the log file at `fileOffset` */
@@ -524,7 +526,10 @@ class EmbeddedStore implements EmbeddedEventStore {
       // once the data (and the metadata needed to read it back) is on disk, like write + fdatasync
       // but in one trip through the thread pool
       await this.options.hooks?.beforeSync?.();
-      await writeFully(await this.appendHandle(), buf, base);
+      const handle = await this.appendHandle();
+      const started = performance.now();
+      await writeFully(handle, buf, base);
+      this.options.hooks?.afterSync?.((performance.now() - started) / 1000, buf.length);
       this.counters.writes++;
       this.counters.syncs++;
     } catch (err) {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { MusterConfig } from '@muster/config';
 import { connectNatsBus, createMemoryBus, type Bus } from '@muster/bus';
+import type { Metrics } from './metrics.ts';
 import { createEsdbEventStore, openEmbeddedEventStore, withHashChain, type CommittedBytes, type EventStore } from '@muster/event-store';
 import { createMongoReadStore, type ReadStore } from '@muster/read-store';
 import { createMemoryReadStore } from '@muster/read-store-memory';
@@ -49,7 +50,7 @@ export interface HostedReadStore {
 export type ReadStoreHost = (ctx: { eventsDir: string; config: MusterConfig }) => Promise<HostedReadStore>;
 
 /** Open the adapters the configuration names (embedded/memory on a laptop; ESDB/Mongo/NATS in a cluster). */
-export async function openAdapters(config: MusterConfig, opts: { serviceName?: string; readStoreHost?: ReadStoreHost } = {}): Promise<Adapters> {
+export async function openAdapters(config: MusterConfig, opts: { serviceName?: string; readStoreHost?: ReadStoreHost; metrics?: Metrics } = {}): Promise<Adapters> {
   let rawStore: EventStore;
   let hosted: HostedReadStore | null = null;
   const eventsDir = join(config.dataDir, 'events');
@@ -60,7 +61,10 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
     // the read store's host (the projector thread, loading its snapshot) starts while the log opens
     if (hostedHere) { hosting = opts.readStoreHost!({ eventsDir, config }); hosting.catch(() => {}); }
     try {
-      rawStore = await openEmbeddedEventStore({ dir: eventsDir, hooks: { afterCommit: (p, committed) => hosted?.afterCommit?.(p, committed) } });
+      rawStore = await openEmbeddedEventStore({ dir: eventsDir, hooks: {
+        afterCommit: (p, committed) => hosted?.afterCommit?.(p, committed),
+        ...(opts.metrics ? { afterSync: (seconds: number, bytes: number) => opts.metrics!.sync(seconds, bytes) } : {}),
+      } });
     } catch (err) {
       await hosting?.then((h) => h.close(), () => {});
       throw err;
@@ -86,6 +90,7 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
     ? createMemoryBus()
     : await connectNatsBus({ servers: config.bus.servers, name: opts.serviceName ?? 'muster' });
   const store = withHashChain(rawStore);
+  if (opts.metrics) timeAppends(store, opts.metrics);
   return {
     store, rawStore, readStore, bus,
     ...(hosted?.projection ? { projection: hosted.projection } : {}),
@@ -96,4 +101,21 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
       await rawStore.close();
     },
   };
+}
+
+/** every append through `store` (one stream or several at once) timed into the metrics, by outcome */
+function timeAppends(store: EventStore, metrics: Metrics): void {
+  const timed = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    const started = performance.now();
+    try {
+      const result = await fn(...args);
+      metrics.append((performance.now() - started) / 1000, true);
+      return result;
+    } catch (err) {
+      metrics.append((performance.now() - started) / 1000, false);
+      throw err;
+    }
+  };
+  store.appendToStream = timed(store.appendToStream.bind(store));
+  if (store.appendToStreams) store.appendToStreams = timed(store.appendToStreams.bind(store));
 }

@@ -1,2 +1,3 @@
 export * from './adapters.ts';
 export * from './service.ts';
+export * from './metrics.ts';

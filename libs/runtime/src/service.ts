@@ -6,12 +6,16 @@ import { asyncStdout, createLogger, createRequestLogger, lazyChildLoggerFactory,
 import { clientErrors, frameworkErrors, normalizeScimUrl } from '@muster/http';
 import { SpanKind, extractTraceContext, startTelemetry, tracer, type Span } from '@muster/telemetry';
 import { openAdapters, type Adapters, type ReadStoreHost } from './adapters.ts';
+import { Metrics, type ServiceFigures } from './metrics.ts';
+import { operatorRoutes } from './operator.ts';
 
 export interface ServiceDeps {
   adapters: Adapters;
   config: MusterConfig;
   /** print a line for the operator (the generated admin token, say), bypassing log levels */
   announce: (line: string) => void;
+  /** this process's Prometheus metrics (GET /metrics) */
+  metrics: Metrics;
 }
 
 /**
@@ -38,6 +42,13 @@ export interface ServiceInstance {
   ready: () => boolean;
   /** details shown on /healthz */
   health?: () => Record<string, unknown>;
+  /** figures /metrics reads at scrape time (lag, runs) */
+  figures?: () => ServiceFigures;
+  /**
+   * whether a request's Authorization header is an operator's (an install-wide admin token): it may
+   * read the details of /healthz and /readyz and scrape /metrics
+   */
+  authorizeOperator?: (req: FastifyRequest) => Promise<boolean>;
   /** work to do once the server is really listening (or ready, when it does not listen) */
   listening?: () => Promise<void>;
   stop: () => Promise<void>;
@@ -123,9 +134,10 @@ declare module 'fastify' {
 export async function runServices(modules: ServiceModule[], config: MusterConfig, opts: RunOptions = {}): Promise<RunningServices> {
   const serviceName = config.telemetry.serviceName ?? (modules.length === 1 ? modules[0].name : 'muster');
   const telemetry = await startTelemetry({ serviceName, endpoint: config.telemetry.otlpEndpoint });
-  const adapters = await openAdapters(config, { serviceName, readStoreHost: opts.readStoreHost });
-  const announce = opts.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
   const services: ServiceInstance[] = [];
+  const metrics = new Metrics(() => services.flatMap((s) => (s.figures ? [{ service: s.name, figures: s.figures() }] : [])));
+  const adapters = await openAdapters(config, { serviceName, readStoreHost: opts.readStoreHost, metrics });
+  const announce = opts.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
   const fastPaths: FastPath[] = [];
   const stdout = asyncStdout();
   const requests = createRequestLogger({ name: serviceName, level: config.logLevel, destination: stdout });
@@ -135,18 +147,27 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
     childLoggerFactory: lazyChildLoggerFactory, genReqId: () => randomUUID(),
     // one line per request (logRequests below) instead of Fastify's two, written for fast-path answers too
     logController: new LogController({ disableRequestLogging: true }),
+    // a client must send its headers and its whole request in bounded time (a trickled body is cut off)
+    requestTimeout: config.http.requestTimeoutMs,
     bodyLimit: 1_048_576, forceCloseConnections: false, frameworkErrors, clientErrorHandler: clientErrors,
     // SCIM clients' sloppy URLs (`/users`, `/Users/?filter=`) routed as the endpoints they mean
     rewriteUrl: (req) => normalizeScimUrl(req.url ?? '/'),
-    serverFactory: serverWithFastPaths(fastPaths, (err) => app.log.error({ err }, 'fast path failed; the request went to Fastify'),
-      (req, res, ms) => { if (logsInfo(requests)) requests.info(requestLine(req.method, req.url, res.statusCode, ms, 'fast-path'), 'request completed'); }),
+    serverFactory: serverWithFastPaths(fastPaths, config.http.headersTimeoutMs, (err) => app.log.error({ err }, 'fast path failed; the request went to Fastify'),
+      (req, res, ms) => {
+        metrics.request(req.method ?? 'GET', 'fast path', res.statusCode, ms / 1000);
+        if (logsInfo(requests)) requests.info(requestLine(req.method, req.url, res.statusCode, ms, 'fast-path'), 'request completed');
+      }),
   });
   logRequests(app, requests);
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.request(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
   const fastPathsEnabled = config.httpFastPaths && !telemetry.enabled;
   const http: HttpMount = { fastPathsEnabled, addFastPath: (f) => { if (fastPathsEnabled) fastPaths.push(f); } };
   const inflight = trackInflight(app);
   try {
-    for (const m of modules) services.push(await m.start({ adapters, config, announce }));
+    for (const m of modules) services.push(await m.start({ adapters, config, announce, metrics }));
     for (const s of services) if (s.mount) await s.mount(app, http);
   } catch (err) {
     for (const s of services.reverse()) await s.stop().catch(() => {});
@@ -154,11 +175,7 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
     throw err;
   }
   installRequestTracing(app, telemetry.enabled);
-  app.get('/healthz', async (_req, reply) => {
-    const details = Object.fromEntries(services.map((s) => [s.name, { ready: s.ready(), ...(s.health?.() ?? {}) }]));
-    const ok = services.every((s) => s.ready());
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'starting', services: details });
-  });
+  await app.register(operatorRoutes, { services, metrics, maxLagEvents: config.readyMaxLagEvents, metricsToken: config.metricsToken });
 
   let closed: Promise<void> | null = null;
   const close = () => {
@@ -237,9 +254,10 @@ function logRequests(app: FastifyInstance, requests: Logger): void {
  * already started its response (then the connection is closed: no half-written answer is kept).
  * `answered` is told of every request a fast path answered (for its log line).
  */
-function serverWithFastPaths(fastPaths: FastPath[], onError: (err: unknown) => void, answered: (req: IncomingMessage, res: ServerResponse, ms: number) => void) {
+function serverWithFastPaths(fastPaths: FastPath[], headersTimeoutMs: number, onError: (err: unknown) => void, answered: (req: IncomingMessage, res: ServerResponse, ms: number) => void) {
   return (handler: (req: IncomingMessage, res: ServerResponse) => void, options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number }) => {
-    const server = createServer((req, res) => {
+    // timeouts are checked every second (Node's default, 30 s, would let a slow client overstay them)
+    const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
       if (fastPaths.length) {
         const t0 = performance.now();
         for (let i = 0; i < fastPaths.length; i++) {
@@ -255,6 +273,7 @@ function serverWithFastPaths(fastPaths: FastPath[], onError: (err: unknown) => v
     });
     server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
     server.requestTimeout = options.requestTimeout ?? 0;
+    server.headersTimeout = Math.min(headersTimeoutMs, server.requestTimeout || headersTimeoutMs);
     server.setTimeout(options.connectionTimeout ?? 0);
     if ((options.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket!;
     return server;

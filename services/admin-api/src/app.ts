@@ -51,6 +51,8 @@ export interface AdminApiOptions {
    * (or lost to) a start that fails; otherwise it runs while the plugin registers.
    */
   deferBootstrap?: (run: () => Promise<void>) => void;
+  /** given, receives the check of an operator's Authorization header (see AdminAuth.isOperator) */
+  exposeOperatorCheck?: (check: (ip: string, authorization: unknown) => Promise<boolean>) => void;
   /** how long query endpoints wait for the projection to reach a position (ms) */
   consistencyTimeoutMs?: number;
   /** how long POST /admin/projections/rebuild with wait=true waits (ms, default 10 min) */
@@ -107,6 +109,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
     }),
   };
   await auth.start();
+  opts.exposeOperatorCheck?.((ip, authorization) => auth.isOperator(ip, authorization));
   const bootstrap = async () => {
     const boot = await auth.bootstrap(opts.adminToken, ctx.now());
     if (boot.generated) opts.onGeneratedAdminToken?.(boot.generated);

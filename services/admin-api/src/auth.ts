@@ -128,6 +128,20 @@ export class AdminAuth {
     return { generated: token };
   }
 
+  /**
+   * Whether an Authorization header carries an install-wide admin token (any role): an operator, who
+   * may read the runtime's internals (/healthz details, /readyz reasons, /metrics). Failures count
+   * towards the address's limit like any failed authentication.
+   */
+  async isOperator(ip: string, authorization: unknown): Promise<boolean> {
+    if (this.failures.retryAfter(ip) > 0) return false;
+    const token = bearerToken(authorization);
+    if (token === null) return false;
+    const p = await this.authenticate(token);
+    if (!p) { this.failures.failed(ip); return false; }
+    return p.orgId === null;
+  }
+
   /** Fastify preHandler: 401 JSON error unless a valid admin bearer token is presented. */
   hook = async (req: FastifyRequest, reply: FastifyReply) => {
     const wait = this.failures.retryAfter(req.ip);

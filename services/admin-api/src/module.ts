@@ -8,6 +8,7 @@ export const adminApiModule: ServiceModule = {
   async start({ adapters, config, announce }) {
     let ready = false;
     let bootstrap: () => Promise<void> = async () => {};
+    let operatorCheck: (ip: string, authorization: unknown) => Promise<boolean> = async () => false;
     return {
       name: 'admin-api',
       mount: async (app) => {
@@ -15,6 +16,7 @@ export const adminApiModule: ServiceModule = {
           store: adapters.store, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl, adminToken: config.adminToken, changesetWaitMs: config.changesetWaitMs, authFailuresPerMinute: config.authFailuresPerMinute,
           importMaxBytes: config.importMaxBytes, importDir: join(config.dataDir, 'imports'),
           deferBootstrap: (run) => { bootstrap = run; },
+          exposeOperatorCheck: (check) => { operatorCheck = check; },
           onGeneratedAdminToken: (token) => {
             announce('');
             announce('  No MUSTER_ADMIN_TOKEN was set, so an admin token was generated. It is shown once:');
@@ -29,6 +31,7 @@ export const adminApiModule: ServiceModule = {
       // the admin token is bootstrapped (a generated one printed) only once the server listens
       listening: async () => { await bootstrap(); ready = true; },
       ready: () => ready,
+      authorizeOperator: (req) => operatorCheck(req.ip, req.headers.authorization),
       stop: async () => { ready = false; },
     };
   },

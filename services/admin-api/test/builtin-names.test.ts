@@ -6,7 +6,7 @@
  * a mapping that wrote "{}" (found by a random-request run over the admin API).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../../tests/helpers.ts';
+import { OPERATOR, startStack, type Stack } from '../../../tests/helpers.ts';
 import { ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, createUser, eventually, expectStatus, person, provisioningLog, scimList } from './support.ts';
 
 let s: Stack;
@@ -51,7 +51,7 @@ describe('field keys and attribute names that objects inherit', () => {
     await eventually(async () => expect((await person(s, l.id, bob)).fields).toMatchObject({ valueOf: ['G'], toString: 'in G' }));
     const a = (await person(s, l.id, ada)).fields;
     expect(Object.hasOwn(a, 'valueOf') || Object.hasOwn(a, 'toString')).toBe(false);
-    const health = await fetch(`${s.url}/healthz`).then((r) => r.json()) as { services: { mapping: { groupRuleFailures: number } } };
+    const health = await fetch(`${s.url}/healthz`, OPERATOR).then((r) => r.json()) as { services: { mapping: { groupRuleFailures: number } } };
     expect(health.services.mapping.groupRuleFailures).toBe(0);
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { openEmbeddedEventStore, withHashChain } from '@muster/event-store';
-import { startStack, type Stack } from '../../../tests/helpers.ts';
+import { OPERATOR, startStack, type Stack } from '../../../tests/helpers.ts';
 import { ENTERPRISE, createUser, eventually, expectStatus, patchOps, person, provisioningLog, scimList } from './support.ts';
 
 let s: Stack;
@@ -196,7 +196,7 @@ describe('a remap left unfinished (a crash between the mapping change and the re
     // saving the same mappings afterwards finds nothing owed
     const again = await s.admin('PUT', `/lists/${l.id}/mappings`, { mappings: upper, groupRules });
     expect(again.body).toMatchObject({ changed: false, remapped: 0 });
-    const health = await (await fetch(`${s.url}/healthz`)).json() as any;
+    const health = await (await fetch(`${s.url}/healthz`, OPERATOR)).json() as any;
     expect(JSON.stringify(health)).toMatch(/"owedRemapsFinished":[1-9]/);
   });
 

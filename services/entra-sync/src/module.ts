@@ -32,6 +32,7 @@ export const entraSyncModule: ServiceModule = {
       name: 'entra-sync', ready: () => svc.ready,
       stop: async () => { await svc.stop(); await closeSecrets(); },
       health: () => ({ runsFinished: svc.stats.runs, runsFailed: svc.stats.failed, lastRunError: svc.stats.lastError }),
+      figures: () => ({ runs: { finished: svc.stats.runs, failed: svc.stats.failed } }),
     };
   },
 };

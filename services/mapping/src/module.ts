@@ -12,6 +12,7 @@ export const mappingModule: ServiceModule = {
         groupRuleFailures: svc.groups.failures, lastGroupRuleError: svc.groups.lastError,
         owedRemapsFinished: svc.remaps.finished, remapFailures: svc.remaps.failures, lastRemapError: svc.remaps.lastError,
       }),
+      figures: () => ({ remaps: { ...svc.remapRuns } }),
     };
   },
 };

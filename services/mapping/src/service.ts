@@ -83,6 +83,8 @@ export class MappingService {
   private progress = new Map<string, RemapProgress>();
   /** owed remaps this service finished, and runs that failed (retried); shown on /healthz */
   readonly remaps = { finished: 0, failures: 0, lastError: null as string | null };
+  /** every remap run (after a save, or owed), by outcome; on /metrics */
+  readonly remapRuns = { finished: 0, failed: 0 };
 
   constructor(private readonly opts: MappingServiceOptions) {
     this.lists = new StreamStateCache(opts.store, streamPrefixes.list, listDecider.evolve, listDecider.initialState);
@@ -331,7 +333,8 @@ export class MappingService {
     } finally {
       if (this.progress.get(listId) === progress) this.progress.delete(listId);
     }
-    if (failure) throw (failure as { error: unknown }).error;
+    if (failure) { this.remapRuns.failed++; throw (failure as { error: unknown }).error; }
+    this.remapRuns.finished++;
     return { changed: progress.changed, position };
   }
 

@@ -7,7 +7,7 @@ import { createMemoryBus } from '@muster/bus';
 import { loadConfig } from '@muster/config';
 import { openEmbeddedEventStore, withHashChain } from '@muster/event-store';
 import { createMemoryReadStore } from '@muster/read-store-memory';
-import type { Adapters, ServiceInstance } from '@muster/runtime';
+import { Metrics, type Adapters, type ServiceInstance } from '@muster/runtime';
 import { startTelemetry, type Telemetry } from '@muster/telemetry';
 import { PROJECTOR_REBUILD_SUBJECT, type RebuildStatus } from '@muster/read-models';
 import { projectorModule } from './module.ts';
@@ -36,7 +36,7 @@ beforeAll(async () => {
   const bus = createMemoryBus();
   adapters = { store, rawStore, readStore, bus, close: async () => { await bus.close(); await readStore.close(); await rawStore.close(); } };
   await appendScenario(store, 0); // a backlog at start: catch-up, not lag
-  instance = await projectorModule.start({ adapters, config: loadConfig({ LOG_LEVEL: 'silent' }), announce: () => {} });
+  instance = await projectorModule.start({ adapters, config: loadConfig({ LOG_LEVEL: 'silent' }), announce: () => {}, metrics: new Metrics(() => []) });
 });
 afterAll(async () => {
   await instance?.stop();

@@ -30,6 +30,10 @@ export const projectorModule: ServiceModule = {
       // ready once it has caught up with the log as it was at start
       ready: () => !projector.failed && projector.currentPosition >= startHead,
       health: () => projectorHealth(projector, head, rebuilds),
+      figures: () => {
+        const current = Math.max(head, projector.currentPosition);
+        return { lagEvents: Math.max(0, current - projector.currentPosition), lastEventLagMs: projector.stats.lastEventLagMs };
+      },
       stop: async () => {
         clearInterval(timer);
         await sub?.unsubscribe().catch(() => {});
@@ -57,6 +61,10 @@ async function remoteProjectorInstance(host: ProjectionHost, bus: Bus, recordLag
     projection: host,
     ready: () => host.status().ready,
     health: () => ({ thread: 'worker', ...host.status().health }),
+    figures: () => {
+      const h = host.status().health as { lagEvents?: number; lastEventLagMs?: number | null };
+      return { lagEvents: h.lagEvents, lastEventLagMs: h.lastEventLagMs };
+    },
     stop: async () => {
       stopLag();
       await sub?.unsubscribe().catch(() => {});

@@ -5,11 +5,11 @@
  * routes on the same data, and the requests it must leave to Fastify.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack } from '../../../tests/helpers.ts';
+import { OPERATOR, startStack } from '../../../tests/helpers.ts';
 import { connectList, USER, type ScimClient, withEnv } from './support.ts';
 
 const answered = async (c: ScimClient) => {
-  const h = (await (await fetch(`${c.stack.url}/healthz`)).json()) as { services: { 'scim-ingress': { fastPath: { answered: number } | 'off' } } };
+  const h = (await (await fetch(`${c.stack.url}/healthz`, OPERATOR)).json()) as { services: { 'scim-ingress': { fastPath: { answered: number } | 'off' } } };
   return h.services['scim-ingress'].fastPath;
 };
 const count = async (c: ScimClient) => { const f = await answered(c); if (f === 'off') throw new Error('fast path off'); return f.answered; };
@@ -137,7 +137,7 @@ describe('the same bytes with and without the fast path', () => {
   it('stays on at LOG_LEVEL info, the default (the server writes the request line for its answers: tests/process.test.ts reads them)', async () => {
     const s = await startStack({ LOG_LEVEL: 'info' });
     try {
-      const h = (await (await fetch(`${s.url}/healthz`)).json()) as { services: Record<string, { fastPath?: unknown }> };
+      const h = (await (await fetch(`${s.url}/healthz`, OPERATOR)).json()) as { services: Record<string, { fastPath?: unknown }> };
       expect(h.services['scim-ingress'].fastPath).toEqual({ answered: 0 });
     } finally { await s.stop(); }
   });
