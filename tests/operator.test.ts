@@ -20,7 +20,7 @@ describe('operator endpoints', () => {
   it('/healthz and /readyz show only a status to anyone but an install-wide admin token', async () => {
     const org = await organisation(s, 'Northwind', 'business', 'owner');
     for (const path of ['/healthz', '/readyz']) {
-      for (const headers of [{}, { authorization: `Bearer ${org.token}` }, { authorization: 'Bearer not-a-token' }, { authorization: `Bearer ${SCRAPE}` }]) {
+      for (const headers of [{} as Record<string, string>, { authorization: `Bearer ${org.token}` }, { authorization: 'Bearer not-a-token' }, { authorization: `Bearer ${SCRAPE}` }]) {
         const res = await fetch(`${s.url}${path}`, { headers });
         expect(res.status, path).toBe(200);
         expect(Object.keys(await res.json() as object), `${path} ${JSON.stringify(headers)}`).toEqual(['status']);

@@ -180,7 +180,7 @@ describe('the one-process runtime as a real process (npm start)', () => {
       expect(user.status).toBe(201);
       const lookup = `${base}/Users?filter=${encodeURIComponent('userName eq "ada"')}`;
       for (let i = 0; i < 3; i++) expect((await json(await fetch(lookup, { headers: S }))).body.totalResults).toBe(1);
-      const health = await json(await fetch(`${url}/healthz`));
+      const health = await json(await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${admin}` } }));
       expect(health.body.services['scim-ingress'].fastPath.answered).toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, 200)); // let the log lines reach the pipe
       const lines = p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);

@@ -122,6 +122,9 @@ describe('person decider', () => {
   });
   it('editing a synced field is refused naming the sync', () => {
     given([provisioned]).when({ type: 'EditPerson', changes: { firstName: 'X' }, lockedFields: { firstName: 'SCIM' } }).thenThrows('locked', /owned by the SCIM sync/);
+    // a field a group rule sets says so, rather than sending the admin to the IdP's attribute
+    given([provisioned]).when({ type: 'EditPerson', changes: { cohort: 'X', firstName: 'Y' }, lockedFields: { firstName: 'SCIM', cohort: { sync: 'SCIM', by: 'group-rule' } } })
+      .thenThrows('locked', /"cohort" is set by a group rule from the person's SCIM groups.*Configure Mappings/);
   });
   it('local-only fields stay editable on synced people', () => {
     given([provisioned]).when({ type: 'EditPerson', changes: { nickname: 'Annie' }, lockedFields: { firstName: 'SCIM' } })
@@ -209,6 +212,11 @@ describe('remap in the person decider', () => {
     given([provisioned, withCohort]).when({ type: 'Remap', fields: { cohort: null }, cause: 'group-rule' })
       .thenMatches((ev) => expect(ev[0]).toMatchObject({ data: { fields: { firstName: 'Ann', nickname: 'local' }, fieldChanges: [{ field: 'cohort', old: 'Year 7', new: null }] } }));
     given([provisioned]).when({ type: 'Remap', fields: { firstName: 'Ann' }, cause: 'remap' }).then([]);
+  });
+  it('never rewrites a person the IdP deleted (unlinked): they keep the values they left with', () => {
+    const unlinked: DomainEvent = { type: 'PersonUnlinked', data: { personId: 'p1', listId: 'l1', wasActive: true } };
+    given([provisioned, unlinked]).when({ type: 'Remap', fields: { firstName: 'Annie' }, cause: 'remap' }).then([]);
+    given([provisioned, unlinked]).when({ type: 'Remap', fields: { cohort: 'Year 8' }, cause: 'group-rule' }).then([]);
   });
   it('a person that does not exist is not found', () => {
     given([]).when({ type: 'Remap', fields: { cohort: 'x' }, cause: 'group-rule' }).thenThrows('not_found');

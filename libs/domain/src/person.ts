@@ -23,7 +23,11 @@ export type PersonCommand =
   | { type: 'ScimUpdate'; scim: ScimResource; scimChanges: AttributeChange[]; fields: Fields }
   | { type: 'Unlink' }
   | { type: 'CreatePerson'; personId: string; listId: string; fields: Fields; cause?: 'changeset' }
-  | { type: 'EditPerson'; changes: Fields; lockedFields: Record<string, string> }
+  /**
+   * lockedFields: field → who owns it on this person: the sync that feeds it through a mapping (its
+   * name, e.g. "SCIM"), or a group rule of that sync (`{ sync, by: 'group-rule' }`)
+   */
+  | { type: 'EditPerson'; changes: Fields; lockedFields: Record<string, string | { sync: string; by: 'group-rule' }> }
   | { type: 'SetStatus'; status: PersonStatus; syncProvider: string | null }
   | { type: 'Remap'; fields: Fields; cause: 'remap' | 'group-rule' }
   | ChangesetWrite
@@ -196,6 +200,11 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
       case 'EditPerson': {
         if (!s.exists) throw notFound('person not found');
         const locked = Object.keys(cmd.changes).filter((k) => Object.hasOwn(cmd.lockedFields, k));
+        const byRule = locked.filter((k) => typeof cmd.lockedFields[k] === 'object');
+        if (byRule.length) {
+          const owner = cmd.lockedFields[byRule[0]] as { sync: string };
+          throw new DomainError('locked', `field${byRule.length > 1 ? 's' : ''} ${byRule.map((k) => `"${k}"`).join(', ')} ${byRule.length > 1 ? 'are' : 'is'} set by a group rule from the person's ${owner.sync} groups and cannot be edited here; change the person's groups in the identity provider, or the rule under Configure Mappings`, { fields: byRule, sync: owner.sync, groupRule: true });
+        }
         if (locked.length) {
           const owners = [...new Set(locked.map((k) => cmd.lockedFields[k]))].join(', ');
           throw new DomainError('locked', `field${locked.length > 1 ? 's' : ''} ${locked.map((k) => `"${k}"`).join(', ')} ${locked.length > 1 ? 'are' : 'is'} owned by the ${owners} sync and cannot be edited here; change it in the identity provider`, { fields: locked, sync: owners });
@@ -215,6 +224,8 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
       }
       case 'Remap': {
         if (!s.exists) throw notFound('person not found');
+        // a person the IdP deleted (unlinked) keeps the values it had when it left
+        if (!s.linked) return [];
         const fieldChanges = fieldChangesOf(s.fields, cmd.fields);
         if (!fieldChanges.length) return [];
         return [{ type: 'AttributesChanged', data: { personId: s.personId, listId: s.listId, scimChanges: [], fields: applyFieldChanges(s.fields, fieldChanges), fieldChanges, cause: cmd.cause } }];

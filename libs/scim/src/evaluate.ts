@@ -83,6 +83,9 @@ function checkOperator(type: AttributeType, op: CompareOperator, value: FilterVa
   if ((type === 'boolean' || type === 'integer' || type === 'decimal' || type === 'dateTime') && substring) {
     throw new InvalidFilterError(`"${label}" is ${type}; "${op}" only applies to strings`);
   }
+  if ((type === 'string' || type === 'reference' || type === 'binary' || type === 'dateTime') && typeof value !== 'string') {
+    throw new InvalidFilterError(`"${label}" is ${type === 'dateTime' ? 'a dateTime' : `a ${type}`}; compare it with a quoted string, not ${JSON.stringify(value)}`);
+  }
   if (type === 'dateTime' && parseInstant(value) === undefined) {
     throw new InvalidFilterError(`"${label}" is a dateTime; ${JSON.stringify(value)} is not a valid dateTime`);
   }

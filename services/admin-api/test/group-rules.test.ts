@@ -70,7 +70,11 @@ describe('group rules', () => {
     const groupEntry = (await provisioningLog(s, l.id, `personId=${y7}`))[0];
     expect(groupEntry).toMatchObject({ operation: 'GROUP_CREATE', resourceType: 'Group', status: 'SUCCESS', requestId: log[0].requestId });
     // a rule-driven field is the sync's: admins cannot edit it
-    expectStatus(await s.admin('PATCH', `/lists/${l.id}/people/${ada}`, { fields: { cohort: 'Year 9' } }), 409);
+    const refused = await s.admin('PATCH', `/lists/${l.id}/people/${ada}`, { fields: { cohort: 'Year 9' } });
+    expectStatus(refused, 409);
+    expect(refused.body.error).toMatchObject({ code: 'locked', details: { fields: ['cohort'], groupRule: true } });
+    expect(refused.body.error.message).toMatch(/"cohort" is set by a group rule from the person's SCIM groups/);
+    expect(refused.body.error.message).not.toMatch(/change it in the identity provider/);
   });
 
   it('several matching groups resolve by rule order; a multi-valued field collects every match', async () => {

@@ -108,6 +108,20 @@ describe('saving mappings', () => {
     expect((await person(s, l.id, grace)).fields.jobTitle).toBe('REAR ADMIRAL');
   });
 
+  it('a remap never rewrites the fields of people the IdP deleted (unlinked): they keep the values they left with', async () => {
+    const l = await scimList(s, { name: 'Leavers' });
+    const stays = await createUser(s, l, 'stays', { title: 'Teacher' });
+    const left = await createUser(s, l, 'left', { title: 'Teacher' });
+    expectStatus(await s.scim(l.token, 'DELETE', `${l.base}/Users/${left}`), 204);
+    const { mappings } = await mappingsOf(l.id);
+    const upper = mappings.map((m: { field: string }) => (m.field === 'jobTitle' ? { ...m, transform: 'uppercase' } : m));
+    expectStatus(await s.admin('PUT', `/lists/${l.id}/mappings`, { mappings: upper }), 200);
+    expect((await person(s, l.id, stays)).fields.jobTitle).toBe('TEACHER');
+    expect((await person(s, l.id, left)).fields.jobTitle).toBe('Teacher');
+    const events = await s.running.adapters.store.readStream(`person-${left}`);
+    expect(events.map((e) => e.type)).toEqual(['PersonProvisioned', 'PersonUnlinked']);
+  });
+
   it('disabling a mapping makes its field local-only: kept, editable, no longer written by the IdP', async () => {
     const l = await scimList(s, { name: 'Disable' });
     const ada = await createUser(s, l, 'ada', { title: 'Analyst' });

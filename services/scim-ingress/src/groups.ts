@@ -7,7 +7,7 @@ import {
 import { streams } from '@muster/contracts';
 import { readModel } from '@muster/read-models';
 import { concurrencyAsPrecondition, preconditionFailed, type IngressDeps, type ListQuery, type WriteOutcome } from './people.ts';
-import { checkIdentifierLengths } from './identifier-limits.ts';
+import { checkIdentifierLengths, checkIdentifierText, checkStringLengths } from './identifier-limits.ts';
 
 const notFound = (id: string) => new ScimError({ status: 404, detail: `Group ${id} not found` });
 
@@ -77,6 +77,8 @@ export class GroupService {
   async create(list: ListState, body: unknown, ctx: CommandContext): Promise<WriteOutcome> {
     const input = normalizeResourceInput(body, GROUP_RESOURCE_SCHEMA);
     checkIdentifierLengths([['displayName', input.displayName], ['externalId', input.externalId]]);
+    checkIdentifierText([['displayName', input.displayName], ['externalId', input.externalId]]);
+    checkStringLengths(input);
     const displayName = String(input.displayName ?? '');
     const members = this.membersOf(input);
     await this.checkMembers(list.listId, members);
@@ -95,6 +97,8 @@ export class GroupService {
         const current: ScimResource = { schemas: [GROUP_SCHEMA_ID], id, displayName: g.displayName, ...(g.externalId ? { externalId: g.externalId } : {}), members: g.members.map((m) => ({ value: m })) };
         const after = next(current);
         checkIdentifierLengths([['displayName', after.displayName, current.displayName], ['externalId', after.externalId, current.externalId]]);
+        checkIdentifierText([['displayName', after.displayName, current.displayName], ['externalId', after.externalId, current.externalId]]);
+        checkStringLengths(after, current);
         const displayName = String(after.displayName ?? '');
         if (!displayName) throw ScimError.badRequest('invalidValue', 'displayName is required');
         const members = this.membersOf(after);

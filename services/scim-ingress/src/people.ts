@@ -11,7 +11,7 @@ import {
   ENTERPRISE_USER_SCHEMA_ID, ScimError, USER_SCHEMA_ID, applyPatch, etagMatches, etagOf, isPlainObject, diffResources, evaluateFilter, filterToQuery, normalizeUserInput,
   parseFilter, parsePatchRequest, sortResources, validateFilter, type FilterNode, type ResourceSchema, type ScimResource,
 } from '@muster/scim';
-import { checkIdentifierLengths } from './identifier-limits.ts';
+import { checkIdentifierLengths, checkIdentifierText, checkStringLengths } from './identifier-limits.ts';
 import type { UserNameAnswers } from './user-name-answers.ts';
 
 export interface IngressDeps {
@@ -46,14 +46,34 @@ const notFoundError = (id: string) => new ScimError({ status: 404, detail: `User
 export const preconditionFailed = (detail = 'resource version does not match If-Match') => new ScimError({ status: 412, detail });
 
 
-/** identifiers longer than IdPs can filter on are refused when a write sets them (identifier-limits.ts) */
-function checkUserIdentifiers(resource: ScimResource, list: ListState, before?: ScimResource): void {
+/** where each unique-identifier choice lives in a SCIM user, as the error names it */
+const UNIQUE_ATTRIBUTE: Record<string, string> = {
+  employeeNumber: `${ENTERPRISE_USER_SCHEMA_ID}:employeeNumber`, email: 'emails (a primary or work address)', userName: 'userName',
+};
+
+/**
+ * What every write of a user must leave true (POST, PUT and PATCH alike), checked on the resource
+ * the write would store: userName present and not blank; identifiers printable and within the
+ * length IdPs can filter on; every string within MAX_STRING_LENGTH; the list's unique identifier
+ * present (a person stored without it before keeps being writable until it is set).
+ */
+function checkUser(resource: ScimResource, list: ListState, before?: ScimResource): void {
+  if (typeof resource.userName !== 'string' || resource.userName.trim() === '') {
+    throw ScimError.badRequest('invalidValue', 'Attribute "userName" is required and must not be empty');
+  }
   const choice = list.sync?.uniqueIdentifier;
-  checkIdentifierLengths([
+  const uid = uniqueIdOf(resource, choice);
+  const identifiers = [
     ['userName', resource.userName, before?.userName],
     ['externalId', resource.externalId, before?.externalId],
-    [`the unique identifier (${choice})`, uniqueIdOf(resource, choice), before && uniqueIdOf(before, choice)],
-  ]);
+    [`the unique identifier (${choice})`, uid, before && uniqueIdOf(before, choice)],
+  ] as const;
+  checkIdentifierLengths(identifiers);
+  checkIdentifierText(identifiers);
+  checkStringLengths(resource, before);
+  if (choice && uid === undefined && (!before || uniqueIdOf(before, choice) !== undefined)) {
+    throw ScimError.badRequest('invalidValue', `This list tells people apart by ${choice}, so every user needs ${UNIQUE_ATTRIBUTE[choice] ?? choice}; this one has none`);
+  }
 }
 /** the parts of a people document a SCIM resource is built from (fromDocs); reads fetch only these */
 const RESOURCE_FIELDS = { scimResource: 1, createdAt: 1, updatedAt: 1, revision: 1, groups: 1 } as const;
@@ -124,7 +144,7 @@ export class UserService {
   /** POST /Users: a new person, or the relink of the deprovisioned person holding its identifiers (domain provisioning). */
   async create(list: ListState, body: unknown, ctx: CommandContext): Promise<WriteOutcome> {
     const input = normalizeUserInput(body, this.d.userSchema);
-    checkUserIdentifiers(input, list);
+    checkUser(input, list);
     // the mapping round trip runs while the identifiers are claimed
     const fields = this.d.mapping.map(list.listId, input).then((m) => m.fields);
     fields.catch(() => {});
@@ -140,7 +160,7 @@ export class UserService {
         if (!etagMatches(ifMatch, snap!.revision)) throw preconditionFailed();
         const before = snap!.state.scim!;
         const after = next(before);
-        checkUserIdentifiers(after, list, before);
+        checkUser(after, list, before);
         // the event contract's AttributeChange is { path, old, new }
         return { scim: after, scimChanges: diffResources(before, after).map((ch) => ({ path: ch.path, old: ch.oldValue, new: ch.newValue })) };
       }, (scim) => this.d.mapping.map(list.listId, scim).then((m) => m.fields), ctx, { retry: !ifMatch });

@@ -94,7 +94,9 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
     if (!existing.state.exists || existing.state.listId !== list.listId) throw new DomainError('not_found', 'person not found');
     const provider = list.sync ? list.sync.provider.toUpperCase() : null;
     // fields a connected sync feeds are locked on the people it provisioned; everything else is local
-    const locked: Record<string, string> = existing.state.linked && provider ? Object.fromEntries([...syncedFieldKeys(list)].map((k) => [k, provider])) : {};
+    const ruled = new Set(list.groupRules.map((r) => r.field));
+    const locked: Record<string, string | { sync: string; by: 'group-rule' }> = existing.state.linked && provider
+      ? Object.fromEntries([...syncedFieldKeys(list)].map((k) => [k, ruled.has(k) ? { sync: provider, by: 'group-rule' as const } : provider])) : {};
     // refusals first (a synced field is named even if its value is also invalid), before anything is appended
     if (req.body.fields) personDecider.decide({ type: 'EditPerson', changes: req.body.fields, lockedFields: locked }, existing.state);
     if (req.body.status) personDecider.decide({ type: 'SetStatus', status: req.body.status, syncProvider: provider }, existing.state);
