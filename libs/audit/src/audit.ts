@@ -111,3 +111,21 @@ export async function listsOfOrganisation(store: EventStore, orgId: string): Pro
     from = page[page.length - 1].position;
   }
 }
+
+/**
+ * The streams an organisation owns, as a `select` for verifyLog / logDigest: a stream belongs to the
+ * organisation when its first event does (an event of one of its lists, or naming it), and then
+ * every event of the stream does, so the per-stream hash chains can be checked on their own.
+ */
+export function organisationStreams(scope: { orgId: string; listIds: ReadonlySet<string> }): (e: RecordedEvent) => boolean {
+  const owned = new Map<string, boolean>();
+  return (e) => {
+    let mine = owned.get(e.streamId);
+    if (mine === undefined) {
+      const d = e.data as Record<string, unknown>;
+      mine = (typeof d.listId === 'string' && scope.listIds.has(d.listId)) || d.orgId === scope.orgId;
+      owned.set(e.streamId, mine);
+    }
+    return mine;
+  };
+}

@@ -335,6 +335,11 @@ export interface WalkOptions {
   batchSize?: number;
   /** only look at these events, e.g. the streams one application writes through the chain */
   filter?: EventFilter;
+  /**
+   * only check (or fold into the digest) the events this accepts, called in position order. The
+   * chain is per stream, so a selection must take whole streams (every event of a stream or none).
+   */
+  select?: (e: RecordedEvent) => boolean;
 }
 
 export interface ChainBreak {
@@ -382,6 +387,7 @@ export async function verifyLog(store: EventStore, options: WalkOptions = {}): P
   const heads = new Map<string, { revision: number; hash: string }>();
   let eventsChecked = 0;
   for await (const e of walk(store, options.batchSize ?? 1000, options.filter)) {
+    if (options.select && !options.select(e)) continue;
     eventsChecked++;
     const reason = findBreak(e, heads.get(e.streamId));
     if (reason) {
@@ -411,6 +417,7 @@ export async function logDigest(
   let { position, digest } = options.from ?? { position: -1, digest: GENESIS_HASH };
   for await (const e of walk(store, options.batchSize ?? 1000, options.filter, position)) {
     if (upToPosition !== undefined && e.position > upToPosition) break;
+    if (options.select && !options.select(e)) continue;
     digest = createHash('sha256').update(digest).update(storedHash(e)).digest('hex');
     position = e.position;
   }

@@ -63,3 +63,4 @@ export type { NormalizeOptions, ProjectionRequest, SortOrder } from './resource.
 export { CustomExtensionCollector, inferCustomExtensions } from './custom.ts';
 export { etagMatches, etagOf, ifNoneMatchHits } from './etag.ts';
 export { isPlainObject } from './resolve.ts';
+export { scimOpenApi } from './openapi.ts';

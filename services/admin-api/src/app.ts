@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Bus } from '@muster/bus';
 import type { EventStore } from '@muster/event-store';
 import type { ReadStore } from '@muster/read-store';
@@ -13,6 +13,8 @@ import { EntraSyncClient } from '@muster/entra-sync-contract';
 import { MappingClient } from '@muster/mapping-contract';
 import { ProjectionWaiter } from '@muster/read-models';
 import { AdminAuth } from './auth.ts';
+import { requireResponseSchemas, responseSerializer } from './responses.ts';
+import { scimOpenApi } from '@muster/scim';
 import { type AdminContext } from './context.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -75,14 +77,25 @@ export type { AdminContext } from './context.ts';
 export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, opts) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(responseSerializer(() => root.log));
+  const scim = scimOpenApi();
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Muster admin API', version: '1.0.0', description: 'Master lists, SCIM connections, tokens, mappings, people and the provisioning log' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      info: { title: 'Muster admin API and SCIM endpoints', version: '1.0.0', description: 'Master lists, SCIM connections, tokens, mappings, people, imports, changesets, the provisioning log and the audit trail (admin token); and the SCIM 2.0 endpoints identity providers call (a list\'s SCIM token)' },
+      servers: [{ url: opts.publicUrl.replace(/\/$/, ''), description: 'this Muster (MUSTER_PUBLIC_URL)' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an admin token (mat_…)' } } },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    // the SCIM endpoints (served by scim-ingress) described beside the admin API
+    transformObject: (doc) => {
+      const o = ('openapiObject' in doc ? doc.openapiObject : doc) as Record<string, any>;
+      return {
+        ...o,
+        paths: { ...o.paths, ...scim.paths },
+        components: { ...o.components, schemas: { ...o.components?.schemas, ...scim.schemas }, securitySchemes: { ...o.components?.securitySchemes, ...scim.securitySchemes } },
+      } as never;
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
@@ -123,6 +136,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
     api.decorate('admin', ctx);
     installJsonErrorHandler(api);
     installJsonBodyParser(api);
+    api.addHook('onRoute', requireResponseSchemas);
     api.addHook('onRequest', auth.hook);
     // one plugin per OpenAPI tag
     for (const routes of [adminRoutes, adminTokenRoutes, organisationRoutes, listRoutes, fieldRoutes, peopleRoutes, sessionRoutes, changesetRoutes, importRoutes, syncRoutes, entraRoutes, tokenRoutes, mappingRoutes, groupRoutes, provisioningLogRoutes, auditRoutes]) {

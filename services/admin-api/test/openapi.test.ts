@@ -39,7 +39,7 @@ describe('OpenAPI', () => {
 
   it('describes every admin route from its schemas, with bearer auth', () => {
     expect(doc.openapi).toMatch(/^3\./);
-    expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ bearer: [] }]);
     for (const [method, path] of CONTRACT) {
       const op = doc.paths[`/api/v1${path}`]?.[method];
@@ -49,8 +49,44 @@ describe('OpenAPI', () => {
         expect(op.parameters.find((p: { in: string; name: string }) => p.in === 'path' && `{${p.name}}` === name), `${path} ${name}`).toBeDefined();
       }
     }
-    // no SCIM endpoints in the admin API description
-    expect(Object.keys(doc.paths).some((p) => p.startsWith('/scim'))).toBe(false);
+  });
+
+  it('every admin operation documents its success answer and the error shape (no "Default Response"); a server entry', () => {
+    expect(doc.servers).toEqual([expect.objectContaining({ url: expect.stringMatching(/^http:\/\//) })]);
+    const ops = Object.entries(doc.paths as Record<string, Record<string, any>>)
+      .filter(([path]) => path.startsWith('/api/v1'))
+      .flatMap(([path, methods]) => Object.entries(methods).filter(([m]) => m !== 'parameters').map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })));
+    expect(ops.length).toBeGreaterThanOrEqual(60);
+    const lacking: string[] = [];
+    for (const { name, op } of ops) {
+      const codes = Object.keys(op.responses ?? {});
+      const success = codes.filter((c) => /^2/.test(c));
+      if (!success.length) lacking.push(`${name}: no 2xx`);
+      for (const c of success) if (/Default Response/i.test(op.responses[c].description ?? '') && c !== '204' && !op.responses[c].content) lacking.push(`${name}: ${c} is a default response`);
+      const err = op.responses?.['4XX'] ?? op.responses?.['4xx'];
+      if (!err?.content?.['application/json']?.schema?.properties?.error) lacking.push(`${name}: no error schema`);
+      expect(op.security ?? doc.security, name).toEqual([{ bearer: [] }]);
+    }
+    expect(lacking).toEqual([]);
+  });
+
+  it('refuses to start a route without a success response schema (so the description cannot fall behind)', async () => {
+    const { requireResponseSchemas } = await import('../src/responses.ts');
+    expect(() => requireResponseSchemas({ method: 'GET', url: '/api/v1/new', handler: () => {}, schema: { tags: ['x'] } } as never)).toThrow(/GET \/api\/v1\/new has no success response schema/);
+    const route = { method: 'GET', url: '/api/v1/ok', handler: () => {}, schema: { response: { 200: {} } } } as never as { schema: { response: Record<string, unknown> } };
+    requireResponseSchemas(route as never);
+    expect(Object.keys(route.schema.response).sort()).toEqual(['200', '4xx', '5xx']);
+  });
+
+  it('documents the SCIM endpoints an IdP calls, with their own bearer scheme and SCIM\'s error schema', () => {
+    const users = doc.paths['/scim/v2/lists/{listId}/Users'];
+    expect(users.get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['listId', 'filter', 'startIndex', 'count', 'attributes']));
+    expect(users.post.security).toEqual([{ scimBearer: [] }]);
+    for (const path of ['/Users/{id}', '/Groups', '/Groups/{id}', '/Bulk', '/ServiceProviderConfig', '/Schemas', '/ResourceTypes']) expect(doc.paths[`/scim/v2/lists/{listId}${path}`], path).toBeDefined();
+    expect(Object.keys(doc.paths['/scim/v2/lists/{listId}/Users/{id}'])).toEqual(['get', 'put', 'patch', 'delete']);
+    expect(doc.paths['/scim/v2/lists/{listId}/Users/{id}'].patch.responses['400'].content['application/scim+json'].schema).toEqual({ $ref: '#/components/schemas/ScimError' });
+    expect(doc.components.schemas.ScimError.required).toEqual(['schemas', 'status', 'detail']);
+    expect(doc.components.securitySchemes.scimBearer).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 
   it('carries request and response schemas generated from the route definitions', () => {

@@ -13,6 +13,7 @@ import { DomainError, adminTokenUsable, generateToken, load, organisationDecider
 import { HttpError } from '@muster/http';
 import { helpers } from '../context.ts';
 import { DEFAULT_ORG, requireRole, type Principal } from '../auth.ts';
+import * as R from '../responses.ts';
 
 const TokenIdParams = z.object({ tokenId: z.string().min(1).max(100) });
 const IssueBody = z.object({
@@ -65,14 +66,14 @@ export const adminTokenRoutes: FastifyPluginAsync = async (app) => {
     return { id: tokenId, token, prefix: displayPrefix, role: o.role, orgId: o.orgId, label: o.label ?? null, expiresAt, position: res.position };
   }
 
-  api.get('/admin-tokens', { schema: { tags: ['admin-tokens'], summary: "Admin tokens (an organisation owner: its own; the install-wide owner: all), with label, expiry and last use; never the token" } }, async (req) => {
+  api.get('/admin-tokens', { schema: { tags: ['admin-tokens'], response: { 200: R.Items(R.AdminTokenView) }, summary: "Admin tokens (an organisation owner: its own; the install-wide owner: all), with label, expiry and last use; never the token" } }, async (req) => {
     const p = requireRole(req.principal, ['owner']);
     await ctx.auth.cache.catchUp();
     await ctx.auth.flushUsage();
     return { items: await view(ctx.auth.tokens().filter((t) => mayManage(p, t)), p) };
   });
 
-  api.get('/organisations/:orgId/admin-tokens', { schema: { tags: ['admin-tokens'], summary: "An organisation's admin tokens", params: z.object({ orgId: z.string() }) } }, async (req) => {
+  api.get('/organisations/:orgId/admin-tokens', { schema: { tags: ['admin-tokens'], response: { 200: R.Items(R.AdminTokenView) }, summary: "An organisation's admin tokens", params: z.object({ orgId: z.string() }) } }, async (req) => {
     const p = requireRole(req.principal, ['owner']);
     if (p.orgId !== null && p.orgId !== req.params.orgId) throw new DomainError('not_found', 'organisation not found');
     await ctx.auth.cache.catchUp();
@@ -80,7 +81,7 @@ export const adminTokenRoutes: FastifyPluginAsync = async (app) => {
     return { items: await view(ctx.auth.tokens().filter((t) => t.orgId === req.params.orgId), p) };
   });
 
-  api.post('/admin-tokens', { schema: { tags: ['admin-tokens'], summary: 'Issue an admin token (shown once)', body: IssueBody } }, async (req, reply) => {
+  api.post('/admin-tokens', { schema: { tags: ['admin-tokens'], response: { 201: R.IssuedAdminToken }, summary: 'Issue an admin token (shown once)', body: IssueBody } }, async (req, reply) => {
     const p = requireRole(req.principal, ['owner']);
     const orgId = req.body.orgId === undefined ? p.orgId : req.body.orgId;
     if (p.orgId !== null && orgId !== p.orgId) throw new HttpError(403, 'forbidden', "an organisation's owner issues tokens of its own organisation only");
@@ -89,7 +90,7 @@ export const adminTokenRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.delete('/admin-tokens/:tokenId', {
-    schema: { tags: ['admin-tokens'], summary: 'Revoke an admin token (the last working install-wide owner token only with ?confirm=last-owner)', params: TokenIdParams, querystring: z.object({ confirm: z.literal('last-owner').optional() }) },
+    schema: { tags: ['admin-tokens'], response: { 200: R.TokenRevoked }, summary: 'Revoke an admin token (the last working install-wide owner token only with ?confirm=last-owner)', params: TokenIdParams, querystring: z.object({ confirm: z.literal('last-owner').optional() }) },
   }, async (req) => {
     const p = requireRole(req.principal, ['owner']);
     const t = tokenFor(p, req.params.tokenId);
@@ -106,7 +107,7 @@ export const adminTokenRoutes: FastifyPluginAsync = async (app) => {
 
   api.post('/admin-tokens/:tokenId/rotate', {
     schema: {
-      tags: ['admin-tokens'], summary: 'Rotate: a new token (same role, organisation, label and lifetime), the old one working until the overlap ends (shown once)',
+      tags: ['admin-tokens'], response: { 201: R.IssuedAdminToken }, summary: 'Rotate: a new token (same role, organisation, label and lifetime), the old one working until the overlap ends (shown once)',
       params: TokenIdParams, body: z.object({ overlapHours: z.number().min(0).max(720).default(24) }).default({ overlapHours: 24 }),
     },
   }, async (req, reply) => {

@@ -15,12 +15,13 @@ import { DomainError } from '@muster/domain';
 import { HttpError } from '@muster/http';
 import { PROJECTOR_REBUILD_SUBJECT, type RebuildRequest, type RebuildStatus } from '@muster/read-models';
 import { requireRole } from '../auth.ts';
+import * as R from '../responses.ts';
 
 export const adminRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ctx = app.admin;
 
-  api.get('/whoami', { schema: { tags: ['admin'] } }, async (req) => req.principal);
+  api.get('/whoami', { schema: { tags: ['admin'], response: { 200: R.Principal } } }, async (req) => req.principal);
 
   const rebuildWait = ctx.rebuildWaitMs;
   const askProjector = async (request: RebuildRequest, timeoutMs: number) => {
@@ -40,7 +41,7 @@ export const adminRoutes: FastifyPluginAsync = async (app) => {
   };
   api.post('/admin/projections/rebuild', {
     schema: {
-      tags: ['admin'], body: z.object({ wait: z.boolean().default(false) }).default({ wait: false }),
+      tags: ['admin'], response: { 200: R.RebuildStatus, 202: R.RebuildStatus }, body: z.object({ wait: z.boolean().default(false) }).default({ wait: false }),
       summary: 'Rebuild every read model from position 0 into fresh collections and switch over when caught up; queries keep answering meanwhile',
     },
   }, async (req, reply) => {
@@ -51,14 +52,14 @@ export const adminRoutes: FastifyPluginAsync = async (app) => {
     return reply.status(wait ? 200 : 202).send({ ...res.status, alreadyRunning: res.alreadyRunning });
   });
   api.post('/admin/read-models/snapshot', {
-    schema: { tags: ['admin'], summary: 'Write a snapshot of the read models now (embedded stack): the next start loads it and catches up from its checkpoint' },
+    schema: { tags: ['admin'], response: { 200: R.SnapshotWritten }, summary: 'Write a snapshot of the read models now (embedded stack): the next start loads it and catches up from its checkpoint' },
   }, async (req) => {
     installOwner(req.principal);
     const res = (await askProjector({ action: 'snapshot' }, 120_000)) as unknown as { snapshot: Record<string, unknown> | null; error?: string };
     if (res.error) throw new HttpError(409, 'snapshots_unavailable', res.error);
     return { written: res.snapshot !== null, ...(res.snapshot ?? {}) };
   });
-  api.get('/admin/projections/rebuild', { schema: { tags: ['admin'], summary: 'Status of the running or last projection rebuild' } }, async (req) => {
+  api.get('/admin/projections/rebuild', { schema: { tags: ['admin'], response: { 200: R.RebuildStatus.nullable() }, summary: 'Status of the running or last projection rebuild' } }, async (req) => {
     installOwner(req.principal);
     const res = await askProjector({ action: 'status' }, 10_000);
     if (!res.status) throw new DomainError('not_found', 'no rebuild has run since the projector started');

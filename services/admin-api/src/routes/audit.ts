@@ -9,10 +9,11 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { exportEvents, listsOfOrganisation, toEnvelope, type AuditFilter } from '@muster/audit';
+import { exportEvents, listsOfOrganisation, organisationStreams, toEnvelope, type AuditFilter } from '@muster/audit';
 import { DomainError } from '@muster/domain';
 import { logDigest, verifyLog, type EventStore, type LogDigest } from '@muster/event-store';
 import { requireRole } from '../auth.ts';
+import * as R from '../responses.ts';
 
 const Time = z.string().datetime({ offset: true });
 const AUDIT_ROLES = ['owner', 'auditor'] as const;
@@ -49,7 +50,7 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
   });
   api.get('/audit/events', {
     schema: {
-      tags: ['audit'], querystring: EventsQuery,
+      tags: ['audit'], response: { 200: R.Ndjson }, querystring: EventsQuery,
       summary: 'The event log as NDJSON (application/x-ndjson), one event per line with its envelope and metadata (hash chain included)',
     },
   }, async (req, reply) => {
@@ -74,7 +75,7 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
       if (buf) yield buf;
     }
     reply.header('content-type', 'application/x-ndjson; charset=utf-8');
-    reply.header('x-muster-head-position', String(upTo));
+    if (p.orgId === null) reply.header('x-muster-head-position', String(upTo)); // the install's position: not an organisation's
     return reply.send(Readable.from(lines(), { objectMode: false }));
   });
 
@@ -83,11 +84,19 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
   const heads = new HeadDigests(store);
   api.get('/audit/head', {
     schema: {
-      tags: ['audit'], querystring: z.object({ position: z.coerce.number().int().min(-1).optional().describe('digest up to this position, recomputed from the start') }),
+      tags: ['audit'], response: { 200: R.AuditHead }, querystring: z.object({ position: z.coerce.number().int().min(-1).optional().describe('digest up to this position, recomputed from the start') }),
       summary: 'Current global position and a digest covering every event up to it (write it down; recompute later to prove nothing before it changed)',
     },
   }, async (req) => {
-    requireRole(req.principal, [...AUDIT_ROLES]);
+    const p = requireRole(req.principal, [...AUDIT_ROLES]);
+    if (p.orgId !== null) {
+      // an organisation sees its own streams only: the digest of its events, up to its latest one
+      // (the install's positions and counts beyond them are not its business)
+      const select = organisationStreams({ orgId: p.orgId, listIds: await listsOfOrganisation(store, p.orgId) });
+      if (req.query.position !== undefined && req.query.position > await store.headPosition()) throw new DomainError('invalid', `position ${req.query.position} is past the head`);
+      const d = await logDigest(store, req.query.position, { select });
+      return { position: d.position, digest: d.digest, scope: 'organisation' };
+    }
     if (req.query.position !== undefined) {
       const head = await store.headPosition();
       if (req.query.position > head) throw new DomainError('invalid', `position ${req.query.position} is past the head (${head})`);
@@ -98,8 +107,12 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
     return { position: d.position, digest: d.digest };
   });
 
-  api.get('/audit/verify', { schema: { tags: ['audit'], summary: 'Walk the whole log and check every hash-chain link; reports the first break' } }, async (req) => {
-    requireRole(req.principal, [...AUDIT_ROLES]);
+  api.get('/audit/verify', { schema: { tags: ['audit'], response: { 200: R.AuditVerify }, summary: 'Walk the whole log and check every hash-chain link; reports the first break' } }, async (req) => {
+    const p = requireRole(req.principal, [...AUDIT_ROLES]);
+    if (p.orgId !== null) {
+      const select = organisationStreams({ orgId: p.orgId, listIds: await listsOfOrganisation(store, p.orgId) });
+      return { ...await verifyLog(store, { select }), scope: 'organisation' };
+    }
     return verifyLog(store);
   });
 };

@@ -18,6 +18,7 @@ import { readRoster } from '../changesets/roster.ts';
 import { startApply } from '../changesets/apply.ts';
 import { PerStream } from '../changesets/serial.ts';
 import { decodeCursor, nextCursor } from '../roster-query.ts';
+import * as R from '../responses.ts';
 
 const ChangesetParams = z.object({ cid: z.string().min(1).max(100) });
 
@@ -48,7 +49,7 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
   };
 
   api.get('/lists/:id/changesets', {
-    schema: { tags: ['changesets'], summary: "The list's changesets, newest first (counts without their changes)", params: ListParams, querystring: z.object({ status: ChangesetStatus.optional(), after: After }) },
+    schema: { tags: ['changesets'], response: { 200: R.Items(R.ChangesetView) }, summary: "The list's changesets, newest first (counts without their changes)", params: ListParams, querystring: z.object({ status: ChangesetStatus.optional(), after: After }) },
   }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     await consistent(req.query.after);
@@ -60,7 +61,7 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
 
   api.get('/changesets/:cid', {
     schema: {
-      tags: ['changesets'], summary: 'A changeset: status, progress, counts, and its changes field by field (base, master, proposed, conflict, locked, choice), paged',
+      tags: ['changesets'], response: { 200: R.ChangesetView }, summary: 'A changeset: status, progress, counts, and its changes field by field (base, master, proposed, conflict, locked, choice), paged',
       params: ChangesetParams,
       querystring: z.object({
         limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(200).optional(),
@@ -82,7 +83,7 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
     z.object({ all: z.enum(['approve', 'reject']) }).strict(),
   ]);
   api.post('/changesets/:cid/decisions', {
-    schema: { tags: ['changesets'], summary: 'Approve or reject changes, choosing per conflicting field; or all at once (conflicts without a choice stay pending)', params: ChangesetParams, body: DecisionsBody },
+    schema: { tags: ['changesets'], response: { 200: R.ChangesetView }, summary: 'Approve or reject changes, choosing per conflicting field; or all at once (conflicts without a choice stay pending)', params: ChangesetParams, body: DecisionsBody },
   }, async (req) => {
     const p = requireWrite(req.principal);
     const { s } = await changesetFor(p, req.params.cid);
@@ -104,7 +105,7 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
   };
 
   api.post('/changesets/:cid/apply', {
-    schema: { tags: ['changesets'], summary: 'Apply the approved changes (409 naming what is undecided or in conflict; 202 while a large apply goes on)', params: ChangesetParams },
+    schema: { tags: ['changesets'], response: { 200: R.ChangesetView, 202: R.ChangesetView }, summary: 'Apply the approved changes (409 naming what is undecided or in conflict; 202 while a large apply goes on)', params: ChangesetParams },
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const { s, list } = await changesetFor(p, req.params.cid);
@@ -114,7 +115,7 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
 
   api.post('/changesets/:cid/rollback', {
     schema: {
-      tags: ['changesets'], summary: 'Put back every field the changeset changed, as new events (409 naming fields changed since unless forced; 202 while it goes on)',
+      tags: ['changesets'], response: { 200: R.ChangesetView, 202: R.ChangesetView }, summary: 'Put back every field the changeset changed, as new events (409 naming fields changed since unless forced; 202 while it goes on)',
       params: ChangesetParams,
       body: z.object({ force: z.array(z.string().max(200)).max(10_000).default([]).describe('`personId.field` names changed since that are restored anyway') }).nullish(),
     },
@@ -130,7 +131,7 @@ export const changesetRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.post('/changesets/:cid/discard', {
-    schema: { tags: ['changesets'], summary: 'Discard an open changeset (nothing on the roster changes)', params: ChangesetParams },
+    schema: { tags: ['changesets'], response: { 200: R.ChangesetView }, summary: 'Discard an open changeset (nothing on the roster changes)', params: ChangesetParams },
   }, async (req) => {
     const p = requireWrite(req.principal);
     const { s } = await changesetFor(p, req.params.cid);

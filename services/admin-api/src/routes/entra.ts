@@ -15,6 +15,7 @@ import { DIRECTORY_EXTENSION, isEntraSource } from '@muster/mapping-contract';
 import { readModel, type EntraRunDoc } from '@muster/read-models';
 import { helpers, ListParams } from '../context.ts';
 import { requireWrite } from '../auth.ts';
+import * as R from '../responses.ts';
 
 const Uuid = (what: string) => z.string().uuid({ error: `${what} must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)` });
 const GroupIds = z.array(Uuid('each group id')).min(1, { error: 'groupIds needs at least one group' }).max(5_000)
@@ -71,12 +72,12 @@ export const entraRoutes: FastifyPluginAsync = async (app) => {
     };
   };
 
-  api.get('/lists/:id/sync/entra', { schema: { tags: ['entra'], summary: "The list's Entra directory sync: tenant, app, groups, schedule, last run and next run (never the secret)", params: ListParams } }, async (req) => {
+  api.get('/lists/:id/sync/entra', { schema: { tags: ['entra'], response: { 200: R.EntraView }, summary: "The list's Entra directory sync: tenant, app, groups, schedule, last run and next run (never the secret)", params: ListParams } }, async (req) => {
     return view(await listFor(req.principal!, req.params.id));
   });
 
   api.post('/lists/:id/sync/entra', {
-    schema: { tags: ['entra'], summary: 'Connect Entra directory sync (one sync provider per list; creates the 9 default fields and Entra mappings; a schedule starts the first run at once)', params: ListParams, body: ConnectBody },
+    schema: { tags: ['entra'], response: { 201: R.EntraView }, summary: 'Connect Entra directory sync (one sync provider per list; creates the 9 default fields and Entra mappings; a schedule starts the first run at once)', params: ListParams, body: ConnectBody },
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
@@ -98,7 +99,7 @@ export const entraRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.patch('/lists/:id/sync/entra', {
-    schema: { tags: ['entra'], summary: 'Change the groups, schedule, client secret, extension attributes or deactivation guard (a partial body; a change of groups makes the next run full)', params: ListParams, body: PatchBody },
+    schema: { tags: ['entra'], response: { 200: R.EntraView }, summary: 'Change the groups, schedule, client secret, extension attributes or deactivation guard (a partial body; a change of groups makes the next run full)', params: ListParams, body: PatchBody },
   }, async (req) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
@@ -120,7 +121,7 @@ export const entraRoutes: FastifyPluginAsync = async (app) => {
     return { ...(await view(state)), position };
   });
 
-  api.delete('/lists/:id/sync/entra', { schema: { tags: ['entra'], summary: 'Disconnect Entra directory sync: people are kept, synced fields become editable, the secret is forgotten', params: ListParams } }, async (req) => {
+  api.delete('/lists/:id/sync/entra', { schema: { tags: ['entra'], response: { 200: R.SyncView }, summary: 'Disconnect Entra directory sync: people are kept, synced fields become editable, the secret is forgotten', params: ListParams } }, async (req) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
     const res = await handleCommand(store, streams.list(list.listId), listDecider, { type: 'DisconnectEntra' }, cmd(req, p));
@@ -129,7 +130,7 @@ export const entraRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.post('/lists/:id/sync/entra/test', {
-    schema: { tags: ['entra'], summary: 'Test the connection: a real token request, then each group looked up (422 authentication_failed or group_not_found, 502 graph_unreachable)', params: ListParams },
+    schema: { tags: ['entra'], response: { 200: R.EntraTestResult }, summary: 'Test the connection: a real token request, then each group looked up (422 authentication_failed or group_not_found, 502 graph_unreachable)', params: ListParams },
   }, async (req) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
@@ -138,7 +139,7 @@ export const entraRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.post('/lists/:id/sync/entra/runs', {
-    schema: { tags: ['entra'], summary: 'Start a run now (202); 409 with the running run\'s runId while one goes on', params: ListParams },
+    schema: { tags: ['entra'], response: { 202: R.EntraRunStarted }, summary: 'Start a run now (202); 409 with the running run\'s runId while one goes on', params: ListParams },
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
@@ -149,7 +150,7 @@ export const entraRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.get('/lists/:id/sync/entra/runs', {
-    schema: { tags: ['entra'], summary: 'The runs of the list, newest first', params: ListParams, querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }) },
+    schema: { tags: ['entra'], response: { 200: R.Items(R.EntraRunView) }, summary: 'The runs of the list, newest first', params: ListParams, querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }) },
   }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     await consistent();
@@ -157,7 +158,7 @@ export const entraRoutes: FastifyPluginAsync = async (app) => {
     return { items: docs.map(runView) };
   });
 
-  api.get('/lists/:id/sync/entra/runs/:runId', { schema: { tags: ['entra'], summary: 'One run: status, mode, summary, pages, throttled waits, error', params: RunParams } }, async (req) => {
+  api.get('/lists/:id/sync/entra/runs/:runId', { schema: { tags: ['entra'], response: { 200: R.EntraRunView }, summary: 'One run: status, mode, summary, pages, throttled waits, error', params: RunParams } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     await consistent();
     const doc = await readModel(readStore, 'entra_runs').findOne({ _id: req.params.runId });

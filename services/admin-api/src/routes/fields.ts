@@ -5,6 +5,7 @@ import { SchemaField, streams } from '@muster/contracts';
 import { DomainError, handleCommand, listDecider, syncedFieldKeys } from '@muster/domain';
 import { helpers, ListParams } from '../context.ts';
 import { requireWrite } from '../auth.ts';
+import * as R from '../responses.ts';
 
 export const fieldRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -12,12 +13,12 @@ export const fieldRoutes: FastifyPluginAsync = async (app) => {
   const { store } = ctx;
   const { cmd, listFor } = helpers(ctx);
 
-  api.get('/lists/:id/fields', { schema: { tags: ['fields'], summary: "A list's schema fields, with the sync that owns each (null: local-only)", params: ListParams } }, async (req) => {
+  api.get('/lists/:id/fields', { schema: { tags: ['fields'], response: { 200: R.Items(R.SchemaFieldView) }, summary: "A list's schema fields, with the sync that owns each (null: local-only)", params: ListParams } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     const synced = syncedFieldKeys(list);
     return { items: list.fields.map((f) => ({ ...f, syncedBy: synced.has(f.key) ? list.sync!.provider : null })) };
   });
-  api.post('/lists/:id/fields', { schema: { tags: ['fields'], summary: 'Add a schema field (409 when the key exists)', params: ListParams, body: SchemaField } }, async (req, reply) => {
+  api.post('/lists/:id/fields', { schema: { tags: ['fields'], response: { 201: R.SchemaFieldView }, summary: 'Add a schema field (409 when the key exists)', params: ListParams, body: SchemaField } }, async (req, reply) => {
     const p = requireWrite(req.principal);
     await listFor(p, req.params.id);
     if (req.body.type === 'enum' && !(req.body.enumValues && req.body.enumValues.length)) throw new DomainError('invalid', 'an enum field needs enumValues');

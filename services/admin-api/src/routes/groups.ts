@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { After, helpers, ListParams } from '../context.ts';
+import * as R from '../responses.ts';
 
 export const groupRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -11,7 +12,7 @@ export const groupRoutes: FastifyPluginAsync = async (app) => {
   const { consistent, listFor } = helpers(ctx);
 
   api.get('/lists/:id/groups', {
-    schema: { tags: ['groups'], summary: 'Groups the identity provider pushed to this list (usable in group rules)', params: ListParams, querystring: z.object({ after: After }) },
+    schema: { tags: ['groups'], response: { 200: R.Items(R.GroupView) }, summary: 'Groups the identity provider pushed to this list (usable in group rules)', params: ListParams, querystring: z.object({ after: After }) },
   }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     await consistent(req.query.after);

@@ -22,6 +22,7 @@ import { startApply } from '../changesets/apply.ts';
 import { decodeCursor, nextCursor } from '../roster-query.ts';
 import { CsvFormatError, columnsOf, readRecords, sniff } from '../imports/parse.ts';
 import { suggestMapping } from '../imports/suggest.ts';
+import * as R from '../responses.ts';
 
 const ImportParams = z.object({ id: z.string().min(1).max(100), importId: z.string().min(1).max(100) });
 const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/vnd.ms-excel', 'text/tab-separated-values'];
@@ -97,7 +98,7 @@ export const importRoutes: FastifyPluginAsync = async (app) => {
 
   api.post('/lists/:id/imports', {
     schema: {
-      tags: ['imports'], params: ListParams, querystring: z.object({ fileName: z.string().max(200).optional() }),
+      tags: ['imports'], response: { 201: R.ImportView }, params: ListParams, querystring: z.object({ fileName: z.string().max(200).optional() }),
       summary: 'Upload a CSV file (text/csv body, or multipart/form-data with one file): UTF-8 (BOM or not) or UTF-16; , ; or tab delimited; 413 past MUSTER_IMPORT_MAX_BYTES',
     },
   }, async (req, reply) => {
@@ -151,7 +152,7 @@ export const importRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.get('/lists/:id/imports', {
-    schema: { tags: ['imports'], summary: "The list's imports, newest first", params: ListParams, querystring: z.object({ after: After }) },
+    schema: { tags: ['imports'], response: { 200: R.Items(R.ImportView) }, summary: "The list's imports, newest first", params: ListParams, querystring: z.object({ after: After }) },
   }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     await consistent(req.query.after);
@@ -160,7 +161,7 @@ export const importRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.get('/lists/:id/imports/:importId', {
-    schema: { tags: ['imports'], summary: 'An import: status, progress, the summary of what it would change, its changeset', params: ImportParams },
+    schema: { tags: ['imports'], response: { 200: R.ImportView }, summary: 'An import: status, progress, the summary of what it would change, its changeset', params: ImportParams },
   }, async (req) => {
     const { s } = await importFor(req.principal!, req.params.id, req.params.importId);
     return view(s);
@@ -168,7 +169,7 @@ export const importRoutes: FastifyPluginAsync = async (app) => {
 
   api.get('/lists/:id/imports/:importId/errors', {
     schema: {
-      tags: ['imports'], summary: 'The faulty rows: the first fault of each (row, column, field, code, message, value)', params: ImportParams,
+      tags: ['imports'], response: { 200: R.Page(R.ImportError) }, summary: 'The faulty rows: the first fault of each (row, column, field, code, message, value)', params: ImportParams,
       querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(200).optional() }),
     },
   }, async (req) => {
@@ -179,7 +180,7 @@ export const importRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.put('/lists/:id/imports/:importId/mapping', {
-    schema: { tags: ['imports'], summary: 'Map columns to fields (with transforms) and say which column identifies people: validates in the background (202)', params: ImportParams, body: ImportMapping },
+    schema: { tags: ['imports'], response: { 202: R.ImportView }, summary: 'Map columns to fields (with transforms) and say which column identifies people: validates in the background (202)', params: ImportParams, body: ImportMapping },
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const { s, list } = await importFor(p, req.params.id, req.params.importId);
@@ -200,7 +201,7 @@ export const importRoutes: FastifyPluginAsync = async (app) => {
 
   api.post('/lists/:id/imports/:importId/apply', {
     schema: {
-      tags: ['imports'], summary: "Apply the import's changeset (approveAll: approve every change without a conflict first); 202 while it goes on",
+      tags: ['imports'], response: { 202: R.ImportView }, summary: "Apply the import's changeset (approveAll: approve every change without a conflict first); 202 while it goes on",
       params: ImportParams, body: z.object({ approveAll: z.boolean().default(false) }).nullish(),
     },
   }, async (req, reply) => {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { FieldMapping, GroupRule } from '@muster/contracts';
 import { After, helpers, ListParams } from '../context.ts';
 import { requireWrite } from '../auth.ts';
+import * as R from '../responses.ts';
 
 export const mappingRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -12,17 +13,17 @@ export const mappingRoutes: FastifyPluginAsync = async (app) => {
   const { cmd, consistent, listFor } = helpers(ctx);
 
   api.get('/mappings/catalogue', {
-    schema: { tags: ['mappings'], summary: 'The mappable IdP attributes, flat and grouped (Name, Contact, Organisation, Account, Address, Custom)' },
+    schema: { tags: ['mappings'], response: { 200: R.CatalogueView }, summary: 'The mappable IdP attributes, flat and grouped (Name, Contact, Organisation, Account, Address, Custom)' },
   }, async () => ctx.mapping.catalogue());
   api.get('/lists/:id/mappings', {
-    schema: { tags: ['mappings'], summary: 'A list\'s field mappings, group rules and the custom extension attributes its people carry', params: ListParams, querystring: z.object({ after: After }) },
+    schema: { tags: ['mappings'], response: { 200: R.MappingsView }, summary: 'A list\'s field mappings, group rules and the custom extension attributes its people carry', params: ListParams, querystring: z.object({ after: After }) },
   }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     await consistent(req.query.after);
     return ctx.mapping.get(list.listId);
   });
   api.put('/lists/:id/mappings', {
-    schema: { tags: ['mappings'], summary: "Replace a list's mappings and group rules, then re-apply them to everyone on the list (202 when that run goes on after the answer)", params: ListParams, body: z.object({ mappings: z.array(FieldMapping), groupRules: z.array(GroupRule).default([]) }) },
+    schema: { tags: ['mappings'], response: { 200: R.MappingsView, 202: R.MappingsView }, summary: "Replace a list's mappings and group rules, then re-apply them to everyone on the list (202 when that run goes on after the answer)", params: ListParams, body: z.object({ mappings: z.array(FieldMapping), groupRules: z.array(GroupRule).default([]) }) },
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);

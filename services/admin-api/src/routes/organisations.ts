@@ -7,6 +7,7 @@ import { DomainError, FEATURE_PLAN, generateToken, handleCommand, load, organisa
 import { HttpError } from '@muster/http';
 import { After, helpers } from '../context.ts';
 import { DEFAULT_ORG, requireRole, requireWrite } from '../auth.ts';
+import * as R from '../responses.ts';
 
 export const organisationRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -15,14 +16,14 @@ export const organisationRoutes: FastifyPluginAsync = async (app) => {
   const { cmd, consistent } = helpers(ctx);
 
   const OrgBody = z.object({ name: z.string().min(1).max(200), plan: Plan.default('enterprise'), id: z.string().regex(/^[a-z0-9-]{1,64}$/).optional() });
-  api.post('/organisations', { schema: { tags: ['organisations'], summary: 'Create an organisation (install-wide admin only)', body: OrgBody } }, async (req, reply) => {
+  api.post('/organisations', { schema: { tags: ['organisations'], response: { 201: R.OrganisationView }, summary: 'Create an organisation (install-wide admin only)', body: OrgBody } }, async (req, reply) => {
     const p = requireWrite(req.principal);
     if (p.orgId !== null) throw new HttpError(403, 'forbidden', 'only the install-wide admin can create organisations');
     const orgId = req.body.id ?? ctx.newId();
     const res = await handleCommand(store, streams.organisation(orgId), organisationDecider, { type: 'CreateOrganisation', orgId, name: req.body.name, plan: req.body.plan }, cmd(req, p));
     return reply.status(201).send({ id: orgId, name: req.body.name, plan: req.body.plan, position: res.position });
   });
-  api.get('/organisations', { schema: { tags: ['organisations'], summary: 'Organisations this token can see (all of them for the install-wide admin)', querystring: z.object({ after: After }) } }, async (req) => {
+  api.get('/organisations', { schema: { tags: ['organisations'], response: { 200: R.Items(R.OrganisationView) }, summary: 'Organisations this token can see (all of them for the install-wide admin)', querystring: z.object({ after: After }) } }, async (req) => {
     const p = req.principal!;
     await consistent(req.query.after);
     const docs = await readStore.collection('organisations').find(p.orgId === null ? {} : { _id: p.orgId }, { sort: { createdAt: 1, _id: 1 } });
@@ -31,7 +32,7 @@ export const organisationRoutes: FastifyPluginAsync = async (app) => {
     if ((p.orgId === null || p.orgId === DEFAULT_ORG) && !items.some((o) => o.id === DEFAULT_ORG)) items.unshift({ id: DEFAULT_ORG, name: 'Default', plan: 'enterprise' });
     return { items };
   });
-  api.get('/organisations/:orgId', { schema: { tags: ['organisations'], summary: 'An organisation, its plan and what the plan unlocks', params: z.object({ orgId: z.string() }) } }, async (req) => {
+  api.get('/organisations/:orgId', { schema: { tags: ['organisations'], response: { 200: R.OrganisationView }, summary: 'An organisation, its plan and what the plan unlocks', params: z.object({ orgId: z.string() }) } }, async (req) => {
     const p = req.principal!;
     if (p.orgId !== null && p.orgId !== req.params.orgId) throw new DomainError('not_found', 'organisation not found');
     const { state } = await load(store, streams.organisation(req.params.orgId), organisationDecider);
@@ -41,14 +42,14 @@ export const organisationRoutes: FastifyPluginAsync = async (app) => {
     const features = Object.fromEntries((Object.keys(FEATURE_PLAN) as Array<keyof typeof FEATURE_PLAN>).map((f) => [f, { allowed: planAllows(org.plan, f), requiredPlan: FEATURE_PLAN[f] }]));
     return { ...org, features };
   });
-  api.patch('/organisations/:orgId', { schema: { tags: ['organisations'], summary: "Change an organisation's plan (install-wide admin only)", params: z.object({ orgId: z.string() }), body: z.object({ plan: Plan }) } }, async (req) => {
+  api.patch('/organisations/:orgId', { schema: { tags: ['organisations'], response: { 200: R.OrganisationView }, summary: "Change an organisation's plan (install-wide admin only)", params: z.object({ orgId: z.string() }), body: z.object({ plan: Plan }) } }, async (req) => {
     const p = requireWrite(req.principal);
     if (p.orgId !== null) throw new HttpError(403, 'forbidden', 'only the install-wide admin can change plans');
     const res = await handleCommand(store, streams.organisation(req.params.orgId), organisationDecider, { type: 'ChangePlan', plan: req.body.plan }, cmd(req, p));
     return { id: req.params.orgId, plan: res.state.plan, position: res.position };
   });
   api.post('/organisations/:orgId/admin-tokens', {
-    schema: { tags: ['organisations'], summary: 'Issue an admin token for an organisation (shown once)', params: z.object({ orgId: z.string() }), body: z.object({ role: AdminRole, label: z.string().max(200).optional() }) },
+    schema: { tags: ['organisations'], response: { 201: R.IssuedAdminToken }, summary: 'Issue an admin token for an organisation (shown once)', params: z.object({ orgId: z.string() }), body: z.object({ role: AdminRole, label: z.string().max(200).optional() }) },
   }, async (req, reply) => {
     const p = requireRole(req.principal, ['owner']);
     if (p.orgId !== null && p.orgId !== req.params.orgId) throw new DomainError('not_found', 'organisation not found');

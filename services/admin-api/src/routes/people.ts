@@ -9,6 +9,7 @@ import { requireWrite } from '../auth.ts';
 import { validateFieldValues } from '../fields.ts';
 import { AsOfParam, peopleAsOf } from '../history.ts';
 import { decodeCursor, nextCursor, RosterQuery, rosterFilter, rosterSort } from '../roster-query.ts';
+import * as R from '../responses.ts';
 
 export const peopleRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -26,7 +27,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
       if (!known.has(k) && !/^(eq|contains)\.[a-zA-Z][a-zA-Z0-9_]*$/.test(k)) c.addIssue({ code: 'custom', path: [k], message: `unknown query parameter "${k}" (filters are eq.<field> and contains.<field>)` });
     }
   });
-  api.get('/lists/:id/people', { schema: { tags: ['people'], summary: 'People on a list: status filter, free text, eq./contains. field filters, sort, cursor', params: ListParams, querystring: PeopleQuery } }, async (req) => {
+  api.get('/lists/:id/people', { schema: { tags: ['people'], response: { 200: R.Page(R.PersonView) }, summary: 'People on a list: status filter, free text, eq./contains. field filters, sort, cursor', params: ListParams, querystring: PeopleQuery } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     if (req.query.asOf) {
       // point in time (history.ts): the roster recomputed from the event log; the people read model,
@@ -45,7 +46,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
     return { items: items.map((d) => ({ ...personView(d), uniqueId: uniqueIdOf(list, d.fields as Record<string, unknown>, d.scimResource as Record<string, unknown> | null) })), total, nextCursor: next };
   });
 
-  api.post('/lists/:id/people', { schema: { tags: ['people'], summary: 'Add a person by hand (lists with no sync only)', params: ListParams, body: z.object({ fields: z.record(z.string(), z.unknown()) }) } }, async (req, reply) => {
+  api.post('/lists/:id/people', { schema: { tags: ['people'], response: { 201: R.PersonView }, summary: 'Add a person by hand (lists with no sync only)', params: ListParams, body: z.object({ fields: z.record(z.string(), z.unknown()) }) } }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
     if (list.sync) throw new DomainError('locked', `this list is synced by ${list.sync.provider.toUpperCase()}; people are created by the identity provider`, { sync: list.sync.provider });
@@ -55,7 +56,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
     return reply.status(201).send({ id: personId, listId: list.listId, status: res.state.status, fields: res.state.fields, position: res.position });
   });
 
-  api.get('/lists/:id/people/:personId', { schema: { tags: ['people'], summary: 'A person: fields, status, sync anchor, unique identifier, groups and history from the event log', params: PersonParams, querystring: z.object({ after: After }) } }, async (req) => {
+  api.get('/lists/:id/people/:personId', { schema: { tags: ['people'], response: { 200: R.PersonDetail }, summary: 'A person: fields, status, sync anchor, unique identifier, groups and history from the event log', params: PersonParams, querystring: z.object({ after: After }) } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     const recorded = await store.readStream(streams.person(req.params.personId));
     if (!recorded.length || (recorded[0].data as { listId?: string }).listId !== list.listId) throw new DomainError('not_found', 'person not found');
@@ -86,7 +87,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.patch('/lists/:id/people/:personId', {
-    schema: { tags: ['people'], summary: "Edit a person's fields or status (409 naming the sync for fields it owns)", params: PersonParams, body: z.object({ fields: z.record(z.string(), z.unknown()).optional(), status: z.enum(['active', 'inactive']).optional() }).refine((b) => b.fields || b.status, 'give fields or status') },
+    schema: { tags: ['people'], response: { 200: R.PersonPatched }, summary: "Edit a person's fields or status (409 naming the sync for fields it owns)", params: PersonParams, body: z.object({ fields: z.record(z.string(), z.unknown()).optional(), status: z.enum(['active', 'inactive']).optional() }).refine((b) => b.fields || b.status, 'give fields or status') },
   }, async (req) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);

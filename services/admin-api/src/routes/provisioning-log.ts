@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { HttpError } from '@muster/http';
 import { type Filter } from '@muster/read-store';
 import { After, helpers, ListParams } from '../context.ts';
+import * as R from '../responses.ts';
 
 /** the operations log entries carry (SYNC: an Entra run's failure for one user) */
 const LOG_OPERATIONS = ['CREATE', 'UPDATE', 'DEACTIVATE', 'REACTIVATE', 'DELETE', 'GROUP_CREATE', 'GROUP_UPDATE', 'GROUP_DELETE', 'READ', 'BULK', 'SYNC'];
@@ -34,7 +35,7 @@ export const provisioningLogRoutes: FastifyPluginAsync = async (app) => {
     after: After,
   });
   api.get('/lists/:id/provisioning-log', {
-    schema: { tags: ['provisioning-log'], summary: 'What the identity provider (and applied changesets) did on this list, newest first', params: ListParams, querystring: LogQuery },
+    schema: { tags: ['provisioning-log'], response: { 200: R.Page(R.LogEntry) }, summary: 'What the identity provider (and applied changesets) did on this list, newest first', params: ListParams, querystring: LogQuery },
   }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     await consistent(req.query.after);

@@ -16,6 +16,7 @@ import { validateFieldValues } from '../fields.ts';
 import { decodeCursor, FILTER_PARAM, nextCursor, RosterQuery, rosterFilter, rosterSort } from '../roster-query.ts';
 import { readRoster } from '../changesets/roster.ts';
 import { PerStream } from '../changesets/serial.ts';
+import * as R from '../responses.ts';
 
 /** the most people one session may hold (narrow the filter beyond it) */
 export const MAX_SESSION_PEOPLE = 50_000;
@@ -40,7 +41,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
 
   api.post('/lists/:id/sessions', {
     schema: {
-      tags: ['sessions'], summary: "Take a session: a snapshot of the list's people the filter chooses (people query parameters: status, q, eq.<field>, contains.<field>)",
+      tags: ['sessions'], response: { 201: R.SessionView }, summary: "Take a session: a snapshot of the list's people the filter chooses (people query parameters: status, q, eq.<field>, contains.<field>)",
       params: ListParams,
       body: z.object({ name: z.string().trim().min(1).max(200), filter: z.record(z.string(), z.string().max(200)).default({}) }),
     },
@@ -65,7 +66,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.get('/lists/:id/sessions', {
-    schema: { tags: ['sessions'], summary: "The list's sessions, newest first", params: ListParams, querystring: z.object({ after: After }) },
+    schema: { tags: ['sessions'], response: { 200: R.Items(R.SessionView) }, summary: "The list's sessions, newest first", params: ListParams, querystring: z.object({ after: After }) },
   }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     await consistent(req.query.after);
@@ -74,7 +75,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.get('/sessions/:sid', {
-    schema: { tags: ['sessions'], summary: 'A session: its filter, snapshot position, size, edits and the changesets pushed from it', params: SessionParams, querystring: z.object({ after: After }) },
+    schema: { tags: ['sessions'], response: { 200: R.SessionView }, summary: 'A session: its filter, snapshot position, size, edits and the changesets pushed from it', params: SessionParams, querystring: z.object({ after: After }) },
   }, async (req) => {
     const { s } = await sessionFor(req.principal!, req.params.sid);
     await consistent(req.query.after);
@@ -90,7 +91,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
     after: After,
   }).catchall(z.string());
   api.get('/sessions/:sid/people', {
-    schema: { tags: ['sessions'], summary: "The session's copies of its people: the people query's parameters (status, q, eq./contains. field filters, sort, cursor)", params: SessionParams, querystring: SessionPeopleQuery },
+    schema: { tags: ['sessions'], response: { 200: R.Page(R.SessionPerson) }, summary: "The session's copies of its people: the people query's parameters (status, q, eq./contains. field filters, sort, cursor)", params: SessionParams, querystring: SessionPeopleQuery },
   }, async (req) => {
     const { s, list } = await sessionFor(req.principal!, req.params.sid);
     await consistent(req.query.after);
@@ -110,7 +111,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
 
   api.patch('/sessions/:sid/people/:personId', {
     schema: {
-      tags: ['sessions'], summary: "Edit a person's copy in the session (fields checked against the list's field types; the roster is not touched)",
+      tags: ['sessions'], response: { 200: R.SessionPerson }, summary: "Edit a person's copy in the session (fields checked against the list's field types; the roster is not touched)",
       params: SessionPersonParams,
       body: z.object({ fields: z.record(z.string(), z.unknown()).optional(), status: z.enum(['active', 'inactive']).optional() }).refine((b) => b.fields || b.status, 'give fields or status'),
     },
@@ -127,7 +128,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
   });
 
   api.post('/sessions/:sid/push', {
-    schema: { tags: ['sessions'], summary: "Turn the session's edits into a changeset against the roster (nothing on the roster changes yet)", params: SessionParams },
+    schema: { tags: ['sessions'], response: { 201: R.Pushed }, summary: "Turn the session's edits into a changeset against the roster (nothing on the roster changes yet)", params: SessionParams },
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const { s, list } = await sessionFor(p, req.params.sid);

@@ -7,6 +7,7 @@ import { DomainError, handleCommand, listDecider, tokensDecider } from '@muster/
 import { isKnownSource } from '@muster/mapping-contract';
 import { helpers, ListParams, scimBaseUrl } from '../context.ts';
 import { requireWrite } from '../auth.ts';
+import * as R from '../responses.ts';
 
 export const syncRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -15,11 +16,11 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
   const { cmd, listFor, gate } = helpers(ctx);
 
   // SCIM: the IdP pushes to the list's SCIM base URL with the list's tokens
-  api.get('/lists/:id/sync/scim', { schema: { tags: ['sync'], summary: "The list's SCIM connection", params: ListParams } }, async (req) => {
+  api.get('/lists/:id/sync/scim', { schema: { tags: ['sync'], response: { 200: R.SyncView }, summary: "The list's SCIM connection", params: ListParams } }, async (req) => {
     const list = await listFor(req.principal!, req.params.id);
     return { connected: list.sync?.provider === 'scim', provider: list.sync?.provider ?? null, uniqueIdentifier: list.sync?.uniqueIdentifier ?? null, scimBaseUrl: list.sync?.provider === 'scim' ? scimBaseUrl(ctx, list.listId) : null };
   });
-  api.post('/lists/:id/sync/scim', { schema: { tags: ['sync'], summary: 'Connect SCIM with a unique identifier (creates the 9 default fields and mappings)', params: ListParams, body: z.object({ uniqueIdentifier: UniqueIdentifier }) } }, async (req, reply) => {
+  api.post('/lists/:id/sync/scim', { schema: { tags: ['sync'], response: { 201: R.SyncView }, summary: 'Connect SCIM with a unique identifier (creates the 9 default fields and mappings)', params: ListParams, body: z.object({ uniqueIdentifier: UniqueIdentifier }) } }, async (req, reply) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
     await gate(list, 'scim');
@@ -34,7 +35,7 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
       fieldsAdded: ev.type === 'ScimConnected' ? ev.data.fieldsAdded.map((f) => f.key) : [], position: res.position,
     });
   });
-  api.delete('/lists/:id/sync/scim', { schema: { tags: ['sync'], summary: 'Disconnect SCIM: every token revoked, people kept, synced fields editable', params: ListParams } }, async (req) => {
+  api.delete('/lists/:id/sync/scim', { schema: { tags: ['sync'], response: { 200: R.SyncView }, summary: 'Disconnect SCIM: every token revoked, people kept, synced fields editable', params: ListParams } }, async (req) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
     if (list.sync?.provider !== 'scim') throw new DomainError('conflict', 'SCIM is not connected on this list');
