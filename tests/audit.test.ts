@@ -149,9 +149,14 @@ describe('tamper evidence over HTTP', () => {
   });
 
   it('GET /audit/verify walks the hash chain', async () => {
-    const res = await s.admin('GET', '/audit/verify', undefined, tokens.auditor);
+    const res = await s.admin('GET', '/audit/verify');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ok: true, eventsChecked: (await s.running.adapters.store.headPosition()) + 1 });
+    // an organisation's auditor: its own streams only (the install's count does not leak)
+    const own = await s.admin('GET', '/audit/verify', undefined, tokens.auditor);
+    const { lines } = await ndjson('/audit/events', tokens.auditor);
+    expect(own.body).toEqual({ ok: true, eventsChecked: lines.length, scope: 'organisation' });
+    expect(lines.length).toBeLessThan(res.body.eventsChecked);
   });
 });
 

@@ -35,6 +35,25 @@ describe('errors the router raises before any route runs', () => {
   });
 });
 
+describe('outside every service\'s routes', () => {
+  it('an unknown path, or bad JSON sent to one, is the admin API\'s JSON error (no Fastify default body, no FST_ERR_* code)', async () => {
+    for (const path of ['/', '/nope', '/api/v2/lists', '/docs/nope', '/healthz/extra']) {
+      const res = await fetch(`${s.url}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(await res.json(), path).toEqual({ error: { code: 'not_found', message: `no route GET ${path}` } });
+    }
+    const bad = await fetch(`${s.url}/nope`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
+    expect(bad.status).toBe(400);
+    const text = await bad.text();
+    expect(JSON.parse(text)).toMatchObject({ error: { code: 'invalid_json' } });
+    expect(text).not.toContain('FST_');
+    // SCIM keeps its own shape under /scim
+    const scim = await fetch(`${s.url}/scim/v2/lists/x/Nope`);
+    expect(scim.status).toBe(401); // no token: SCIM's 401, in SCIM's error schema
+    expect(await scim.json()).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'] });
+  });
+});
+
 /** bytes straight onto a socket (requests Node's HTTP parser refuses); the whole answer as text */
 function rawBytes(bytes: Buffer): Promise<string> {
   const { port } = new URL(s.url);

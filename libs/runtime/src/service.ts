@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { MusterConfig } from '@muster/config';
 import { asyncStdout, createLogger, createRequestLogger, lazyChildLoggerFactory, type Logger } from '@muster/logging';
-import { clientErrors, frameworkErrors, normalizeScimUrl } from '@muster/http';
+import { clientErrors, frameworkErrors, installJsonErrorHandler, normalizeScimUrl } from '@muster/http';
 import { SpanKind, extractTraceContext, startTelemetry, tracer, type Span } from '@muster/telemetry';
 import { openAdapters, type Adapters, type ReadStoreHost } from './adapters.ts';
 import { Metrics, type ServiceFigures } from './metrics.ts';
@@ -159,6 +159,9 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
       }),
   });
   logRequests(app, requests);
+  // outside the services' own scopes (an unknown path, a bad body sent to one): the admin API's
+  // JSON error shape, never Fastify's default body or an FST_ERR_* code
+  installJsonErrorHandler(app);
   app.addHook('onResponse', (req, reply, done) => {
     metrics.request(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
