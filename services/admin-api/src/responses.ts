@@ -106,3 +106,10 @@ export const EntraTestResult = documented(loose({ ok: z.boolean() }));
 export const EntraRunStarted = documented(loose({ runId: z.string() }));
 export const ImportError = loose({ row: z.number() });
 export const Pushed = documented(loose({ changesetId: z.string(), position: position.optional() }));
+export const SubjectAccess = documented(loose({
+  exportedAt: time, upToPosition: z.number().int(), list: loose({ id: z.string(), name: z.string() }),
+  person: loose({ id: z.string(), status: z.enum(['active', 'inactive']), fields: z.record(z.string(), z.unknown()) }),
+  scimResource: z.record(z.string(), z.unknown()).nullable(), groups: z.array(loose({ id: z.string() })),
+  history: z.array(loose({ position: z.number(), type: z.string(), at: time, actor: z.unknown(), source: z.unknown(), data: z.unknown() })),
+  groupHistory: z.array(loose({ position: z.number(), type: z.string(), groupId: z.string().nullable(), displayName: z.string().nullable() })),
+}));

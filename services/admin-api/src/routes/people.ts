@@ -2,7 +2,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { streams, toDomainEvent } from '@muster/contracts';
+import { streamPrefixes, streams, toDomainEvent } from '@muster/contracts';
+import { exportEvents } from '@muster/audit';
+import type { RecordedEvent } from '@muster/event-store';
 import { DomainError, fold, handleCommand, load, personDecider, syncedFieldKeys } from '@muster/domain';
 import { After, helpers, ListParams, PersonParams, personView, uniqueIdOf } from '../context.ts';
 import { requireWrite } from '../auth.ts';
@@ -82,6 +84,43 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
         // a changeset's writes are correlated by its id: the timeline links them to it
         const changesetId = d.cause === 'changeset' || d.cause === 'changeset-rollback' ? m.source.changesetId ?? m.correlationId ?? null : null;
         return { position: r.position, revision: r.revision, type: r.type, at: m.occurredAt, actor: m.actor, source: m.source, fieldChanges: d.fieldChanges ?? [], scimChanges: d.scimChanges ?? [], cause: d.cause ?? null, changesetId };
+      }),
+    };
+  });
+
+  api.get('/lists/:id/people/:personId/export', {
+    schema: {
+      tags: ['people'], response: { 200: R.SubjectAccess }, params: PersonParams,
+      summary: 'Everything Muster holds about a person, for a subject access request (GDPR Art. 15): fields, groups, the SCIM resource, and the history of who changed what, from which identity provider, when',
+    },
+  }, async (req, reply) => {
+    const p = requireWrite(req.principal);
+    const list = await listFor(p, req.params.id);
+    const upTo = await store.headPosition();
+    const own: RecordedEvent[] = [];
+    const groupEvents: RecordedEvent[] = [];
+    // the person's own stream, and every group event that names them (one walk of the log)
+    for await (const e of exportEvents(store, { listId: list.listId, personId: req.params.personId }, { upTo })) {
+      if (e.streamId === streams.person(req.params.personId)) own.push(e);
+      else if (e.streamId.startsWith(streamPrefixes.group)) groupEvents.push(e);
+    }
+    if (!own.length) throw new DomainError('not_found', 'person not found');
+    const state = fold(personDecider, own.map((r) => toDomainEvent(r)));
+    const doc = await readStore.collection('people').findOne({ _id: req.params.personId });
+    const groupIds = (doc?.groups as string[] | undefined) ?? [];
+    const groupDocs = groupIds.length ? await readStore.collection('groups').find({ _id: { $in: groupIds } }, { projection: { displayName: 1 } }) : [];
+    const meta = (r: RecordedEvent) => r.metadata as { occurredAt: string; actor: unknown; source: unknown };
+    reply.header('content-disposition', `attachment; filename="person-${req.params.personId}.json"`);
+    return {
+      exportedAt: ctx.now().toISOString(), upToPosition: upTo,
+      list: { id: list.listId, name: list.name },
+      person: { id: state.personId, status: state.status, linked: state.linked, uniqueId: uniqueIdOf(list, state.fields, state.scim), fields: state.fields },
+      scimResource: state.scim ?? null,
+      groups: groupDocs.map((g) => ({ id: g._id, displayName: g.displayName })),
+      history: own.map((r) => ({ position: r.position, type: r.type, at: meta(r).occurredAt, actor: meta(r).actor, source: meta(r).source, data: r.data })),
+      groupHistory: groupEvents.map((r) => {
+        const d = r.data as { groupId?: string; displayName?: string };
+        return { position: r.position, type: r.type, at: meta(r).occurredAt, actor: meta(r).actor, source: meta(r).source, groupId: d.groupId ?? null, displayName: d.displayName ?? null };
       }),
     };
   });
