@@ -47,7 +47,7 @@ COPY --from=manifests /manifests/ ./
 # npm ci: exactly package-lock.json, all workspaces.
 RUN --mount=type=cache,target=/root/.npm \
     case "${NPM_INSTALL}" in ci|install) ;; *) echo "NPM_INSTALL must be ci or install" >&2; exit 2;; esac; \
-    npm "${NPM_INSTALL}" --include=dev --no-audit --no-fund
+    npm "${NPM_INSTALL}" --include=dev --no-audit --no-fund --ignore-scripts
 
 # ---------------------------------------------------------------------------
 # runtime
@@ -70,6 +70,9 @@ COPY --chown=node:node package.json package-lock.json tsconfig.base.json ./
 COPY --chown=node:node libs ./libs
 COPY --chown=node:node services ./services
 COPY --chown=node:node cli ./cli
+# the admin console (services/admin-ui) built into services/admin-ui/dist, which admin-api serves at /
+# (the deps stage skipped the root postinstall that builds it: the sources were not there yet)
+RUN npm run build -w @muster/admin-ui && chown -R node:node services/admin-ui/dist
 # The official node image ships an unprivileged "node" user (uid/gid 1000).
 USER node
 EXPOSE 8081 8082 8083 8084

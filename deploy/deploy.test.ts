@@ -22,8 +22,11 @@ const DEPLOY = join(ROOT, 'deploy');
 const BASE = join(DEPLOY, 'base');
 const OVERLAYS = join(DEPLOY, 'overlays');
 
-/** Not deployed: the one-process laptop runtime. */
-const NOT_DEPLOYED_SERVICES = ['launcher'];
+/**
+ * Not deployed as a process: the one-process laptop runtime, and the admin console (static files
+ * built into the image, served by admin-api at /).
+ */
+const NOT_DEPLOYED_SERVICES = ['launcher', 'admin-ui'];
 const BACKING = ['eventstore', 'mongo', 'nats'] as const;
 const BACKING_IMAGES: Record<string, RegExp> = {
   eventstore: /^eventstore\/eventstore:24\.10$/,
@@ -62,12 +65,14 @@ const SERVICE_ENV = [
   'MUSTER_METRICS_TOKEN',
   'MUSTER_HTTP_REQUEST_TIMEOUT_MS',
   'MUSTER_HTTP_HEADERS_TIMEOUT_MS',
+  'MUSTER_ADMIN_UI_DIR',
 ] as const;
 /** Read when set, but the deployment may leave them unset. */
 const OPTIONAL_ENV = [
   'OTEL_EXPORTER_OTLP_ENDPOINT', 'MUSTER_REMAP_WAIT_MS', 'MUSTER_CHANGESET_WAIT_MS', 'MUSTER_IMPORT_MAX_BYTES',
   'MUSTER_ENTRA_AUTHORITY_URL', 'MUSTER_GRAPH_URL', 'MUSTER_GRAPH_SCOPE', 'MUSTER_GRAPH_ATTEMPTS', 'MUSTER_ENTRA_TICK_MS', 'MUSTER_ENTRA_LEASE_MS',
   'MUSTER_AUTH_FAILURES_PER_MINUTE', 'MUSTER_READY_MAX_LAG_EVENTS', 'MUSTER_METRICS_TOKEN', 'MUSTER_HTTP_REQUEST_TIMEOUT_MS', 'MUSTER_HTTP_HEADERS_TIMEOUT_MS',
+  'MUSTER_ADMIN_UI_DIR',
 ];
 /**
  * Vars libs/config reads that the deployments deliberately leave unset. Add with care.
@@ -305,7 +310,7 @@ describe('docker-compose.yml', () => {
     expect(services.nats.command).toContain('-js');
   });
 
-  it('has exactly one service per services/<name> (except launcher)', () => {
+  it('has exactly one service per services/<name> (except launcher and the admin console)', () => {
     const deployed = Object.keys(services).filter((s) => !BACKING.includes(s as any));
     expect(muster.filter((s) => !deployed.includes(s)), 'services/<name> without a compose service').toEqual([]);
     expect(deployed.filter((s) => !muster.includes(s)), 'compose services without services/<name>').toEqual([]);

@@ -171,6 +171,8 @@ export const baseEnvShape = {
   MUSTER_ENTRA_LEASE_MS: envVar.int({ min: 1_000, max: 3_600_000 }).default(60_000),
   /** failed authentications a client address may make per minute before it is answered 429 (brute force) */
   MUSTER_AUTH_FAILURES_PER_MINUTE: envVar.int({ min: 1, max: 1_000_000 }).default(30),
+  /** the admin console's build (a Vite dist folder) the admin API serves at / (default: services/admin-ui/dist) */
+  MUSTER_ADMIN_UI_DIR: envVar.text().optional(),
   /** /readyz answers 503 while a projection is more than this many events behind the log */
   MUSTER_READY_MAX_LAG_EVENTS: envVar.int({ min: 0, max: 100_000_000 }).default(1_000),
   /** a bearer token a Prometheus scraper presents on GET /metrics (install-wide admin tokens work too); unset: admin tokens only */
@@ -218,6 +220,8 @@ export interface MusterConfig {
   snapshots: { enabled: boolean; everyEvents: number; everyMs: number; paceMs: number };
   /** MUSTER_AUTH_FAILURES_PER_MINUTE */
   authFailuresPerMinute: number;
+  /** MUSTER_ADMIN_UI_DIR (unset: the admin API's default, services/admin-ui/dist) */
+  adminUiDir: string | undefined;
   /** MUSTER_READY_MAX_LAG_EVENTS */
   readyMaxLagEvents: number;
   /** MUSTER_METRICS_TOKEN */
@@ -303,6 +307,7 @@ function toConfig(e: BaseEnv): MusterConfig {
     secretKey: e.MUSTER_SECRET_KEY,
     authFailuresPerMinute: e.MUSTER_AUTH_FAILURES_PER_MINUTE,
     readyMaxLagEvents: e.MUSTER_READY_MAX_LAG_EVENTS,
+    adminUiDir: e.MUSTER_ADMIN_UI_DIR,
     metricsToken: e.MUSTER_METRICS_TOKEN,
     http: { requestTimeoutMs: e.MUSTER_HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: e.MUSTER_HTTP_HEADERS_TIMEOUT_MS },
     snapshots: { enabled: e.MUSTER_SNAPSHOTS === 'on', everyEvents: e.MUSTER_SNAPSHOT_EVERY_EVENTS, everyMs: e.MUSTER_SNAPSHOT_EVERY_MINUTES * 60_000, paceMs: e.MUSTER_SNAPSHOT_WRITE_PACE_MS },

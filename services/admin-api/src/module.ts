@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ServiceModule } from '@muster/runtime';
 import { adminApiPlugin } from './app.ts';
 import { weakAdminTokenWarning } from './auth.ts';
+import { DEFAULT_ADMIN_UI_DIR, serveAdminUi } from './ui.ts';
 
 export const adminApiModule: ServiceModule = {
   name: 'admin-api',
@@ -25,6 +26,8 @@ export const adminApiModule: ServiceModule = {
             announce('');
           },
         });
+        const ui = await serveAdminUi(app, config.adminUiDir ?? DEFAULT_ADMIN_UI_DIR);
+        if (!ui.served) app.log.warn(`the admin console is not served: ${ui.reason}`);
         const weak = weakAdminTokenWarning(config.adminToken);
         if (weak) announce(`Warning: ${weak}`);
       },

@@ -1,0 +1,42 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, ok, session } from './api/client';
+import { Link, navigate, usePath } from './router';
+import { Lists } from './screens/Lists';
+import { People } from './screens/People';
+import { SignIn } from './screens/SignIn';
+
+/** the list tabs, in the seeds' words; the ones not built yet are not shown */
+const TABS = [{ slug: 'people', label: 'People' }] as const;
+
+function ListScreen({ listId, tab }: { listId: string; tab: string }) {
+  const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string } });
+  return (
+    <main>
+      <p><Link to="/">All lists</Link></p>
+      <h1>{list.data?.name ?? 'List'}</h1>
+      {list.error && <p role="alert" className="error">{list.error.message}</p>}
+      <nav aria-label="List sections" className="tabs">
+        {TABS.map((t) => <Link key={t.slug} to={`/lists/${listId}/${t.slug}`} className={t.slug === tab ? 'current' : undefined}>{t.label}</Link>)}
+      </nav>
+      {tab === 'people' && <People listId={listId} />}
+    </main>
+  );
+}
+
+export function App() {
+  const path = usePath();
+  const qc = useQueryClient();
+  const [signedIn, setSignedIn] = useState(() => session.token() !== null);
+  if (!signedIn) return <SignIn onSignedIn={() => setSignedIn(true)} />;
+  const listMatch = /^\/lists\/([^/]+)(?:\/([a-z-]+))?\/?$/.exec(path);
+  return (
+    <>
+      <header className="top">
+        <Link to="/" className="brand">Muster</Link>
+        <button type="button" onClick={() => { session.signOut(); qc.clear(); setSignedIn(false); navigate('/'); }}>Sign out</button>
+      </header>
+      {listMatch ? <ListScreen listId={decodeURIComponent(listMatch[1])} tab={listMatch[2] ?? 'people'} /> : <Lists />}
+    </>
+  );
+}
