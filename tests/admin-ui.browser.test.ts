@@ -71,9 +71,40 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     expect(listId).toBeDefined();
     await page.getByText('No people match.').waitFor();
 
-    // the IT admin connects SCIM and the IdP pushes people (the Sync tab is not in the console yet: through the API)
-    expect((await stack.admin('POST', `/lists/${listId}/sync/scim`, { uniqueIdentifier: 'userName' })).status).toBe(201);
-    const scimToken = (await stack.admin('POST', `/lists/${listId}/sync/scim/tokens`, {})).body.token as string;
+    // the IT admin connects SCIM on the Sync tab and generates a token for the IdP
+    await page.getByRole('link', { name: 'Sync' }).click();
+    expect(new URL(page.url()).pathname).toBe(`/lists/${listId}/sync`);
+    await page.getByRole('heading', { name: 'Automated User Provisioning' }).waitFor();
+    await page.getByRole('heading', { name: 'Directory Sync (Entra ID)' }).waitFor();
+    await page.getByRole('button', { name: 'Connect' }).click();
+    const connectDialog = page.getByRole('dialog', { name: 'Connect Automated User Provisioning' });
+    await connectDialog.getByText('stable and unique').waitFor();
+    await connectDialog.getByLabel(/Username/).check();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'sync-connect.png') });
+    await connectDialog.getByRole('button', { name: 'Connect' }).click();
+    const baseUrl = (await stack.admin('GET', `/lists/${listId}/sync/scim`)).body.scimBaseUrl as string;
+    await page.getByText(baseUrl, { exact: true }).waitFor(); // the SCIM base URL as text, exactly as the API gives it
+    await page.getByRole('heading', { name: 'Bearer Tokens' }).waitFor();
+    await page.getByRole('button', { name: 'Generate Token' }).click();
+    const tokenDialog = page.getByRole('dialog', { name: 'Bearer token' });
+    await tokenDialog.getByText('will not be shown again').waitFor();
+    expect(await tokenDialog.getByTestId('dialog-base-url').textContent()).toBe(baseUrl);
+    const scimToken = (await tokenDialog.getByTestId('dialog-token').textContent())!;
+    expect(scimToken).toMatch(/^sct_/);
+    await tokenDialog.getByRole('button', { name: 'Copy base URL' }).waitFor();
+    await tokenDialog.getByRole('button', { name: 'Copy token' }).waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'sync-token.png') });
+    await tokenDialog.getByRole('button', { name: 'Done' }).click();
+    await tokenDialog.waitFor({ state: 'detached' });
+    expect(await page.content()).not.toContain(scimToken); // gone from the page, not merely hidden
+    await page.getByRole('cell', { name: `${scimToken.slice(0, 8)}…` }).waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'sync.png') });
+    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('heading', { name: 'People' }).waitFor();
+
     const push = (userName: string, given: string, family: string, active = true) => fetch(`${stack.url}/scim/v2/lists/${listId}/Users`, {
       method: 'POST', headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json', 'user-agent': 'Okta SCIM Client 1.0.0' },
       body: JSON.stringify({ schemas: [USER], userName, active, name: { givenName: given, familyName: family } }),
@@ -119,6 +150,13 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await page.getByRole('link', { name: 'Year 7' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'People' }).waitFor();
+
+    // revoke the token (with a confirmation): the IdP's next call is refused
+    await page.getByRole('link', { name: 'Sync' }).click();
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog', { name: 'Revoke this token?' }).getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('cell', { name: 'Revoked' }).waitFor();
+    expect((await push('late', 'Late', 'Comer')).status).toBe(401);
   }, 60_000);
 
   it('serves the console with a content security policy and its assets cached for good; the API and SCIM keep their own answers', async () => {

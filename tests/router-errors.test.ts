@@ -37,7 +37,7 @@ describe('errors the router raises before any route runs', () => {
 
 describe('outside every service\'s routes', () => {
   it('an unknown path, or bad JSON sent to one, is the admin API\'s JSON error (no Fastify default body, no FST_ERR_* code)', async () => {
-    for (const path of ['/', '/nope', '/api/v2/lists', '/docs/nope', '/healthz/extra']) {
+    for (const path of ['/nope', '/favicon.ico', '/api/v2/lists', '/docs/nope', '/healthz/extra']) {
       const res = await fetch(`${s.url}${path}`);
       expect(res.status, path).toBe(404);
       expect(await res.json(), path).toEqual({ error: { code: 'not_found', message: `no route GET ${path}` } });

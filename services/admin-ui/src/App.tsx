@@ -5,9 +5,10 @@ import { Link, navigate, usePath } from './router';
 import { Lists } from './screens/Lists';
 import { People } from './screens/People';
 import { SignIn } from './screens/SignIn';
+import { Sync } from './screens/Sync';
 
 /** the list tabs, in the seeds' words; the ones not built yet are not shown */
-const TABS = [{ slug: 'people', label: 'People' }] as const;
+const TABS = [{ slug: 'people', label: 'People' }, { slug: 'sync', label: 'Sync' }] as const;
 
 function ListScreen({ listId, tab }: { listId: string; tab: string }) {
   const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string } });
@@ -20,6 +21,7 @@ function ListScreen({ listId, tab }: { listId: string; tab: string }) {
         {TABS.map((t) => <Link key={t.slug} to={`/lists/${listId}/${t.slug}`} className={t.slug === tab ? 'current' : undefined}>{t.label}</Link>)}
       </nav>
       {tab === 'people' && <People listId={listId} />}
+      {tab === 'sync' && <Sync listId={listId} />}
     </main>
   );
 }

@@ -1,0 +1,162 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, ok } from '../api/client';
+import { Dialog } from '../components/Dialog';
+import { useMe } from '../me';
+
+type Scim = { connected: boolean; provider: string | null; uniqueIdentifier: string | null; scimBaseUrl: string | null };
+type Token = { id: string; prefix: string; label: string | null; createdAt: string; lastUsedAt: string | null; expiresAt: string | null; status: 'active' | 'expired' | 'revoked' };
+type Issued = { token: string; scimBaseUrl: string };
+
+const UIDS = [
+  { value: 'employeeNumber', label: 'Employee Number', example: 'EMP001', bestFor: 'Organisations with stable employee or student IDs' },
+  { value: 'userName', label: 'Username', example: 'jsmith', bestFor: "When employee numbers aren't available" },
+  { value: 'email', label: 'Email', example: 'jane@example.com', bestFor: 'Simple setups where email is the primary identifier' },
+] as const;
+
+const when = (t: string | null) => (t ? new Date(t).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—');
+
+function copy(text: string, setNote: (s: string) => void, what: string) {
+  navigator.clipboard?.writeText(text).then(() => setNote(`${what} copied`), () => setNote(`Select the ${what.toLowerCase()} and copy it by hand`));
+}
+
+/** the token, shown once: closing the dialog unmounts it, so it is gone from the page */
+function TokenDialog({ issued, onDone }: { issued: Issued; onDone: () => void }) {
+  const [note, setNote] = useState('');
+  return (
+    <Dialog title="Bearer token" onClose={onDone}>
+      <p className="warning"><strong>This token will not be shown again.</strong> Copy it now and paste it into your identity provider with the SCIM base URL.</p>
+      <dl className="secret">
+        <dt>SCIM Base URL</dt><dd><code data-testid="dialog-base-url">{issued.scimBaseUrl}</code> <button type="button" onClick={() => copy(issued.scimBaseUrl, setNote, 'Base URL')}>Copy base URL</button></dd>
+        <dt>Bearer Token</dt><dd><code data-testid="dialog-token">{issued.token}</code> <button type="button" onClick={() => copy(issued.token, setNote, 'Token')}>Copy token</button></dd>
+      </dl>
+      <p role="status">{note}</p>
+      <button type="button" onClick={onDone}>Done</button>
+    </Dialog>
+  );
+}
+
+function Confirm({ title, children, action, onCancel, onConfirm, busy }: { title: string; children: React.ReactNode; action: string; onCancel: () => void; onConfirm: () => void; busy?: boolean }) {
+  return (
+    <Dialog title={title} onClose={onCancel}>
+      {children}
+      <div className="actions">
+        <button type="button" className="secondary" onClick={onCancel}>Cancel</button>
+        <button type="button" onClick={onConfirm} disabled={busy}>{action}</button>
+      </div>
+    </Dialog>
+  );
+}
+
+function ScimCard({ listId }: { listId: string }) {
+  const qc = useQueryClient();
+  const { canWrite } = useMe();
+  const scim = useQuery({ queryKey: ['scim', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}/sync/scim', { params: { path: { id: listId } } })) as Scim });
+  const tokens = useQuery({
+    queryKey: ['tokens', listId], enabled: scim.data?.connected === true,
+    queryFn: async () => ok(await api.GET('/api/v1/lists/{id}/sync/scim/tokens', { params: { path: { id: listId } } })) as { items: Token[] },
+  });
+  const refresh = () => Promise.all([qc.invalidateQueries({ queryKey: ['scim', listId] }), qc.invalidateQueries({ queryKey: ['tokens', listId] }), qc.invalidateQueries({ queryKey: ['list', listId] })]);
+  const [dialog, setDialog] = useState<null | { kind: 'connect' } | { kind: 'disconnect' } | { kind: 'revoke' | 'rotate'; token: Token } | { kind: 'issued'; issued: Issued }>(null);
+  const [uid, setUid] = useState<string>('employeeNumber');
+  const close = () => setDialog(null);
+
+  const connect = useMutation({ mutationFn: async () => ok(await api.POST('/api/v1/lists/{id}/sync/scim', { params: { path: { id: listId } }, body: { uniqueIdentifier: uid as 'employeeNumber' } })), onSuccess: async () => { close(); await refresh(); } });
+  const disconnect = useMutation({ mutationFn: async () => ok(await api.DELETE('/api/v1/lists/{id}/sync/scim', { params: { path: { id: listId } } })), onSuccess: async () => { close(); await refresh(); } });
+  const generate = useMutation({ mutationFn: async () => ok(await api.POST('/api/v1/lists/{id}/sync/scim/tokens', { params: { path: { id: listId } }, body: {} })) as Issued, onSuccess: async (issued) => { setDialog({ kind: 'issued', issued }); await refresh(); } });
+  const revoke = useMutation({ mutationFn: async (t: Token) => { const r = await api.DELETE('/api/v1/lists/{id}/sync/scim/tokens/{tokenId}', { params: { path: { id: listId, tokenId: t.id } } }); if (!r.response.ok) ok(r); }, onSuccess: async () => { close(); await refresh(); } });
+  const rotate = useMutation({ mutationFn: async (t: Token) => ok(await api.POST('/api/v1/lists/{id}/sync/scim/tokens/{tokenId}/rotate', { params: { path: { id: listId, tokenId: t.id } }, body: { overlapHours: 24 } })) as Issued, onSuccess: async (issued) => { setDialog({ kind: 'issued', issued }); await refresh(); } });
+  const failure = [scim.error, tokens.error, connect.error, disconnect.error, generate.error, revoke.error, rotate.error].find(Boolean);
+
+  return (
+    <section className="card" aria-labelledby="scim-card">
+      <h3 id="scim-card">Automated User Provisioning</h3>
+      <p>Okta, Microsoft Entra ID, OneLogin, JumpCloud, PingOne or any SCIM 2.0 client pushes joiners, changes and leavers to this list within seconds.</p>
+      {failure && <p role="alert" className="error">{failure.message}</p>}
+      {scim.data && !scim.data.connected && (scim.data.provider
+        ? <p>This list is synced by another provider; disconnect it first.</p>
+        : canWrite && <button type="button" onClick={() => setDialog({ kind: 'connect' })}>Connect</button>)}
+      {scim.data?.connected && (
+        <>
+          <dl className="facts">
+            <dt>Unique identifier</dt><dd>{UIDS.find((u) => u.value === scim.data!.uniqueIdentifier)?.label ?? scim.data.uniqueIdentifier}</dd>
+            <dt>SCIM base URL</dt><dd><code data-testid="scim-base-url">{scim.data.scimBaseUrl}</code></dd>
+          </dl>
+          <h4>Bearer Tokens</h4>
+          {canWrite && <button type="button" onClick={() => generate.mutate()} disabled={generate.isPending}>Generate Token</button>}
+          {tokens.data && tokens.data.items.length > 0 && (
+            <table>
+              <caption>Tokens of this list (the tokens themselves are never shown again)</caption>
+              <thead><tr><th scope="col">Prefix</th><th scope="col">Label</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Status</th>{canWrite && <th scope="col">Actions</th>}</tr></thead>
+              <tbody>
+                {tokens.data.items.map((t) => (
+                  <tr key={t.id}>
+                    <td><code>{t.prefix}…</code></td><td>{t.label ?? '—'}</td><td>{when(t.createdAt)}</td><td>{when(t.lastUsedAt)}</td><td>{t.expiresAt ? when(t.expiresAt) : 'Never'}</td>
+                    <td>{t.status === 'active' ? 'Active' : t.status === 'expired' ? 'Expired' : 'Revoked'}</td>
+                    {canWrite && <td>{t.status === 'active' && <span className="actions"><button type="button" className="secondary" onClick={() => setDialog({ kind: 'rotate', token: t })}>Rotate</button> <button type="button" className="danger" onClick={() => setDialog({ kind: 'revoke', token: t })}>Revoke</button></span>}</td>}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {canWrite && <p><button type="button" className="danger" onClick={() => setDialog({ kind: 'disconnect' })}>Disconnect</button></p>}
+        </>
+      )}
+      {dialog?.kind === 'connect' && (
+        <Confirm title="Connect Automated User Provisioning" action="Connect" onCancel={close} onConfirm={() => connect.mutate()} busy={connect.isPending}>
+          <fieldset>
+            <legend>Unique Identifier</legend>
+            {UIDS.map((u) => (
+              <div key={u.value} className="choice">
+                <input type="radio" id={`uid-${u.value}`} name="uid" value={u.value} checked={uid === u.value} onChange={() => setUid(u.value)} />
+                <label htmlFor={`uid-${u.value}`}><strong>{u.label}</strong> (e.g. <code>{u.example}</code>): {u.bestFor}</label>
+              </div>
+            ))}
+          </fieldset>
+          <p className="warning">Choose it carefully: it should be <strong>stable and unique</strong> across your organisation, and it is the visible ID of each person on the list. If you are unsure, Employee Number is usually the safest choice. Muster also keeps the identity provider's own identifier as a sync anchor, so people are matched even if their visible ID changes.</p>
+          <p>Connecting adds 9 fields to the list: First Name, Last Name, Email, Display Name, Employee Number, Primary Email, Phone, Job Title and Department.</p>
+        </Confirm>
+      )}
+      {dialog?.kind === 'disconnect' && (
+        <Confirm title="Disconnect Automated User Provisioning?" action="Disconnect" onCancel={close} onConfirm={() => disconnect.mutate()} busy={disconnect.isPending}>
+          <p>Every bearer token of this list is revoked: the identity provider's next call is refused. Everyone stays on the list with their details, and the fields the identity provider filled become editable here.</p>
+        </Confirm>
+      )}
+      {dialog?.kind === 'revoke' && (
+        <Confirm title="Revoke this token?" action="Revoke" onCancel={close} onConfirm={() => revoke.mutate(dialog.token)} busy={revoke.isPending}>
+          <p>The identity provider holding <code>{dialog.token.prefix}…</code> is refused from its next call. Generate a new token first if it should keep provisioning.</p>
+        </Confirm>
+      )}
+      {dialog?.kind === 'rotate' && (
+        <Confirm title="Rotate this token?" action="Rotate" onCancel={close} onConfirm={() => rotate.mutate(dialog.token)} busy={rotate.isPending}>
+          <p>A new token is made now; <code>{dialog.token.prefix}…</code> keeps working for 24 hours, time to paste the new one into the identity provider.</p>
+        </Confirm>
+      )}
+      {dialog?.kind === 'issued' && <TokenDialog issued={dialog.issued} onDone={close} />}
+    </section>
+  );
+}
+
+function EntraCard({ listId }: { listId: string }) {
+  const entra = useQuery({ queryKey: ['entra', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}/sync/entra', { params: { path: { id: listId } } })) as { connected: boolean; tenantId?: string; lastRun?: { status: string; finishedAt?: string | null } | null; nextRunAt?: string | null } });
+  return (
+    <section className="card" aria-labelledby="entra-card">
+      <h3 id="entra-card">Directory Sync (Entra ID)</h3>
+      <p>Muster reads the members of chosen Entra ID groups by delta queries, on a schedule or when you run it.</p>
+      {entra.error && <p role="alert" className="error">{entra.error.message}</p>}
+      {entra.data && (entra.data.connected
+        ? <dl className="facts"><dt>Tenant</dt><dd>{entra.data.tenantId}</dd><dt>Last run</dt><dd>{entra.data.lastRun ? `${entra.data.lastRun.status}, ${when(entra.data.lastRun.finishedAt ?? null)}` : 'None yet'}</dd><dt>Next run</dt><dd>{when(entra.data.nextRunAt ?? null)}</dd></dl>
+        : <p>Not connected.</p>)}
+    </section>
+  );
+}
+
+/** The Sync tab: the two provider cards, as in the product's admin guide. */
+export function Sync({ listId }: { listId: string }) {
+  return (
+    <section aria-labelledby="sync-heading">
+      <h2 id="sync-heading">Sync</h2>
+      <div className="cards"><ScimCard listId={listId} /><EntraCard listId={listId} /></div>
+    </section>
+  );
+}
