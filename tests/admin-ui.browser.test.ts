@@ -110,7 +110,12 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
       body: JSON.stringify({ schemas: [USER], userName, active, name: { givenName: given, familyName: family } }),
     });
     const pushedAt = Date.now();
-    for (const [u, g, f, a] of [['ada', 'Ada', 'Lovelace', true], ['grace', 'Grace', 'Hopper', true], ['alan', 'Alan', 'Turing', false]] as const) expect((await push(u, g, f, a)).status).toBe(201);
+    const ids: Record<string, string> = {};
+    for (const [u, g, f, a] of [['ada', 'Ada', 'Lovelace', true], ['grace', 'Grace', 'Hopper', true], ['alan', 'Alan', 'Turing', false]] as const) {
+      const res = await push(u, g, f, a);
+      expect(res.status).toBe(201);
+      ids[u] = ((await res.json()) as { id: string }).id;
+    }
     const table = page.getByRole('table');
     await table.getByRole('cell', { name: 'Grace Hopper' }).waitFor({ timeout: 5_000 });
     expect(Date.now() - pushedAt).toBeLessThan(2_500); // live, without a reload
@@ -150,6 +155,37 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await page.getByRole('link', { name: 'Year 7' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'People' }).waitFor();
+
+    // the provisioning log: what the IdP did, newest first, new entries without a reload, filters
+    await page.getByRole('link', { name: 'Provisioning log' }).click();
+    expect(new URL(page.url()).pathname).toBe(`/lists/${listId}/provisioning-log`);
+    const log = page.getByRole('table');
+    await log.getByRole('cell', { name: 'Grace Hopper' }).waitFor();
+    expect(await log.getByRole('cell', { name: 'CREATE', exact: true }).count()).toBe(3);
+    expect(await log.getByRole('cell', { name: 'Okta' }).count()).toBe(3);
+    const patched = await fetch(`${stack.url}/scim/v2/lists/${listId}/Users/${ids.grace}`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json', 'user-agent': 'Okta SCIM Client 1.0.0' },
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Rear Admiral' }] }),
+    });
+    expect(patched.status).toBe(200);
+    await log.getByText('jobTitle: (empty) → Rear Admiral').waitFor({ timeout: 3_000 });
+    expect(await log.locator('tbody tr').first().textContent()).toContain('UPDATE'); // newest first
+    await page.getByLabel('Operation').selectOption('UPDATE');
+    await expect.poll(() => log.locator('tbody tr').count()).toBe(1);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'provisioning-log.png') });
+
+    // a person: synced fields locked with a badge, the timeline from the event log (who, from which IdP)
+    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.getByRole('heading', { name: 'Grace Hopper' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/lists/${listId}/people/${ids.grace}`);
+    expect(await page.getByText('Synced by SCIM').count()).toBeGreaterThanOrEqual(9);
+    await page.getByText(/Created by the identity provider by Okta/).waitFor();
+    await page.getByText('jobTitle: (empty) → Rear Admiral').waitFor();
+    expect(await page.getByRole('button', { name: 'Deactivate' }).count()).toBe(0); // the IdP owns the status
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'person.png') });
 
     // revoke the token (with a confirmation): the IdP's next call is refused
     await page.getByRole('link', { name: 'Sync' }).click();

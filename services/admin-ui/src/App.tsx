@@ -4,13 +4,15 @@ import { api, ok, session } from './api/client';
 import { Link, navigate, usePath } from './router';
 import { Lists } from './screens/Lists';
 import { People } from './screens/People';
+import { Person } from './screens/Person';
 import { SignIn } from './screens/SignIn';
 import { Sync } from './screens/Sync';
+import { ProvisioningLog } from './screens/ProvisioningLog';
 
 /** the list tabs, in the seeds' words; the ones not built yet are not shown */
-const TABS = [{ slug: 'people', label: 'People' }, { slug: 'sync', label: 'Sync' }] as const;
+const TABS = [{ slug: 'people', label: 'People' }, { slug: 'sync', label: 'Sync' }, { slug: 'provisioning-log', label: 'Provisioning log' }] as const;
 
-function ListScreen({ listId, tab }: { listId: string; tab: string }) {
+function ListScreen({ listId, tab, personId }: { listId: string; tab: string; personId?: string }) {
   const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string } });
   return (
     <main>
@@ -20,8 +22,9 @@ function ListScreen({ listId, tab }: { listId: string; tab: string }) {
       <nav aria-label="List sections" className="tabs">
         {TABS.map((t) => <Link key={t.slug} to={`/lists/${listId}/${t.slug}`} className={t.slug === tab ? 'current' : undefined}>{t.label}</Link>)}
       </nav>
-      {tab === 'people' && <People listId={listId} />}
+      {tab === 'people' && (personId ? <Person listId={listId} personId={personId} /> : <People listId={listId} />)}
       {tab === 'sync' && <Sync listId={listId} />}
+      {tab === 'provisioning-log' && <ProvisioningLog listId={listId} />}
     </main>
   );
 }
@@ -31,14 +34,14 @@ export function App() {
   const qc = useQueryClient();
   const [signedIn, setSignedIn] = useState(() => session.token() !== null);
   if (!signedIn) return <SignIn onSignedIn={() => setSignedIn(true)} />;
-  const listMatch = /^\/lists\/([^/]+)(?:\/([a-z-]+))?\/?$/.exec(path);
+  const listMatch = /^\/lists\/([^/]+)(?:\/([a-z-]+))?(?:\/([^/]+))?\/?$/.exec(path);
   return (
     <>
       <header className="top">
         <Link to="/" className="brand">Muster</Link>
         <button type="button" onClick={() => { session.signOut(); qc.clear(); setSignedIn(false); navigate('/'); }}>Sign out</button>
       </header>
-      {listMatch ? <ListScreen listId={decodeURIComponent(listMatch[1])} tab={listMatch[2] ?? 'people'} /> : <Lists />}
+      {listMatch ? <ListScreen listId={decodeURIComponent(listMatch[1])} tab={listMatch[2] ?? 'people'} personId={listMatch[2] === 'people' && listMatch[3] ? decodeURIComponent(listMatch[3]) : undefined} /> : <Lists />}
     </>
   );
 }

@@ -2,6 +2,7 @@ import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-qu
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, useState } from 'react';
 import { api, ok } from '../api/client';
+import { Link } from '../router';
 
 type Person = { id: string; status: 'active' | 'inactive'; fields: Record<string, unknown> };
 type Field = { key: string; label: string };
@@ -93,7 +94,7 @@ export function People({ listId }: { listId: string }) {
               const p = rows[v.index];
               return (
                 <tr key={p.id} aria-rowindex={v.index + 2} style={{ height: ROW_HEIGHT }}>
-                  <td>{nameOf(p)}</td>
+                  <td><Link to={`/lists/${listId}/people/${encodeURIComponent(p.id)}`}>{nameOf(p)}</Link></td>
                   {fields.map((f) => <td key={f.key}>{shown(p.fields[f.key])}</td>)}
                   <td>{p.status === 'active' ? 'Active' : 'Inactive'}</td>
                 </tr>
