@@ -15,6 +15,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // two test files at a time: most of the suite waits on sockets, child processes and the browser,
+    // and vitest's default (one worker on a 2-core machine) ran the files one after another
+    maxWorkers: 2,
     reporters: ['default', './tools/summary-reporter.ts'],
     projects: [
       { extends: true, test: { name: 'shared', include: ALL, exclude: ['**/node_modules/**', '**/data/**', ...ISOLATED], isolate: false } },
