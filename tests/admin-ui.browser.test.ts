@@ -175,6 +175,18 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'provisioning-log.png') });
 
+    // the Fields tab: the schema (synced fields marked), adding a local enum field
+    await page.getByRole('link', { name: 'Fields' }).click();
+    await page.getByRole('cell', { name: 'jobTitle' }).waitFor();
+    await page.getByLabel('Field name').fill('House');
+    await page.getByLabel('Type').selectOption('enum');
+    await page.getByLabel('Values (comma-separated)').fill('Red, Blue');
+    await page.getByRole('button', { name: 'Add field' }).click();
+    await page.getByRole('cell', { name: 'enum (Red, Blue)' }).waitFor();
+    expect(await page.getByRole('row', { name: /House/ }).getByText('Local (edited here)').count()).toBe(1);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'fields.png') });
+
     // a person: synced fields locked with a badge, the timeline from the event log (who, from which IdP)
     await page.getByRole('link', { name: 'People' }).click();
     await page.getByRole('link', { name: 'Grace Hopper' }).click();
@@ -184,8 +196,28 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await page.getByText(/Created by the identity provider by Okta/).waitFor();
     await page.getByText('jobTitle: (empty) → Rear Admiral').waitFor();
     expect(await page.getByRole('button', { name: 'Deactivate' }).count()).toBe(0); // the IdP owns the status
+    await page.getByLabel('House').fill('Red'); // a local field: editable here
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('house: (empty) → Red').waitFor();
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'person.png') });
+
+    // audit: the head position and digest, verifying the chain, an NDJSON export of the list
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit' }).waitFor();
+    const apiHead = (await stack.admin('GET', '/audit/head')).body as { position: number; digest: string };
+    await expect.poll(async () => Number(await page.getByTestId('head-position').textContent())).toBeGreaterThanOrEqual(apiHead.position);
+    expect(await page.getByTestId('head-digest').textContent()).toMatch(/^[0-9a-f]{64}$/);
+    await page.getByRole('button', { name: 'Verify the hash chain' }).click();
+    await page.getByText(/The chain is intact: [\d,]+ events checked/).waitFor();
+    await page.getByLabel('List').selectOption({ label: 'Year 7' });
+    await page.getByRole('button', { name: 'Export NDJSON' }).click();
+    await page.getByRole('link', { name: /Download muster-events-.*\.ndjson/ }).waitFor();
+    expect(Number(/\(([\d,]+) events\)/.exec((await page.locator('main').textContent())!)?.[1].replace(/,/g, ''))).toBeGreaterThan(5);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'audit.png') });
+    await page.goto(`${stack.url}/lists/${listId}/people`);
+    await page.getByRole('heading', { name: 'People' }).waitFor();
 
     // revoke the token (with a confirmation): the IdP's next call is refused
     await page.getByRole('link', { name: 'Sync' }).click();

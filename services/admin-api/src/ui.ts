@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 export const DEFAULT_ADMIN_UI_DIR = fileURLToPath(new URL('../../admin-ui/dist', import.meta.url));
 
 /** the console's own paths (each screen has a URL): answered with its index.html, which routes on the client */
-const UI_PATHS = ['/', '/lists', '/lists/*'];
+const UI_PATHS = ['/', '/lists', '/lists/*', '/audit'];
 
 const HTML_HEADERS = {
   'content-type': 'text/html; charset=utf-8',

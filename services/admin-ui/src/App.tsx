@@ -7,10 +7,13 @@ import { People } from './screens/People';
 import { Person } from './screens/Person';
 import { SignIn } from './screens/SignIn';
 import { Sync } from './screens/Sync';
+import { Audit } from './screens/Audit';
+import { useMe } from './me';
+import { Fields } from './screens/Fields';
 import { ProvisioningLog } from './screens/ProvisioningLog';
 
 /** the list tabs, in the seeds' words; the ones not built yet are not shown */
-const TABS = [{ slug: 'people', label: 'People' }, { slug: 'sync', label: 'Sync' }, { slug: 'provisioning-log', label: 'Provisioning log' }] as const;
+const TABS = [{ slug: 'people', label: 'People' }, { slug: 'fields', label: 'Fields' }, { slug: 'sync', label: 'Sync' }, { slug: 'provisioning-log', label: 'Provisioning log' }] as const;
 
 function ListScreen({ listId, tab, personId }: { listId: string; tab: string; personId?: string }) {
   const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string } });
@@ -23,6 +26,7 @@ function ListScreen({ listId, tab, personId }: { listId: string; tab: string; pe
         {TABS.map((t) => <Link key={t.slug} to={`/lists/${listId}/${t.slug}`} className={t.slug === tab ? 'current' : undefined}>{t.label}</Link>)}
       </nav>
       {tab === 'people' && (personId ? <Person listId={listId} personId={personId} /> : <People listId={listId} />)}
+      {tab === 'fields' && <Fields listId={listId} />}
       {tab === 'sync' && <Sync listId={listId} />}
       {tab === 'provisioning-log' && <ProvisioningLog listId={listId} />}
     </main>
@@ -32,16 +36,21 @@ function ListScreen({ listId, tab, personId }: { listId: string; tab: string; pe
 export function App() {
   const path = usePath();
   const qc = useQueryClient();
+  const { canAudit } = useMe();
   const [signedIn, setSignedIn] = useState(() => session.token() !== null);
   if (!signedIn) return <SignIn onSignedIn={() => setSignedIn(true)} />;
   const listMatch = /^\/lists\/([^/]+)(?:\/([a-z-]+))?(?:\/([^/]+))?\/?$/.exec(path);
   return (
     <>
       <header className="top">
-        <Link to="/" className="brand">Muster</Link>
+        <nav aria-label="Main" className="main-nav">
+          <Link to="/" className="brand">Muster</Link>
+          <Link to="/">Lists</Link>
+          {canAudit && <Link to="/audit">Audit</Link>}
+        </nav>
         <button type="button" onClick={() => { session.signOut(); qc.clear(); setSignedIn(false); navigate('/'); }}>Sign out</button>
       </header>
-      {listMatch ? <ListScreen listId={decodeURIComponent(listMatch[1])} tab={listMatch[2] ?? 'people'} personId={listMatch[2] === 'people' && listMatch[3] ? decodeURIComponent(listMatch[3]) : undefined} /> : <Lists />}
+      {path === '/audit' ? <Audit /> : listMatch ? <ListScreen listId={decodeURIComponent(listMatch[1])} tab={listMatch[2] ?? 'people'} personId={listMatch[2] === 'people' && listMatch[3] ? decodeURIComponent(listMatch[3]) : undefined} /> : <Lists />}
     </>
   );
 }
