@@ -175,6 +175,29 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'provisioning-log.png') });
 
+    // Configure Mappings: the full-screen editor, grouped by category; an invalid save is shown on its row;
+    // a transform changed and saved re-applies to everyone (the remap), seen on the people table
+    await page.getByRole('link', { name: 'Sync' }).click();
+    await page.getByRole('link', { name: 'Configure Mappings' }).click();
+    await page.getByRole('heading', { name: /^Configure Mappings/ }).waitFor();
+    for (const group of ['Name', 'Contact', 'Organisation', 'Account', 'Address']) await page.locator('caption', { hasText: new RegExp(`^${group}$`) }).waitFor();
+    await page.getByLabel('Map Nickname').check();
+    await page.getByLabel('Target field for Nickname').selectOption({ label: 'First Name' }); // First Name is already filled by the given name
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Some mappings need attention').waitFor();
+    expect(await page.locator('tr.invalid').count()).toBe(1);
+    expect(await page.locator('tr.invalid .error').textContent()).toMatch(/firstName/);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.evaluate(() => scrollTo(0, 0));
+    await page.screenshot({ path: join(SHOTS, 'mappings.png') });
+    await page.getByLabel('Map Nickname').uncheck();
+    await page.getByLabel('Target field for Nickname').selectOption({ label: 'Department' });
+    await page.getByLabel('Transform for Job title').selectOption('uppercase');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/Saved\. Everyone on the list now follows these mappings/).waitFor();
+    await page.goto(`${stack.url}/lists/${listId}/people`);
+    await page.getByRole('cell', { name: 'REAR ADMIRAL' }).waitFor();
+
     // the Fields tab: the schema (synced fields marked), adding a local enum field
     await page.getByRole('link', { name: 'Fields' }).click();
     await page.getByRole('cell', { name: 'jobTitle' }).waitFor();

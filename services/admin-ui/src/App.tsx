@@ -8,6 +8,7 @@ import { Person } from './screens/Person';
 import { SignIn } from './screens/SignIn';
 import { Sync } from './screens/Sync';
 import { Audit } from './screens/Audit';
+import { Mappings } from './screens/Mappings';
 import { useMe } from './me';
 import { Fields } from './screens/Fields';
 import { ProvisioningLog } from './screens/ProvisioningLog';
@@ -50,7 +51,7 @@ export function App() {
         </nav>
         <button type="button" onClick={() => { session.signOut(); qc.clear(); setSignedIn(false); navigate('/'); }}>Sign out</button>
       </header>
-      {path === '/audit' ? <Audit /> : listMatch ? <ListScreen listId={decodeURIComponent(listMatch[1])} tab={listMatch[2] ?? 'people'} personId={listMatch[2] === 'people' && listMatch[3] ? decodeURIComponent(listMatch[3]) : undefined} /> : <Lists />}
+      {path === '/audit' ? <Audit /> : listMatch && listMatch[2] === 'mappings' ? <Mappings listId={decodeURIComponent(listMatch[1])} /> : listMatch ? <ListScreen listId={decodeURIComponent(listMatch[1])} tab={listMatch[2] ?? 'people'} personId={listMatch[2] === 'people' && listMatch[3] ? decodeURIComponent(listMatch[3]) : undefined} /> : <Lists />}
     </>
   );
 }

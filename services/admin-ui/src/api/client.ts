@@ -44,7 +44,13 @@ export function explain(status: number, body: unknown): string {
 
 /** a thrown API failure, carrying its explanation */
 export class ApiFailure extends Error {
-  constructor(readonly status: number, body: unknown) { super(explain(status, body)); }
+  /** the individual problems the API listed (details.errors), if any */
+  readonly details: string[];
+  constructor(readonly status: number, body: unknown) {
+    super(explain(status, body));
+    const errors = (body as { error?: { details?: { errors?: unknown } } } | undefined)?.error?.details?.errors;
+    this.details = Array.isArray(errors) ? errors.map(String) : [];
+  }
 }
 
 /** the data of an openapi-fetch answer, or an ApiFailure */

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { api, ok } from '../api/client';
 import { Dialog } from '../components/Dialog';
 import { useMe } from '../me';
+import { Link } from '../router';
 
 type Scim = { connected: boolean; provider: string | null; uniqueIdentifier: string | null; scimBaseUrl: string | null };
 type Token = { id: string; prefix: string; label: string | null; createdAt: string; lastUsedAt: string | null; expiresAt: string | null; status: 'active' | 'expired' | 'revoked' };
@@ -99,7 +100,10 @@ function ScimCard({ listId }: { listId: string }) {
               </tbody>
             </table>
           )}
-          {canWrite && <p><button type="button" className="danger" onClick={() => setDialog({ kind: 'disconnect' })}>Disconnect</button></p>}
+          <p className="actions">
+            <Link to={`/lists/${listId}/mappings`} className="button">Configure Mappings</Link>
+            {canWrite && <button type="button" className="danger" onClick={() => setDialog({ kind: 'disconnect' })}>Disconnect</button>}
+          </p>
         </>
       )}
       {dialog?.kind === 'connect' && (
