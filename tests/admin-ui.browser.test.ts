@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeGraph } from '@muster/entra-graph/testing';
 import { ADMIN, startStack, type Stack } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -37,16 +38,19 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
   let stack: Stack;
   let browser: Browser;
   let page: Page;
+  let graph: FakeGraph;
   beforeAll(async () => {
     if (!available) throw new Error(`MUSTER_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}`);
     if (!existsSync(join(ROOT, 'services/admin-ui/dist/index.html'))) execFileSync('npm', ['run', 'build', '-w', '@muster/admin-ui'], { cwd: ROOT, stdio: 'ignore' });
-    stack = await startStack({}, undefined, { transport: 'http' });
+    graph = new FakeGraph({ pageSize: 50 });
+    await graph.start();
+    stack = await startStack({ MUSTER_ENTRA_AUTHORITY_URL: graph.origin, MUSTER_GRAPH_URL: graph.origin, MUSTER_ENTRA_TICK_MS: '200', MUSTER_GRAPH_ATTEMPTS: '2' }, undefined, { transport: 'http' });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
     // bypassCSP: axe-core is injected as an inline script (the policy itself is checked below)
     page = await browser.newPage({ viewport: { width: 1440, height: 900 }, bypassCSP: true });
     mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
-  afterAll(async () => { await browser?.close(); await stack?.stop(); });
+  afterAll(async () => { await browser?.close(); await stack?.stop(); await graph?.stop(); });
 
   it('signs in (a wrong token is told so in words), creates a list, shows people an IdP pushes live, filters, searches and reloads onto the same screen', async () => {
     await page.goto(stack.url);
@@ -76,7 +80,7 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe(`/lists/${listId}/sync`);
     await page.getByRole('heading', { name: 'Automated User Provisioning' }).waitFor();
     await page.getByRole('heading', { name: 'Directory Sync (Entra ID)' }).waitFor();
-    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('region', { name: 'Automated User Provisioning' }).getByRole('button', { name: 'Connect' }).click();
     const connectDialog = page.getByRole('dialog', { name: 'Connect Automated User Provisioning' });
     await connectDialog.getByText('stable and unique').waitFor();
     await connectDialog.getByLabel(/Username/).check();
@@ -248,6 +252,33 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await page.getByRole('dialog', { name: 'Revoke this token?' }).getByRole('button', { name: 'Revoke' }).click();
     await page.getByRole('cell', { name: 'Revoked' }).waitFor();
     expect((await push('late', 'Late', 'Comer')).status).toBe(401);
+  }, 60_000);
+
+  it('connects Entra ID directory sync, tests the connection, runs it and shows the run history with its summary', async () => {
+    const users = ['Ines', 'Jun', 'Kofi'].map((n) => graph.addUser({ givenName: n, surname: 'Staff', displayName: `${n} Staff`, mail: `${n.toLowerCase()}@school.example`, userPrincipalName: `${n.toLowerCase()}@school.onmicrosoft.com` }));
+    const group = graph.addGroup('All staff', users);
+    const list = await stack.admin('POST', '/lists', { name: 'Staff' });
+    await page.goto(`${stack.url}/lists/${list.body.id}/sync`);
+    await page.getByRole('heading', { name: 'Directory Sync (Entra ID)' }).waitFor();
+    await page.getByRole('region', { name: 'Directory Sync (Entra ID)' }).getByRole('button', { name: 'Connect' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Connect Directory Sync (Entra ID)' });
+    await dialog.getByLabel('Directory (tenant) id').fill(graph.tenantId);
+    await dialog.getByLabel('Application (client) id').fill(graph.clientId);
+    await dialog.getByLabel('Client secret').fill(graph.clientSecret);
+    await dialog.getByLabel(/Group object ids/).fill(group);
+    await dialog.getByLabel('Schedule').selectOption({ label: 'Only when run by hand' });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await dialog.getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByText('Connection works. Groups: All staff.').waitFor();
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.getByRole('cell', { name: '3 created' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('cell', { name: 'Succeeded' }).waitFor();
+    expect(await page.content()).not.toContain(graph.clientSecret);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'sync-entra.png') });
+    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('cell', { name: 'Kofi Staff' }).waitFor();
   }, 60_000);
 
   it('serves the console with a content security policy and its assets cached for good; the API and SCIM keep their own answers', async () => {

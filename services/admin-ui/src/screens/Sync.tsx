@@ -141,16 +141,90 @@ function ScimCard({ listId }: { listId: string }) {
   );
 }
 
+type Run = { runId: string; status: 'running' | 'succeeded' | 'held' | 'failed'; trigger: string; mode?: string; startedAt: string; finishedAt: string | null; summary?: { created: number; updated: number; deactivated: number; reactivated: number; unchanged: number; errors: number } | null; error?: { message: string } | null };
+type Entra = { connected: boolean; provider: string | null; tenantId: string | null; clientId: string | null; groupIds: string[]; uniqueIdentifier: string | null; schedule: { intervalMinutes: number } | null; lastRun: Run | null; nextRunAt: string | null };
+
+/** "116 created, 3 updated, 2 deactivated" */
+export function summaryText(s: NonNullable<Run['summary']>): string {
+  const parts = ([['created', s.created], ['updated', s.updated], ['deactivated', s.deactivated], ['reactivated', s.reactivated]] as const).filter(([, n]) => n > 0).map(([w, n]) => `${n} ${w}`);
+  return [...(parts.length ? parts : ['no changes']), ...(s.errors ? [`${s.errors} failed`] : [])].join(', ');
+}
+const RUN_STATUS = { running: 'Running', succeeded: 'Succeeded', held: 'Held for review (too many deactivations)', failed: 'Failed' } as Record<string, string>;
+
 function EntraCard({ listId }: { listId: string }) {
-  const entra = useQuery({ queryKey: ['entra', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}/sync/entra', { params: { path: { id: listId } } })) as { connected: boolean; tenantId?: string; lastRun?: { status: string; finishedAt?: string | null } | null; nextRunAt?: string | null } });
+  const qc = useQueryClient();
+  const { canWrite } = useMe();
+  const entra = useQuery({ queryKey: ['entra', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}/sync/entra', { params: { path: { id: listId } } })) as Entra, refetchInterval: 2_000 });
+  const runs = useQuery({ queryKey: ['entra-runs', listId], enabled: entra.data?.connected === true, refetchInterval: 2_000, queryFn: async () => ok(await api.GET('/api/v1/lists/{id}/sync/entra/runs', { params: { path: { id: listId }, query: { limit: 20 } } })) as { items: Run[] } });
+  const [form, setForm] = useState({ tenantId: '', clientId: '', clientSecret: '', groupIds: '', uniqueIdentifier: 'email', interval: '40' });
+  const [open, setOpen] = useState(false);
+  const refresh = () => Promise.all([qc.invalidateQueries({ queryKey: ['entra', listId] }), qc.invalidateQueries({ queryKey: ['entra-runs', listId] }), qc.invalidateQueries({ queryKey: ['list', listId] }), qc.invalidateQueries({ queryKey: ['scim', listId] })]);
+  const connect = useMutation({
+    mutationFn: async () => ok(await api.POST('/api/v1/lists/{id}/sync/entra', { params: { path: { id: listId } }, body: {
+      tenantId: form.tenantId.trim(), clientId: form.clientId.trim(), clientSecret: form.clientSecret, groupIds: form.groupIds.split(/[\s,]+/).filter(Boolean),
+      uniqueIdentifier: form.uniqueIdentifier, schedule: form.interval === 'off' ? null : { intervalMinutes: Number(form.interval) },
+    } as never })),
+    onSuccess: async () => { setOpen(false); setForm((f) => ({ ...f, clientSecret: '' })); await refresh(); },
+  });
+  const test = useMutation({ mutationFn: async () => ok(await api.POST('/api/v1/lists/{id}/sync/entra/test', { params: { path: { id: listId } } })) as { ok: boolean; groups: Array<{ id: string; displayName: string | null; found: boolean }> } });
+  const run = useMutation({ mutationFn: async () => ok(await api.POST('/api/v1/lists/{id}/sync/entra/runs', { params: { path: { id: listId } } })), onSuccess: refresh });
+  const failure = [entra.error, runs.error, connect.error, test.error, run.error].find(Boolean);
+  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setForm({ ...form, [k]: e.target.value });
+  const e = entra.data;
   return (
     <section className="card" aria-labelledby="entra-card">
       <h3 id="entra-card">Directory Sync (Entra ID)</h3>
       <p>Muster reads the members of chosen Entra ID groups by delta queries, on a schedule or when you run it.</p>
-      {entra.error && <p role="alert" className="error">{entra.error.message}</p>}
-      {entra.data && (entra.data.connected
-        ? <dl className="facts"><dt>Tenant</dt><dd>{entra.data.tenantId}</dd><dt>Last run</dt><dd>{entra.data.lastRun ? `${entra.data.lastRun.status}, ${when(entra.data.lastRun.finishedAt ?? null)}` : 'None yet'}</dd><dt>Next run</dt><dd>{when(entra.data.nextRunAt ?? null)}</dd></dl>
-        : <p>Not connected.</p>)}
+      {failure && <p role="alert" className="error">{failure.message}</p>}
+      {e && !e.connected && (e.provider
+        ? <p>This list is synced by another provider; disconnect it first.</p>
+        : canWrite && <button type="button" onClick={() => setOpen(true)}>Connect</button>)}
+      {e?.connected && (
+        <>
+          <dl className="facts">
+            <dt>Tenant</dt><dd>{e.tenantId}</dd>
+            <dt>Application (client) id</dt><dd>{e.clientId}</dd>
+            <dt>Groups</dt><dd>{e.groupIds.join(', ')}</dd>
+            <dt>Schedule</dt><dd>{e.schedule ? `every ${e.schedule.intervalMinutes} minutes` : 'Only when run by hand'}</dd>
+            <dt>Next run</dt><dd>{e.nextRunAt ? when(e.nextRunAt) : '—'}</dd>
+          </dl>
+          {canWrite && (
+            <p className="actions">
+              <button type="button" className="secondary" onClick={() => test.mutate()} disabled={test.isPending}>Test connection</button>
+              <button type="button" onClick={() => run.mutate()} disabled={run.isPending || runs.data?.items[0]?.status === 'running'}>Run now</button>
+            </p>
+          )}
+          {test.data && <p role="status">Connection works. Groups: {test.data.groups.map((g) => `${g.displayName ?? g.id}${g.found ? '' : ' (not found)'}`).join(', ')}.</p>}
+          <h4>Runs</h4>
+          {runs.data && (runs.data.items.length ? (
+            <table>
+              <caption>Newest first</caption>
+              <thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Summary</th></tr></thead>
+              <tbody>{runs.data.items.map((r) => (
+                <tr key={r.runId}><td>{when(r.startedAt)}</td><td>{r.trigger === 'manual' ? 'Run now' : 'Schedule'}</td><td>{RUN_STATUS[r.status] ?? r.status}</td>
+                  <td>{r.summary ? summaryText(r.summary) : r.status === 'running' ? 'In progress' : '—'}{r.error && <div className="error">{r.error.message}</div>}</td></tr>
+              ))}</tbody>
+            </table>
+          ) : <p>No runs yet.</p>)}
+        </>
+      )}
+      {open && (
+        <Dialog title="Connect Directory Sync (Entra ID)" onClose={() => setOpen(false)}>
+          <form className="stack" onSubmit={(ev) => { ev.preventDefault(); connect.mutate(); }}>
+            <p>Register an application in Entra ID with the Microsoft Graph application permissions <code>User.Read.All</code> and <code>GroupMember.Read.All</code> (admin consent), create a client secret, then fill in:</p>
+            <label htmlFor="entra-tenant">Directory (tenant) id</label><input id="entra-tenant" value={form.tenantId} onChange={set('tenantId')} required />
+            <label htmlFor="entra-client">Application (client) id</label><input id="entra-client" value={form.clientId} onChange={set('clientId')} required />
+            <label htmlFor="entra-secret">Client secret</label><input id="entra-secret" type="password" autoComplete="off" value={form.clientSecret} onChange={set('clientSecret')} required />
+            <label htmlFor="entra-groups">Group object ids (comma or space separated)</label><input id="entra-groups" value={form.groupIds} onChange={set('groupIds')} required />
+            <label htmlFor="entra-uid">Unique identifier</label>
+            <select id="entra-uid" value={form.uniqueIdentifier} onChange={set('uniqueIdentifier')}><option value="email">Email</option><option value="userName">Username (user principal name)</option><option value="employeeNumber">Employee Number (employeeId)</option></select>
+            <label htmlFor="entra-schedule">Schedule</label>
+            <select id="entra-schedule" value={form.interval} onChange={set('interval')}><option value="40">Every 40 minutes</option><option value="60">Every hour</option><option value="1440">Once a day</option><option value="off">Only when run by hand</option></select>
+            {connect.error && <p role="alert" className="error">{connect.error.message}</p>}
+            <div className="actions"><button type="button" className="secondary" onClick={() => setOpen(false)}>Cancel</button><button type="submit" disabled={connect.isPending}>Connect</button></div>
+          </form>
+        </Dialog>
+      )}
     </section>
   );
 }
