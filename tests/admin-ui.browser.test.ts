@@ -88,7 +88,7 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'sync-connect.png') });
     await connectDialog.getByRole('button', { name: 'Connect' }).click();
     const baseUrl = (await stack.admin('GET', `/lists/${listId}/sync/scim`)).body.scimBaseUrl as string;
-    await page.getByText(baseUrl, { exact: true }).waitFor(); // the SCIM base URL as text, exactly as the API gives it
+    expect(await page.getByTestId('scim-base-url').textContent()).toBe(baseUrl); // the SCIM base URL as text, exactly as the API gives it
     await page.getByRole('heading', { name: 'Bearer Tokens' }).waitFor();
     await page.getByRole('button', { name: 'Generate Token' }).click();
     const tokenDialog = page.getByRole('dialog', { name: 'Bearer token' });
@@ -104,6 +104,10 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await tokenDialog.waitFor({ state: 'detached' });
     expect(await page.content()).not.toContain(scimToken); // gone from the page, not merely hidden
     await page.getByRole('cell', { name: `${scimToken.slice(0, 8)}…` }).waitFor();
+    // setup guides for each IdP, with this list's base URL filled in
+    for (const idp of ['Okta', 'Microsoft Entra ID', 'OneLogin', 'JumpCloud', 'PingOne']) await page.locator('.guides summary', { hasText: idp }).waitFor();
+    await page.locator('.guides summary', { hasText: 'Okta' }).click();
+    expect(await page.locator('.guides details[open]').textContent()).toContain(baseUrl);
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'sync.png') });
     await page.getByRole('link', { name: 'People' }).click();

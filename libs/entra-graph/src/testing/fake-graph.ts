@@ -76,6 +76,8 @@ export class FakeGraph {
   }
 
   async stop(): Promise<void> {
+    // idle keep-alive connections of a client that is still around would hold close() open
+    this.server?.closeIdleConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ok } from '../api/client';
 import { Dialog } from '../components/Dialog';
+import { SetupGuides } from '../components/SetupGuides';
 import { useMe } from '../me';
 import { Link } from '../router';
 
@@ -100,6 +101,7 @@ function ScimCard({ listId }: { listId: string }) {
               </tbody>
             </table>
           )}
+          {scim.data.scimBaseUrl && <SetupGuides baseUrl={scim.data.scimBaseUrl} />}
           <p className="actions">
             <Link to={`/lists/${listId}/mappings`} className="button">Configure Mappings</Link>
             {canWrite && <button type="button" className="danger" onClick={() => setDialog({ kind: 'disconnect' })}>Disconnect</button>}
