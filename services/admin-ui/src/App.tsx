@@ -9,12 +9,13 @@ import { SignIn } from './screens/SignIn';
 import { Sync } from './screens/Sync';
 import { Audit } from './screens/Audit';
 import { Mappings } from './screens/Mappings';
+import { Imports } from './screens/Imports';
 import { useMe } from './me';
 import { Fields } from './screens/Fields';
 import { ProvisioningLog } from './screens/ProvisioningLog';
 
 /** the list tabs, in the seeds' words; the ones not built yet are not shown */
-const TABS = [{ slug: 'people', label: 'People' }, { slug: 'fields', label: 'Fields' }, { slug: 'sync', label: 'Sync' }, { slug: 'provisioning-log', label: 'Provisioning log' }] as const;
+const TABS = [{ slug: 'people', label: 'People' }, { slug: 'fields', label: 'Fields' }, { slug: 'sync', label: 'Sync' }, { slug: 'provisioning-log', label: 'Provisioning log' }, { slug: 'imports', label: 'Imports' }] as const;
 
 function ListScreen({ listId, tab, personId }: { listId: string; tab: string; personId?: string }) {
   const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string } });
@@ -30,6 +31,7 @@ function ListScreen({ listId, tab, personId }: { listId: string; tab: string; pe
       {tab === 'fields' && <Fields listId={listId} />}
       {tab === 'sync' && <Sync listId={listId} />}
       {tab === 'provisioning-log' && <ProvisioningLog listId={listId} />}
+      {tab === 'imports' && <Imports listId={listId} />}
     </main>
   );
 }
