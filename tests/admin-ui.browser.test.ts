@@ -331,6 +331,40 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     expect(await page.getByRole('cell', { name: 'Alan Turing' }).count()).toBe(0); // the faulty row was left out
   }, 60_000);
 
+  it('reviews a changeset with a conflict side by side, resolves it field by field, applies it and rolls it back', async () => {
+    const list = await stack.admin('POST', '/lists', { name: 'Form 7' });
+    const listId = list.body.id as string;
+    for (const f of [{ key: 'firstName', label: 'First name', type: 'text' }, { key: 'form', label: 'Form', type: 'text' }]) expect((await stack.admin('POST', `/lists/${listId}/fields`, f)).status).toBe(201);
+    const ann = (await stack.admin('POST', `/lists/${listId}/people`, { fields: { firstName: 'Ann', form: '7A' } })).body.id as string;
+    await signIn(page, stack.url);
+    await page.goto(`${stack.url}/lists/${listId}/changesets`);
+    await page.getByLabel('Session name').fill('Photo day');
+    await page.getByRole('button', { name: 'Start session' }).click();
+    await page.getByText(/Session started with 1 people/).waitFor();
+    const sid = (await stack.admin('GET', `/lists/${listId}/sessions`)).body.items[0].id as string;
+    // the photographer's edit in the session, and someone changing the roster meanwhile
+    expect((await stack.admin('PATCH', `/sessions/${sid}/people/${ann}`, { fields: { form: '8A' } })).status).toBe(200);
+    expect((await stack.admin('PATCH', `/lists/${listId}/people/${ann}`, { fields: { form: '8B' } })).status).toBe(200);
+    const cid = (await stack.admin('POST', `/sessions/${sid}/push`)).body.changesetId as string;
+    await page.getByRole('link', { name: cid.slice(0, 8) }).click();
+    const conflict = page.locator('tr.conflict');
+    await conflict.waitFor();
+    expect(await conflict.locator('td').allTextContents()).toEqual(expect.arrayContaining(['7A', '8B', '8A'])); // base, roster, incoming
+    const approve = page.getByRole('button', { name: 'Approve', exact: true });
+    expect(await approve.isDisabled()).toBe(true); // a conflict needs a choice first
+    await page.getByLabel('Incoming').check();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'changeset.png') });
+    await approve.click();
+    await page.getByRole('heading', { name: /— approved/ }).waitFor();
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('Status: Applied').waitFor({ timeout: 15_000 });
+    expect((await stack.admin('GET', `/lists/${listId}/people/${ann}`)).body.fields.form).toBe('8A');
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByText('Status: Rolled back').waitFor({ timeout: 15_000 });
+    expect((await stack.admin('GET', `/lists/${listId}/people/${ann}`)).body.fields.form).toBe('8B');
+  }, 60_000);
+
   it('serves the console with a content security policy and its assets cached for good; the API and SCIM keep their own answers', async () => {
     const html = await fetch(`${stack.url}/lists/some-list/people`);
     expect(html.status).toBe(200);

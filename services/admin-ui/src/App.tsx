@@ -10,12 +10,13 @@ import { Sync } from './screens/Sync';
 import { Audit } from './screens/Audit';
 import { Mappings } from './screens/Mappings';
 import { Imports } from './screens/Imports';
+import { ChangesetReview, Changesets } from './screens/Changesets';
 import { useMe } from './me';
 import { Fields } from './screens/Fields';
 import { ProvisioningLog } from './screens/ProvisioningLog';
 
 /** the list tabs, in the seeds' words; the ones not built yet are not shown */
-const TABS = [{ slug: 'people', label: 'People' }, { slug: 'fields', label: 'Fields' }, { slug: 'sync', label: 'Sync' }, { slug: 'provisioning-log', label: 'Provisioning log' }, { slug: 'imports', label: 'Imports' }] as const;
+const TABS = [{ slug: 'people', label: 'People' }, { slug: 'fields', label: 'Fields' }, { slug: 'sync', label: 'Sync' }, { slug: 'provisioning-log', label: 'Provisioning log' }, { slug: 'imports', label: 'Imports' }, { slug: 'changesets', label: 'Changesets' }] as const;
 
 function ListScreen({ listId, tab, personId }: { listId: string; tab: string; personId?: string }) {
   const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string } });
@@ -32,6 +33,7 @@ function ListScreen({ listId, tab, personId }: { listId: string; tab: string; pe
       {tab === 'sync' && <Sync listId={listId} />}
       {tab === 'provisioning-log' && <ProvisioningLog listId={listId} />}
       {tab === 'imports' && <Imports listId={listId} />}
+      {tab === 'changesets' && (personId ? <ChangesetReview listId={listId} changesetId={personId} /> : <Changesets listId={listId} />)}
     </main>
   );
 }
@@ -53,7 +55,7 @@ export function App() {
         </nav>
         <button type="button" onClick={() => { session.signOut(); qc.clear(); setSignedIn(false); navigate('/'); }}>Sign out</button>
       </header>
-      {path === '/audit' ? <Audit /> : listMatch && listMatch[2] === 'mappings' ? <Mappings listId={decodeURIComponent(listMatch[1])} /> : listMatch ? <ListScreen listId={decodeURIComponent(listMatch[1])} tab={listMatch[2] ?? 'people'} personId={listMatch[2] === 'people' && listMatch[3] ? decodeURIComponent(listMatch[3]) : undefined} /> : <Lists />}
+      {path === '/audit' ? <Audit /> : listMatch && listMatch[2] === 'mappings' ? <Mappings listId={decodeURIComponent(listMatch[1])} /> : listMatch ? <ListScreen listId={decodeURIComponent(listMatch[1])} tab={listMatch[2] ?? 'people'} personId={listMatch[3] ? decodeURIComponent(listMatch[3]) : undefined} /> : <Lists />}
     </>
   );
 }
