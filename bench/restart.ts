@@ -19,7 +19,7 @@ import { openEmbeddedEventStore, type NewEvent } from '@muster/event-store';
 import { LAUNCHER_NODE_FLAGS } from '../services/launcher/src/services.ts';
 import { ADMIN, appendAll, figure, freePort, load, spawnNode, waitFor, type Figure } from './harness.ts';
 
-const LIST = 'restart-bench-list';
+export const LIST = 'restart-bench-list';
 const FIRST = ['Ada', 'Alan', 'Grace', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Margaret', 'Ken'];
 const DEPTS = ['Engineering', 'Research', 'Operations', 'Sales', 'Finance', 'Legal', 'Support', 'Marketing'];
 

@@ -11,6 +11,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   imports: async () => (await import('./imports.ts')).benchImports(),
   entra: async () => (await import('./entra.ts')).benchEntra(),
   restart: async () => (await import('./restart.ts')).benchRestart(),
+  ui: async () => (await import('./ui.ts')).benchUi(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

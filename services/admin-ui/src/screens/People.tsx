@@ -8,6 +8,8 @@ type Person = { id: string; status: 'active' | 'inactive'; fields: Record<string
 type Field = { key: string; label: string };
 type Status = 'active' | 'inactive' | 'all';
 
+/** the first page small, so the first rows come quickly; later pages large, so scrolling fetches rarely */
+const FIRST_PAGE = 100;
 const PAGE = 500;
 const ROW_HEIGHT = 36;
 /** new people from an IdP appear within 2 s: the loaded pages are polled (a light poll needs nothing
@@ -35,7 +37,7 @@ export function People({ listId }: { listId: string }) {
     queryKey: ['people', listId, status, q, sort],
     initialPageParam: undefined as string | undefined,
     queryFn: async ({ pageParam }) => ok(await api.GET('/api/v1/lists/{id}/people', {
-      params: { path: { id: listId }, query: { status, limit: PAGE, ...(q ? { q } : {}), ...(sort ? { sort: sort.key, order: sort.order } : {}), ...(pageParam ? { cursor: pageParam } : {}) } as never },
+      params: { path: { id: listId }, query: { status, limit: pageParam ? PAGE : FIRST_PAGE, ...(q ? { q } : {}), ...(sort ? { sort: sort.key, order: sort.order } : {}), ...(pageParam ? { cursor: pageParam } : {}) } as never },
     })) as { items: Person[]; total: number; nextCursor: string | null },
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     placeholderData: keepPreviousData,
