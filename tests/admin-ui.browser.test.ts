@@ -160,6 +160,12 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await expect.poll(names).toEqual(['Grace Hopper', 'Ada Lovelace', 'Alan Turing']);
     await page.getByRole('button', { name: /^Name/ }).click();
     await expect.poll(names).toEqual(['Alan Turing', 'Ada Lovelace', 'Grace Hopper']);
+    // a field filter: Last Name contains "tur"
+    await page.getByLabel('Field', { exact: true }).selectOption({ label: 'Last Name' });
+    await page.getByLabel('contains').fill('tur');
+    await expect.poll(names).toEqual(['Alan Turing']);
+    await page.getByLabel('Field', { exact: true }).selectOption({ label: 'Any field' });
+    await expect.poll(names).toEqual(['Alan Turing', 'Ada Lovelace', 'Grace Hopper']);
 
     // a reload (or a shared link) lands on the same screen, still signed in
     await page.reload();
@@ -189,6 +195,16 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     expect(patched.status).toBe(200);
     await log.getByText('jobTitle: (empty) → Rear Admiral').waitFor({ timeout: 3_000 });
     expect(await log.locator('tbody tr').first().textContent()).toContain('UPDATE'); // newest first
+    await page.getByLabel('Operation').selectOption('UPDATE');
+    await expect.poll(() => log.locator('tbody tr').count()).toBe(1);
+    // Entra ID's SCIM client as well as Okta's: its create shows up live, named by its IdP
+    await page.getByLabel('Operation').selectOption('CREATE');
+    const entraUser = await fetch(`${stack.url}/scim/v2/lists/${listId}/Users`, {
+      method: 'POST', headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json', 'user-agent': 'Azure AD SCIM Client' },
+      body: JSON.stringify({ schemas: [USER, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'], externalId: 'e-77', userName: 'barbara@school.example', active: true, displayName: 'Barbara Liskov', name: { givenName: 'Barbara', familyName: 'Liskov' }, emails: [{ primary: true, type: 'work', value: 'barbara@school.example' }], 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'Science' } }),
+    });
+    expect(entraUser.status).toBe(201);
+    await log.getByRole('row', { name: /Barbara Liskov/ }).getByRole('cell', { name: 'Microsoft Entra ID' }).waitFor({ timeout: 3_000 });
     await page.getByLabel('Operation').selectOption('UPDATE');
     await expect.poll(() => log.locator('tbody tr').count()).toBe(1);
     expect(await accessibilityProblems(page)).toEqual([]);
@@ -363,6 +379,26 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Roll back' }).click();
     await page.getByText('Status: Rolled back').waitFor({ timeout: 15_000 });
     expect((await stack.admin('GET', `/lists/${listId}/people/${ann}`)).body.fields.form).toBe('8B');
+  }, 60_000);
+
+  it('a viewer sees no button it cannot use, and no audit screen', async () => {
+    const list = await stack.admin('POST', '/lists', { name: 'Read only' });
+    expect((await stack.admin('POST', `/lists/${list.body.id}/sync/scim`, { uniqueIdentifier: 'userName' })).status).toBe(201);
+    const viewer = (await stack.admin('POST', '/admin-tokens', { role: 'viewer' })).body.token as string;
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const view = await context.newPage();
+    await view.goto(stack.url);
+    await view.getByLabel('Admin token').fill(viewer);
+    await view.getByRole('button', { name: 'Sign in' }).click();
+    await view.getByRole('link', { name: 'Read only' }).waitFor();
+    expect(await view.getByRole('button', { name: 'Create list' }).count()).toBe(0);
+    expect(await view.getByRole('link', { name: 'Audit' }).count()).toBe(0);
+    await view.goto(`${stack.url}/lists/${list.body.id}/sync`);
+    await view.getByRole('heading', { name: 'Bearer Tokens' }).waitFor();
+    for (const name of ['Generate Token', 'Disconnect', 'Connect', 'Revoke', 'Rotate']) expect(await view.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    await view.goto(`${stack.url}/lists/${list.body.id}/imports`);
+    await view.getByText('Importing needs an owner or admin token.').waitFor();
+    await context.close();
   }, 60_000);
 
   it('serves the console with a content security policy and its assets cached for good; the API and SCIM keep their own answers', async () => {

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, explain, ok, session } from '../api/client';
 import { useMe } from '../me';
+import { Link } from '../router';
 
 type Summary = { rows: number; create: number; update: number; unchanged: number; deactivate: number; reactivate: number; invalid: number; duplicateInFile: number };
 type Import = {
@@ -125,6 +126,7 @@ export function Imports({ listId }: { listId: string }) {
                 </table>
               )}
               <h3>3. Apply</h3>
+              {imp.changesetId && <p><Link to={`/lists/${listId}/changesets/${imp.changesetId}`}>Review it as a changeset</Link> (every change, field by field, before it is applied)</p>}
               {imp.status === 'ready' && <button type="button" onClick={() => apply.mutate()} disabled={apply.isPending}>Apply the import</button>}
               {imp.status === 'applying' && <p role="status">Applying: {progress?.done ?? progress?.applied ?? 0} of {progress?.total ?? '…'} <progress max={progress?.total ?? 1} value={progress?.done ?? progress?.applied ?? 0} /></p>}
               {imp.status === 'applied' && <p role="status">Applied. The list now holds the file's people.</p>}

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ok } from '../api/client';
+import { useMe } from '../me';
 import { Link, navigate } from '../router';
 
 type ListItem = { id: string; name: string; counts?: { active: number; inactive: number }; sync?: { provider: string } | null; lastSyncAt?: string | null };
@@ -8,6 +9,7 @@ type ListItem = { id: string; name: string; counts?: { active: number; inactive:
 /** Lists: every list with its counts and sync provider; create a list. */
 export function Lists() {
   const qc = useQueryClient();
+  const { canWrite } = useMe();
   const lists = useQuery({ queryKey: ['lists'], queryFn: async () => ok(await api.GET('/api/v1/lists', {})) as { items: ListItem[] } });
   const [name, setName] = useState('');
   const create = useMutation({
@@ -17,11 +19,11 @@ export function Lists() {
   return (
     <main>
       <h1>Lists</h1>
-      <form className="inline" onSubmit={(e) => { e.preventDefault(); if (name.trim()) create.mutate(name.trim()); }}>
+      {canWrite && <form className="inline" onSubmit={(e) => { e.preventDefault(); if (name.trim()) create.mutate(name.trim()); }}>
         <label htmlFor="new-list">New list name</label>
         <input id="new-list" value={name} onChange={(e) => setName(e.target.value)} />
         <button type="submit" disabled={!name.trim() || create.isPending}>Create list</button>
-      </form>
+      </form>}
       {create.error && <p role="alert" className="error">{create.error.message}</p>}
       {lists.error && <p role="alert" className="error">{lists.error.message}</p>}
       {lists.data && (
@@ -40,7 +42,7 @@ export function Lists() {
           </tbody>
         </table>
       )}
-      {lists.data && lists.data.items.length === 0 && <p>No lists yet. Create one above.</p>}
+      {lists.data && lists.data.items.length === 0 && <p>No lists yet.{canWrite ? ' Create one above.' : ''}</p>}
     </main>
   );
 }

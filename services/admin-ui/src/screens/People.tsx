@@ -29,15 +29,20 @@ export function People({ listId }: { listId: string }) {
   const [typed, setTyped] = useState('');
   const [q, setQ] = useState('');
   const [sort, setSort] = useState<{ key: string; order: 'asc' | 'desc' } | null>(null);
+  const [filterField, setFilterField] = useState('');
+  const [filterTyped, setFilterTyped] = useState('');
+  const [filterValue, setFilterValue] = useState('');
+  useEffect(() => { const t = setTimeout(() => setFilterValue(filterTyped.trim()), 150); return () => clearTimeout(t); }, [filterTyped]);
+  const fieldFilter = filterField && filterValue ? { [`contains.${filterField}`]: filterValue } : {};
   useEffect(() => { const t = setTimeout(() => setQ(typed.trim()), 150); return () => clearTimeout(t); }, [typed]);
 
   // the list's fields make the columns: polled too, so a sync connected meanwhile adds its fields
   const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string; fields?: Field[] }, refetchInterval: LIVE_MS * 2 });
   const people = useInfiniteQuery({
-    queryKey: ['people', listId, status, q, sort],
+    queryKey: ['people', listId, status, q, sort, filterField, filterValue],
     initialPageParam: undefined as string | undefined,
     queryFn: async ({ pageParam }) => ok(await api.GET('/api/v1/lists/{id}/people', {
-      params: { path: { id: listId }, query: { status, limit: pageParam ? PAGE : FIRST_PAGE, ...(q ? { q } : {}), ...(sort ? { sort: sort.key, order: sort.order } : {}), ...(pageParam ? { cursor: pageParam } : {}) } as never },
+      params: { path: { id: listId }, query: { status, limit: pageParam ? PAGE : FIRST_PAGE, ...(q ? { q } : {}), ...fieldFilter, ...(sort ? { sort: sort.key, order: sort.order } : {}), ...(pageParam ? { cursor: pageParam } : {}) } as never },
     })) as { items: Person[]; total: number; nextCursor: string | null },
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     placeholderData: keepPreviousData,
@@ -82,6 +87,13 @@ export function People({ listId }: { listId: string }) {
         </select>
         <label htmlFor="people-search">Search</label>
         <input id="people-search" type="search" value={typed} onChange={(e) => setTyped(e.target.value)} />
+        <label htmlFor="filter-field">Field</label>
+        <select id="filter-field" value={filterField} onChange={(e) => setFilterField(e.target.value)}>
+          <option value="">Any field</option>
+          {(list.data?.fields ?? []).map((f) => <option key={f.key} value={f.key}>{f.label}</option>)}
+        </select>
+        <label htmlFor="filter-value">contains</label>
+        <input id="filter-value" value={filterTyped} onChange={(e) => setFilterTyped(e.target.value)} disabled={!filterField} />
         <span aria-live="polite" className="count">{people.data ? `${total.toLocaleString('en')} ${total === 1 ? 'person' : 'people'}` : 'Loading…'}</span>
       </div>
       {people.error && <p role="alert" className="error">{people.error.message}</p>}
