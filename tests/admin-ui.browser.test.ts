@@ -98,6 +98,7 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'sync-connect.png') });
     await connectDialog.getByRole('button', { name: 'Connect' }).click();
+    await page.getByTestId('scim-base-url').waitFor();
     const baseUrl = (await stack.admin('GET', `/lists/${listId}/sync/scim`)).body.scimBaseUrl as string;
     expect(await page.getByTestId('scim-base-url').textContent()).toBe(baseUrl); // the SCIM base URL as text, exactly as the API gives it
     await page.getByRole('heading', { name: 'Bearer Tokens' }).waitFor();
@@ -186,8 +187,8 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe(`/lists/${listId}/provisioning-log`);
     const log = page.getByRole('table');
     await log.getByRole('cell', { name: 'Grace Hopper' }).waitFor();
-    expect(await log.getByRole('cell', { name: 'CREATE', exact: true }).count()).toBe(3);
-    expect(await log.getByRole('cell', { name: 'Okta' }).count()).toBe(3);
+    await expect.poll(() => log.getByRole('cell', { name: 'CREATE', exact: true }).count()).toBe(3);
+    await expect.poll(() => log.getByRole('cell', { name: 'Okta' }).count()).toBe(3);
     const patched = await fetch(`${stack.url}/scim/v2/lists/${listId}/Users/${ids.grace}`, {
       method: 'PATCH', headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json', 'user-agent': 'Okta SCIM Client 1.0.0' },
       body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Rear Admiral' }] }),
@@ -241,7 +242,7 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await page.getByLabel('Values (comma-separated)').fill('Red, Blue');
     await page.getByRole('button', { name: 'Add field' }).click();
     await page.getByRole('cell', { name: 'enum (Red, Blue)' }).waitFor();
-    expect(await page.getByRole('row', { name: /House/ }).getByText('Local (edited here)').count()).toBe(1);
+    await expect.poll(() => page.getByRole('row', { name: /House/ }).getByText('Local (edited here)').count()).toBe(1);
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'fields.png') });
 
@@ -250,7 +251,7 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await page.getByRole('link', { name: 'Grace Hopper' }).click();
     await page.getByRole('heading', { name: 'Grace Hopper' }).waitFor();
     expect(new URL(page.url()).pathname).toBe(`/lists/${listId}/people/${ids.grace}`);
-    expect(await page.getByText('Synced by SCIM').count()).toBeGreaterThanOrEqual(9);
+    await expect.poll(() => page.getByText('Synced by SCIM').count()).toBeGreaterThanOrEqual(9);
     await page.getByText(/Created by the identity provider by Okta/).waitFor();
     await page.getByText('jobTitle: (empty) → Rear Admiral').waitFor();
     expect(await page.getByRole('button', { name: 'Deactivate' }).count()).toBe(0); // the IdP owns the status

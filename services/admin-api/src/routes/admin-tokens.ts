@@ -27,7 +27,7 @@ export const adminTokenRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ctx = app.admin;
   const { store, readStore } = ctx;
-  const { cmd } = helpers(ctx);
+  const { cmd, consistent } = helpers(ctx);
 
   const mayManage = (p: Principal, t: AdminTokenState) => p.orgId === null || t.orgId === p.orgId;
   const tokenFor = (p: Principal, tokenId: string) => {
@@ -36,6 +36,8 @@ export const adminTokenRoutes: FastifyPluginAsync = async (app) => {
     return t;
   };
   const view = async (tokens: AdminTokenState[], caller: Principal) => {
+    // the read model (created, revoked, reason) as far as the log goes: a token the start just replaced shows why
+    await consistent();
     const ids = tokens.map((t) => t.tokenId);
     const [docs, usage] = await Promise.all([
       readStore.collection('admin_tokens').find({ _id: { $in: ids } }),
