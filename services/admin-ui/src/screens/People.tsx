@@ -14,7 +14,7 @@ const PAGE = 500;
 const ROW_HEIGHT = 36;
 /** new people from an IdP appear within 2 s: the loaded pages are polled (a light poll needs nothing
  * beyond the query API and passes any proxy; server-sent events would save the requests) */
-const LIVE_MS = 1_500;
+const LIVE_MS = 1_000;
 
 const nameOf = (p: Person) => {
   const f = p.fields;
