@@ -47,6 +47,11 @@ function mentions(list: unknown, id: string): boolean {
 }
 
 /** A predicate for the filter (throws TypeError on a bad time). */
+/** whether an event's data belongs to an organisation: an event of one of its lists, or naming it */
+function ownedBy(d: Record<string, unknown>, scope: { orgId: string; listIds: ReadonlySet<string> }): boolean {
+  return (typeof d.listId === 'string' && scope.listIds.has(d.listId)) || d.orgId === scope.orgId;
+}
+
 export function auditMatcher(filter: AuditFilter): (e: RecordedEvent) => boolean {
   const from = parseTime('from', filter.from);
   const to = parseTime('to', filter.to);
@@ -55,10 +60,7 @@ export function auditMatcher(filter: AuditFilter): (e: RecordedEvent) => boolean
   return (e) => {
     if (types && !types.has(e.type)) return false;
     const d = e.data as Record<string, unknown>;
-    if (scope) {
-      const inScope = (typeof d.listId === 'string' && scope.listIds.has(d.listId)) || d.orgId === scope.orgId;
-      if (!inScope) return false;
-    }
+    if (scope && !ownedBy(d, scope)) return false;
     if (listId !== undefined && d.listId !== listId) return false;
     if (personId !== undefined) {
       const about = e.streamId === `${streamPrefixes.person}${personId}` || d.personId === personId || d.ownerId === personId
@@ -122,8 +124,7 @@ export function organisationStreams(scope: { orgId: string; listIds: ReadonlySet
   return (e) => {
     let mine = owned.get(e.streamId);
     if (mine === undefined) {
-      const d = e.data as Record<string, unknown>;
-      mine = (typeof d.listId === 'string' && scope.listIds.has(d.listId)) || d.orgId === scope.orgId;
+      mine = ownedBy(e.data as Record<string, unknown>, scope);
       owned.set(e.streamId, mine);
     }
     return mine;

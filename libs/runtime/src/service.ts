@@ -158,14 +158,10 @@ export async function runServices(modules: ServiceModule[], config: MusterConfig
         if (logsInfo(requests)) requests.info(requestLine(req.method, req.url, res.statusCode, ms, 'fast-path'), 'request completed');
       }),
   });
-  logRequests(app, requests);
+  observeRequests(app, requests, metrics);
   // outside the services' own scopes (an unknown path, a bad body sent to one): the admin API's
   // JSON error shape, never Fastify's default body or an FST_ERR_* code
   installJsonErrorHandler(app);
-  app.addHook('onResponse', (req, reply, done) => {
-    metrics.request(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-    done();
-  });
   const fastPathsEnabled = config.httpFastPaths && !telemetry.enabled;
   const http: HttpMount = { fastPathsEnabled, addFastPath: (f) => { if (fastPathsEnabled) fastPaths.push(f); } };
   const inflight = trackInflight(app);
@@ -241,11 +237,13 @@ function requestLine(method: string | undefined, url: string | undefined, status
 }
 
 /**
- * One `request completed` line per request Fastify answers, at info, written by the request logger
- * with the request id as a field (a request's own child logger would be made just for this line).
+ * Per request Fastify answers, in one hook: its duration in the metrics (by route pattern), and one
+ * `request completed` line at info, written by the request logger with the request id as a field
+ * (a request's own child logger would be made just for this line).
  */
-function logRequests(app: FastifyInstance, requests: Logger): void {
+function observeRequests(app: FastifyInstance, requests: Logger, metrics: Metrics): void {
   app.addHook('onResponse', (req, reply, done) => {
+    metrics.request(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     if (logsInfo(requests)) requests.info({ reqId: req.id, ...requestLine(req.method, req.url, reply.statusCode, reply.elapsedTime) }, 'request completed');
     done();
   });

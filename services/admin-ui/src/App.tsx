@@ -1,6 +1,6 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, ok, session } from './api/client';
+import { session } from './api/client';
 import { Link, navigate, usePath } from './router';
 import { Lists } from './screens/Lists';
 import { People } from './screens/People';
@@ -14,12 +14,13 @@ import { ChangesetReview, Changesets } from './screens/Changesets';
 import { useMe } from './me';
 import { Fields } from './screens/Fields';
 import { ProvisioningLog } from './screens/ProvisioningLog';
+import { useList } from './list';
 
 /** the list tabs, in the seeds' words; the ones not built yet are not shown */
 const TABS = [{ slug: 'people', label: 'People' }, { slug: 'fields', label: 'Fields' }, { slug: 'sync', label: 'Sync' }, { slug: 'provisioning-log', label: 'Provisioning log' }, { slug: 'imports', label: 'Imports' }, { slug: 'changesets', label: 'Changesets' }] as const;
 
 function ListScreen({ listId, tab, personId }: { listId: string; tab: string; personId?: string }) {
-  const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string } });
+  const list = useList(listId);
   return (
     <main>
       <p><Link to="/">All lists</Link></p>

@@ -3,13 +3,13 @@ import { useState } from 'react';
 import { api, ok } from '../api/client';
 import { useMe } from '../me';
 import { Link, navigate } from '../router';
+import { shown } from '../format';
 
 type CField = { field: string; base: unknown; master: unknown; proposed: unknown; conflict: boolean; locked: boolean; choice: 'proposed' | 'master' | 'skip' | null };
 type Change = { id: string; personId: string; kind: string; decision: 'pending' | 'approved' | 'rejected'; applied: boolean; reverted?: boolean; fields: CField[] };
 type Changeset = { id: string; origin?: { kind: string; id?: string } | string; status: string; counts?: Record<string, number>; progress?: { done?: number; total?: number } | null; changes?: Change[]; total?: number; createdAt?: string };
 const ORIGIN = { session: 'Session', csv: 'CSV import', 'entra-run': 'Entra ID sync (held)' } as Record<string, string>;
 const STATUS = { open: 'Open for review', applying: 'Applying', applied: 'Applied', rolling_back: 'Rolling back', rolled_back: 'Rolled back', discarded: 'Discarded' } as Record<string, string>;
-const shown = (v: unknown) => (v === null || v === undefined || v === '' ? '(empty)' : Array.isArray(v) ? v.join(', ') : String(v));
 
 /** The Changesets tab: start a session from a filter, and the list's changesets to review. */
 export function Changesets({ listId }: { listId: string }) {

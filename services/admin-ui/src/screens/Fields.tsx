@@ -2,10 +2,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ok } from '../api/client';
 import { useMe } from '../me';
+import { PROVIDER } from '../format';
 
 type Field = { key: string; label: string; type: string; required?: boolean; enumValues?: string[]; syncedBy: string | null };
 const TYPES = ['text', 'email', 'phone', 'date', 'number', 'boolean', 'enum'] as const;
-const PROVIDER = { scim: 'SCIM', entra: 'Entra ID' } as Record<string, string>;
 
 /** a label as a field key: "Locker number" → "lockerNumber" */
 const keyOf = (label: string) => label.trim().replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^[^A-Za-z]+/, '').replace(/^./, (c) => c.toLowerCase());

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { api, explain, ok, session } from '../api/client';
 import { useMe } from '../me';
 import { Link } from '../router';
+import { useList } from '../list';
 
 type Summary = { rows: number; create: number; update: number; unchanged: number; deactivate: number; reactivate: number; invalid: number; duplicateInFile: number };
 type Import = {
@@ -10,7 +11,6 @@ type Import = {
   progress?: { done?: number; total?: number; applied?: number } | null; failure?: string | null; suggestedMapping?: Record<string, string | null>;
 };
 type RowError = { row: number; column: string | null; field: string | null; code: string; message: string; value?: string | null };
-type Field = { key: string; label: string };
 const TRANSFORMS = ['direct', 'lowercase', 'uppercase', 'trim'] as const;
 const DONE = new Set(['ready', 'failed', 'applied']);
 
@@ -18,7 +18,7 @@ const DONE = new Set(['ready', 'failed', 'applied']);
 export function Imports({ listId }: { listId: string }) {
   const qc = useQueryClient();
   const { canWrite } = useMe();
-  const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { fields?: Field[]; sync?: { provider: string } | null } });
+  const list = useList(listId);
   const [current, setCurrent] = useState<Import | null>(null);
   const [mapping, setMapping] = useState<Record<string, { field: string; transform: string }>>({});
   const [uidColumn, setUidColumn] = useState('');

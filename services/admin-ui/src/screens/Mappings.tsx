@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { ApiFailure, api, ok } from '../api/client';
 import { useMe } from '../me';
 import { Link } from '../router';
+import { useList } from '../list';
 
 type Mapping = { source: string; field: string; enabled?: boolean; transform?: 'direct' | 'lowercase' | 'uppercase' | 'trim'; fallback?: string };
 type Attr = { id: string; label: string; group: string; source: 'scim' | 'entra' };
@@ -28,7 +29,7 @@ function errorsByRow(err: unknown): { rows: Map<number, string[]>; other: string
 export function Mappings({ listId }: { listId: string }) {
   const qc = useQueryClient();
   const { canWrite } = useMe();
-  const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string; fields?: Array<{ key: string; label: string }>; sync?: { provider: string } | null } });
+  const list = useList(listId);
   const catalogue = useQuery({ queryKey: ['catalogue'], queryFn: async () => ok(await api.GET('/api/v1/mappings/catalogue', {})) as { attributes: Attr[] } });
   const [watchRemap, setWatchRemap] = useState(false);
   const current = useQuery({ queryKey: ['mappings', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}/mappings', { params: { path: { id: listId } } })) as Current, refetchInterval: watchRemap ? 500 : false });

@@ -1,11 +1,12 @@
-import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, useState } from 'react';
 import { api, ok } from '../api/client';
 import { Link } from '../router';
+import { shown } from '../format';
+import { useList } from '../list';
 
 type Person = { id: string; status: 'active' | 'inactive'; fields: Record<string, unknown> };
-type Field = { key: string; label: string };
 type Status = 'active' | 'inactive' | 'all';
 
 /** the first page small, so the first rows come quickly; later pages large, so scrolling fetches rarely */
@@ -21,7 +22,6 @@ const nameOf = (p: Person) => {
   const name = f.displayName ?? [f.firstName, f.lastName].filter(Boolean).join(' ');
   return typeof name === 'string' && name ? name : '(no name)';
 };
-const shown = (v: unknown) => (v === null || v === undefined ? '' : Array.isArray(v) ? v.join(', ') : String(v));
 
 /** A list's people: status filter, search, sort by a field, cursor paging into a virtualised table. */
 export function People({ listId }: { listId: string }) {
@@ -37,7 +37,7 @@ export function People({ listId }: { listId: string }) {
   useEffect(() => { const t = setTimeout(() => setQ(typed.trim()), 150); return () => clearTimeout(t); }, [typed]);
 
   // the list's fields make the columns: polled too, so a sync connected meanwhile adds its fields
-  const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string; fields?: Field[] }, refetchInterval: LIVE_MS * 2 });
+  const list = useList(listId, LIVE_MS * 2);
   const people = useInfiniteQuery({
     queryKey: ['people', listId, status, q, sort, filterField, filterValue],
     initialPageParam: undefined as string | undefined,
@@ -109,7 +109,7 @@ export function People({ listId }: { listId: string }) {
               return (
                 <tr key={p.id} aria-rowindex={v.index + 2} style={{ height: ROW_HEIGHT }}>
                   <td><Link to={`/lists/${listId}/people/${encodeURIComponent(p.id)}`}>{nameOf(p)}</Link></td>
-                  {fields.map((f) => <td key={f.key}>{shown(p.fields[f.key])}</td>)}
+                  {fields.map((f) => <td key={f.key}>{shown(p.fields[f.key], '')}</td>)}
                   <td>{p.status === 'active' ? 'Active' : 'Inactive'}</td>
                 </tr>
               );

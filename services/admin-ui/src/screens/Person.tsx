@@ -3,8 +3,9 @@ import { useEffect, useState } from 'react';
 import { api, ok } from '../api/client';
 import { useMe } from '../me';
 import { Link } from '../router';
+import { PROVIDER, shown, when } from '../format';
+import { useList } from '../list';
 
-type Field = { key: string; label: string; type: string; enumValues?: string[] };
 type Change = { field: string; old: unknown; new: unknown };
 type Detail = {
   id: string; status: 'active' | 'inactive'; fields: Record<string, unknown>; linked: boolean; lockedFields: string[]; syncedBy: string | null;
@@ -12,9 +13,7 @@ type Detail = {
   timeline: Array<{ position: number; type: string; at: string; actor: { kind?: string; id?: string } | null; source: { kind?: string; idp?: string; method?: string } | null; fieldChanges: Change[]; cause?: string | null }>;
 };
 
-const PROVIDER = { scim: 'SCIM', entra: 'Entra ID' } as Record<string, string>;
 const EVENT = { PersonProvisioned: 'Created by the identity provider', PersonCreated: 'Added', AttributesChanged: 'Changed', Deactivated: 'Deactivated', Reactivated: 'Reactivated', PersonUnlinked: 'Removed by the identity provider', PersonRelinked: 'Provisioned again' } as Record<string, string>;
-const shown = (v: unknown) => (v === null || v === undefined || v === '' ? '(empty)' : Array.isArray(v) ? v.join(', ') : String(v));
 const who = (t: Detail['timeline'][number]) => t.source?.kind === 'scim' ? `${t.source.idp ?? 'identity provider'} (SCIM ${t.source.method ?? ''})`.trim()
   : t.source?.kind === 'entra' ? 'Entra ID sync' : t.source?.kind === 'remap' ? 'Mapping change' : t.actor?.kind === 'admin' ? 'An admin' : t.source?.kind ?? 'Muster';
 
@@ -22,7 +21,7 @@ const who = (t: Detail['timeline'][number]) => t.source?.kind === 'scim' ? `${t.
 export function Person({ listId, personId }: { listId: string; personId: string }) {
   const qc = useQueryClient();
   const { canWrite } = useMe();
-  const list = useQuery({ queryKey: ['list', listId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}', { params: { path: { id: listId } } })) as { name: string; fields?: Field[]; sync?: { provider: string } | null } });
+  const list = useList(listId);
   const person = useQuery({ queryKey: ['person', listId, personId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}/people/{personId}', { params: { path: { id: listId, personId } } })) as Detail, refetchInterval: 3_000 });
   const [draft, setDraft] = useState<Record<string, string>>({});
   const [notice, setNotice] = useState<string | null>(null);
@@ -71,7 +70,7 @@ export function Person({ listId, personId }: { listId: string; personId: string 
           <ol className="timeline" reversed>
             {[...p.timeline].reverse().map((t) => (
               <li key={t.position}>
-                <strong>{EVENT[t.type] ?? t.type}</strong> by {who(t)}, {new Date(t.at).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' })}
+                <strong>{EVENT[t.type] ?? t.type}</strong> by {who(t)}, {when(t.at)}
                 {t.fieldChanges.length > 0 && <ul className="changes">{t.fieldChanges.map((c) => <li key={c.field}>{c.field}: {shown(c.old)} → {shown(c.new)}</li>)}</ul>}
               </li>
             ))}

@@ -1,6 +1,7 @@
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ok } from '../api/client';
+import { shown, when } from '../format';
 
 type Change = { field: string; old: unknown; new: unknown };
 type Entry = {
@@ -9,8 +10,6 @@ type Entry = {
 };
 
 const OPERATIONS = ['CREATE', 'UPDATE', 'DEACTIVATE', 'REACTIVATE', 'DELETE', 'GROUP_CREATE', 'GROUP_UPDATE', 'GROUP_DELETE', 'SYNC'];
-const value = (v: unknown) => (v === null || v === undefined || v === '' ? '(empty)' : Array.isArray(v) ? v.join(', ') : String(v));
-const when = (t: string) => new Date(t).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
 const by = (e: Entry) => e.idp ?? (e.source === 'csv' ? 'CSV import' : e.source === 'changeset' ? 'Changeset' : e.source === 'entra' ? 'Entra ID sync' : '—');
 
 /** The provisioning log: what the identity provider (and changesets, imports) did, newest first, live. */
@@ -59,7 +58,7 @@ export function ProvisioningLog({ listId }: { listId: string }) {
               <td>{e.operation}</td>
               <td>{e.resourceName ?? e.resourceId ?? '—'}</td>
               <td>{e.method ? <code>{e.method} {e.path}</code> : '—'}</td>
-              <td>{e.changes.length ? <ul className="changes">{e.changes.map((c) => <li key={c.field}>{c.field}: {value(c.old)} → {value(c.new)}</li>)}</ul> : '—'}</td>
+              <td>{e.changes.length ? <ul className="changes">{e.changes.map((c) => <li key={c.field}>{c.field}: {shown(c.old)} → {shown(c.new)}</li>)}</ul> : '—'}</td>
               <td>{by(e)}</td>
               <td>{e.status}{e.error && <div className="error">{e.error.detail}</div>}</td>
             </tr>

@@ -5,6 +5,7 @@ import { Dialog } from '../components/Dialog';
 import { SetupGuides } from '../components/SetupGuides';
 import { useMe } from '../me';
 import { Link } from '../router';
+import { when as at } from '../format';
 
 type Scim = { connected: boolean; provider: string | null; uniqueIdentifier: string | null; scimBaseUrl: string | null };
 type Token = { id: string; prefix: string; label: string | null; createdAt: string; lastUsedAt: string | null; expiresAt: string | null; status: 'active' | 'expired' | 'revoked' };
@@ -16,7 +17,7 @@ const UIDS = [
   { value: 'email', label: 'Email', example: 'jane@example.com', bestFor: 'Simple setups where email is the primary identifier' },
 ] as const;
 
-const when = (t: string | null) => (t ? new Date(t).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—');
+const when = (t: string | null) => at(t, 'minute');
 
 function copy(text: string, setNote: (s: string) => void, what: string) {
   navigator.clipboard?.writeText(text).then(() => setNote(`${what} copied`), () => setNote(`Select the ${what.toLowerCase()} and copy it by hand`));
