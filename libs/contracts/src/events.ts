@@ -136,6 +136,18 @@ export const eventSchemas = {
     version: 1,
     schema: z.object({ personId: z.string(), listId: z.string(), scim: Scim, fields: Fields, fieldChanges: z.array(FieldChange) }),
   },
+  /**
+   * The person's personal data is gone: their data key is deleted, so every earlier event of theirs
+   * reads `[erased]` where it held personal data. Who and when are the metadata's; nothing personal here.
+   */
+  PersonErased: {
+    version: 1,
+    schema: z.object({
+      personId: z.string(), listId: z.string(), reason: z.string().min(1).max(500),
+      /** what asked for it: an admin's request, the list's retention policy, the list's deletion */
+      trigger: z.enum(['request', 'retention', 'list-deleted']),
+    }),
+  },
   // group-{groupId}
   GroupCreated: {
     version: 1,
@@ -222,7 +234,7 @@ export const eventSchemas = {
     schema: z.object({
       changesetId: z.string(), reviewedPosition: z.number().int(),
       changes: z.array(z.object({
-        changeId: z.string(), masterRevision: z.number().int(), status: PersonStatus, statusLockedBy: SyncProvider.nullable(),
+        changeId: z.string(), personId: z.string().optional(), masterRevision: z.number().int(), status: PersonStatus, statusLockedBy: SyncProvider.nullable(),
         fields: z.array(z.object({ field: z.string(), master: z.unknown(), conflict: z.boolean(), lockedBy: SyncProvider.nullable() })),
       })),
       summary: ChangesetSummary,
@@ -235,7 +247,7 @@ export const eventSchemas = {
       changesetId: z.string(),
       applied: z.array(z.object({ changeId: z.string(), personId: z.string(), revision: z.number().int() })),
       /** changes the roster moved under between the check and the write: back to review, nothing written */
-      stale: z.array(z.object({ changeId: z.string(), field: z.string(), master: z.unknown() })),
+      stale: z.array(z.object({ changeId: z.string(), personId: z.string().optional(), field: z.string(), master: z.unknown() })),
       summary: ChangesetSummary,
     }),
   },
@@ -397,7 +409,7 @@ export type AdminTokenEvent = EventOf<'AdminTokenIssued' | 'AdminTokenRevoked' |
 export type ListEvent = EventOf<'ListCreated' | 'ListUpdated' | 'FieldAdded' | 'ScimConnected' | 'ScimDisconnected' | 'EntraConnected' | 'EntraSettingsChanged' | 'EntraSecretSet' | 'EntraDisconnected' | 'MappingsChanged' | 'RemapCompleted'>;
 export type EntraSyncEvent = EventOf<'EntraRunStarted' | 'EntraRunProgress' | 'EntraUsersTracked' | 'EntraUserFailed' | 'EntraRunFinished'>;
 export type ScimTokensEvent = EventOf<'ScimTokenIssued' | 'ScimTokenExpiryScheduled' | 'ScimTokenRevoked'>;
-export type PersonEvent = EventOf<'PersonProvisioned' | 'PersonCreated' | 'AttributesChanged' | 'Deactivated' | 'Reactivated' | 'PersonUnlinked' | 'PersonRelinked'>;
+export type PersonEvent = EventOf<'PersonProvisioned' | 'PersonCreated' | 'AttributesChanged' | 'Deactivated' | 'Reactivated' | 'PersonUnlinked' | 'PersonRelinked' | 'PersonErased'>;
 export type GroupEvent = EventOf<'GroupCreated' | 'GroupChanged' | 'GroupMembersChanged' | 'GroupDeleted'>;
 export type ReservationEvent = EventOf<'ValueReserved' | 'ValueReleased'>;
 export type ScimLogEvent = EventOf<'ScimRequestLogged'>;
@@ -414,7 +426,7 @@ export const isAdminTokenEvent = typeSet<AdminTokenEvent>('AdminTokenIssued', 'A
 export const isListEvent = typeSet<ListEvent>('ListCreated', 'ListUpdated', 'FieldAdded', 'ScimConnected', 'ScimDisconnected', 'EntraConnected', 'EntraSettingsChanged', 'EntraSecretSet', 'EntraDisconnected', 'MappingsChanged', 'RemapCompleted');
 export const isEntraSyncEvent = typeSet<EntraSyncEvent>('EntraRunStarted', 'EntraRunProgress', 'EntraUsersTracked', 'EntraUserFailed', 'EntraRunFinished');
 export const isScimTokensEvent = typeSet<ScimTokensEvent>('ScimTokenIssued', 'ScimTokenExpiryScheduled', 'ScimTokenRevoked');
-export const isPersonEvent = typeSet<PersonEvent>('PersonProvisioned', 'PersonCreated', 'AttributesChanged', 'Deactivated', 'Reactivated', 'PersonUnlinked', 'PersonRelinked');
+export const isPersonEvent = typeSet<PersonEvent>('PersonProvisioned', 'PersonCreated', 'AttributesChanged', 'Deactivated', 'Reactivated', 'PersonUnlinked', 'PersonRelinked', 'PersonErased');
 export const isGroupEvent = typeSet<GroupEvent>('GroupCreated', 'GroupChanged', 'GroupMembersChanged', 'GroupDeleted');
 export const isReservationEvent = typeSet<ReservationEvent>('ValueReserved', 'ValueReleased');
 export const isSessionEvent = typeSet<SessionEvent>('SessionCreated', 'SessionPeopleCopied', 'SessionPersonEdited');

@@ -67,7 +67,7 @@ export type ChangesetCommand =
   | { type: 'DecideChanges'; decisions: Decision[] }
   | { type: 'DecideAll'; decision: 'approve' | 'reject' }
   | { type: 'ApplyChangeset'; roster: Roster }
-  | { type: 'RecordApplied'; applied: Array<{ changeId: string; personId: string; revision: number }>; stale: Array<{ changeId: string; field: string; master: unknown }> }
+  | { type: 'RecordApplied'; applied: Array<{ changeId: string; personId: string; revision: number }>; stale: Array<{ changeId: string; personId?: string; field: string; master: unknown }> }
   | { type: 'FinishApply' }
   | { type: 'RollbackChangeset'; roster: Roster; force: string[] }
   | { type: 'RecordRolledBack'; reverted: Array<{ changeId: string; personId: string }>; kept: string[] }
@@ -193,7 +193,7 @@ function rereview(c: Change, m: MasterPerson, roster: Roster) {
     fields.push({ field: f.field, master: now ?? null, conflict: !sameValue(now, f.base) && !sameValue(now, f.proposed), lockedBy });
   }
   const statusLockedBy = m.linked && roster.provider ? roster.provider : null;
-  return { changeId: c.id, masterRevision: m.revision, status: m.status, statusLockedBy, fields };
+  return { changeId: c.id, personId: c.personId, masterRevision: m.revision, status: m.status, statusLockedBy, fields };
 }
 
 // ---- the decider -----------------------------------------------------------------------------

@@ -16,6 +16,8 @@ export interface PersonState {
   linked: boolean;
   scim: ScimResource | null;
   fields: Fields;
+  /** the person's personal data was erased: nothing is written to this stream again */
+  erased?: boolean;
 }
 
 export type PersonCommand =
@@ -31,7 +33,8 @@ export type PersonCommand =
   | { type: 'SetStatus'; status: PersonStatus; syncProvider: string | null }
   | { type: 'Remap'; fields: Fields; cause: 'remap' | 'group-rule' }
   | ChangesetWrite
-  | EntraUserSync;
+  | EntraUserSync
+  | { type: 'Erase'; reason: string; trigger: 'request' | 'retention' | 'list-deleted' };
 
 /**
  * What an Entra run wants for one user's person: the Graph object as now known (`user`, the sync
@@ -166,7 +169,14 @@ function scimActive(scim: ScimResource): boolean {
 export const personDecider: Decider<PersonCommand, PersonState> = {
   initialState: initialPersonState,
   decide(cmd, s): DomainEvent[] {
+    if (s.erased) {
+      if (cmd.type === 'Erase') return [];
+      throw new DomainError('not_found', 'person not found: their personal data was erased');
+    }
     switch (cmd.type) {
+      case 'Erase':
+        if (!s.exists) throw notFound('person not found');
+        return [{ type: 'PersonErased', data: { personId: s.personId, listId: s.listId, reason: cmd.reason, trigger: cmd.trigger } }];
       case 'Provision': {
         const status: PersonStatus = scimActive(cmd.scim) ? 'active' : 'inactive';
         if (!s.exists) {
@@ -257,6 +267,8 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
         return { ...s, status: 'active', scim: e.data.scim ?? (s.scim ? { ...s.scim, active: true } : s.scim), fields: e.data.fields ?? s.fields };
       case 'PersonUnlinked':
         return { ...s, linked: false, status: 'inactive' };
+      case 'PersonErased':
+        return { ...initialPersonState(), personId: s.personId, listId: s.listId, status: 'inactive', erased: true };
       default: {
         const never: never = e;
         return never;

@@ -257,6 +257,19 @@ export class Projections {
         await guarded(this.c('people'), e.data.personId, p, { $set });
         break;
       }
+      case 'PersonErased': {
+        // everything the read models hold of the person goes: the roster entry (and its count), the
+        // provisioning-log entries about them, their session copies, their group memberships
+        const person = await this.personLoaded(e.data.personId);
+        if (person) {
+          await this.bumpCounts(e.data.listId, p, person.status === 'active' ? { active: -1 } : { inactive: -1 });
+          await this.c('people').deleteOne({ _id: e.data.personId });
+        }
+        await this.c('provisioning_log').deleteMany({ listId: e.data.listId, resourceId: e.data.personId });
+        await this.c('session_people').deleteMany({ listId: e.data.listId, personId: e.data.personId });
+        await this.c('groups').updateMany({ listId: e.data.listId, members: e.data.personId }, { $pull: { members: e.data.personId } });
+        return;
+      }
       case 'GroupCreated':
         await guarded(this.c('groups'), e.data.groupId, p, {}, () => ({ _id: e.data.groupId, listId: e.data.listId, displayName: e.data.displayName, displayNameLower: e.data.displayName.toLowerCase(), externalId: e.data.externalId ?? null, members: e.data.members, createdAt: at, updatedAt: at, revision: r.revision }));
         for (const personId of e.data.members) await guarded(this.c('people'), personId, p, { $addToSet: { groups: e.data.groupId } });

@@ -170,10 +170,10 @@ export class ChangesetRunner {
     }
     const w = writesOf(c);
     const cmd: ChangesetWrite = { type: 'WriteChangeset', fields: w.fields, status: w.status, cause: 'changeset', partial: false };
-    let stale: Array<{ changeId: string; field: string; master: unknown }> = [];
+    let stale: Array<{ changeId: string; personId: string; field: string; master: unknown }> = [];
     const res = await this.handler.handle(stream, personDecider, (cur) => {
       // (a person is never deleted: one missing here was never on the roster, and nothing is written)
-      stale = cur ? staleWrites(cur.state, cmd).map((x) => ({ changeId: c.id, field: x.field, master: x.current })) : [];
+      stale = cur ? staleWrites(cur.state, cmd).map((x) => ({ changeId: c.id, personId: c.personId, field: x.field, master: x.current })) : [];
       return stale.length || !cur ? null : cmd;
     }, ctx);
     return stale.length ? { applied: null, stale } : { applied: { changeId: c.id, personId: c.personId, revision: res.snapshot.revision }, stale };

@@ -1,0 +1,4 @@
+export * from './key-store.ts';
+export * from './vault.ts';
+export { withPersonalData } from './store.ts';
+export { openVault, type VaultSettings } from './open.ts';

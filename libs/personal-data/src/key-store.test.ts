@@ -1,0 +1,59 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileDataKeyStore, KEY_FILE, MongoDataKeyStore } from './key-store.ts';
+import { dataKeyStoreContract } from './key-store-contract.ts';
+
+dataKeyStoreContract('files', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'muster-keys-'));
+  const store = await FileDataKeyStore.open({ dir });
+  return { store, stop: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+});
+
+describe('file data key store', () => {
+  it('survives a reopen, removes an erased key from the file, and a read-only reader in another thread sees new keys and erasures', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'muster-keys-'));
+    try {
+      const writer = await FileDataKeyStore.open({ dir });
+      const reader = await FileDataKeyStore.open({ dir, readOnly: true });
+      await writer.create('person-a', 'v1.AAAA.BBBB.CCCC');
+      await Promise.all(Array.from({ length: 50 }, (_, i) => writer.create(`person-${i}`, `v1.key${i}.x.y`)));
+      expect(await reader.get('person-a')).toBe('v1.AAAA.BBBB.CCCC');
+      expect(await reader.get('person-49')).toBe('v1.key49.x.y');
+      expect((await stat(join(dir, KEY_FILE))).mode & 0o777).toBe(0o600);
+      await writer.erase(['person-a']);
+      const text = await readFile(join(dir, KEY_FILE), 'utf8');
+      expect(text).not.toContain('AAAA');
+      expect(text).toContain('x person-a\n');
+      // a reader that cached the key is told to look again (the vault forgets it on PersonErased)
+      const fresh = await FileDataKeyStore.open({ dir, readOnly: true });
+      expect(await fresh.get('person-a')).toBe('erased');
+      await writer.create('person-late', 'v1.late.k.k');
+      expect(await reader.get('person-late')).toBe('v1.late.k.k'); // the rewritten file is noticed
+      await expect(reader.create('person-z', 'v1.z.z.z')).rejects.toThrow(/read-only/);
+      await writer.close();
+      const reopened = await FileDataKeyStore.open({ dir });
+      expect(await reopened.get('person-a')).toBe('erased');
+      expect(await reopened.get('person-7')).toBe('v1.key7.x.y');
+      await reopened.close();
+      await reader.close();
+      await fresh.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const mongoUrl = process.env.MONGODB_URL;
+if (!mongoUrl) {
+  console.log('SKIPPED mongodb data key store contract suite: no MONGODB_URL');
+  describe.skip('DataKeyStore contract: mongodb', () => { it('needs MONGODB_URL', () => {}); });
+} else {
+  dataKeyStoreContract('mongodb', async () => {
+    const { MongoClient } = await import('mongodb');
+    const client = await new MongoClient(mongoUrl).connect();
+    const collection = client.db(`muster_keys_${Date.now()}`).collection('data_keys');
+    return { store: new MongoDataKeyStore(collection as never), stop: async () => { await collection.drop().catch(() => {}); await client.close(); } };
+  });
+}

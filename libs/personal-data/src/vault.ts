@@ -1,0 +1,232 @@
+/**
+ * Seals and opens the personal data of events (the table in `@muster/contracts` personal.ts says
+ * where it is and whose it is), each subject's values with that subject's data key:
+ *
+ * - sealing: the values of a section's slots, in walk order, become one JSON array encrypted with
+ *   AES-256-GCM (random 96-bit nonce; the event id and the subject as additional authenticated data,
+ *   so a ciphertext moved to another event or person does not open); the slots hold `[sealed]` and
+ *   the section node gets `sealed: { s: subject, c: base64url(nonce | ciphertext | tag) }`.
+ * - opening: the slots get their values back and `sealed` goes; when the subject's key is gone
+ *   (erased) the slots read `[erased]` instead. Opening never throws for a missing key or a damaged
+ *   ciphertext: the reader gets the marker.
+ *
+ * Data keys are made on first use (32 random bytes), wrapped by the key wrapper (the master key:
+ * MUSTER_SECRET_KEY or the generated key file; a KMS would be another KeyWrapper) and kept in the
+ * DataKeyStore; unwrapped keys are cached in memory.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { ERASED, SEALED, SEALED_KEY, personalData, type PersonalSection, type Slot } from '@muster/contracts';
+import type { SecretBox } from '@muster/secret-box';
+import type { DataKeyStore } from './key-store.ts';
+
+/** wraps data keys under a master key (the seam for a KMS) */
+export interface KeyWrapper {
+  wrap(key: Buffer, subject: string): string;
+  unwrap(wrapped: string, subject: string): Buffer;
+}
+
+export const secretBoxWrapper = (box: SecretBox): KeyWrapper => ({
+  wrap: (key, subject) => box.seal(key.toString('base64'), `data-key:${subject}`),
+  unwrap: (wrapped, subject) => Buffer.from(box.open(wrapped, `data-key:${subject}`), 'base64'),
+});
+
+interface SealedPart { s: string; c: string }
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** maps every value at `path` (from segment i) through fn, copying only what changes */
+function mapSlot(node: unknown, slot: Slot, i: number, fn: (v: unknown) => unknown): unknown {
+  const { path } = slot;
+  if (i === path.length) return fn(node);
+  const seg = path[i];
+  if (seg === '[]') {
+    if (!Array.isArray(node)) return node;
+    let out: unknown[] | null = null;
+    for (let j = 0; j < node.length; j++) {
+      const v = mapSlot(node[j], slot, i + 1, fn);
+      if (v !== node[j]) (out ??= node.slice())[j] = v;
+    }
+    return out ?? node;
+  }
+  if (!isObject(node)) return node;
+  if (seg === '*') {
+    let out: Json | null = null;
+    for (const k of Object.keys(node)) {
+      if (i === path.length - 1 && slot.except?.includes(k)) continue;
+      const v = mapSlot(node[k], slot, i + 1, fn);
+      if (v !== node[k]) (out ??= { ...node })[k] = v;
+    }
+    return out ?? node;
+  }
+  if (!Object.hasOwn(node, seg)) return node;
+  const v = mapSlot(node[seg], slot, i + 1, fn);
+  return v === node[seg] ? node : { ...node, [seg]: v };
+}
+
+/** maps each section node of `data` (the data itself, or each element of the array at `at`) */
+function mapSections(data: Json, section: PersonalSection, fn: (node: Json) => Json): Json {
+  if (!section.at.length) return fn(data);
+  return mapSlot(data, { path: section.at.concat('[]') }, 0, (n) => (isObject(n) ? fn(n) : n)) as Json;
+}
+
+function forEachSection(data: Json, section: PersonalSection, fn: (node: Json) => void): void {
+  mapSections(data, section, (n) => { fn(n); return n; });
+}
+
+/** The subjects whose keys sealing this event's data needs. */
+export function subjectsToSeal(type: string, data: Json, out: Set<string>): void {
+  const sections = personalData[type];
+  if (!sections) return;
+  for (const section of sections) forEachSection(data, section, (n) => { const s = section.subject(n, data); if (s) out.add(s); });
+}
+
+/** The subjects whose keys opening this stored event's data needs. */
+export function subjectsToOpen(type: string, data: Json, out: Set<string>): void {
+  const sections = personalData[type];
+  if (!sections) return;
+  for (const section of sections) forEachSection(data, section, (n) => { const p = n[SEALED_KEY] as SealedPart | undefined; if (p && typeof p.s === 'string') out.add(p.s); });
+}
+
+export interface VaultStats { keysCreated: number; keysLoaded: number; sealed: number; opened: number; erasedReads: number }
+
+export class PersonalDataVault {
+  /** unwrapped keys and erased subjects; bounded (cleared when full: keys are read again on a miss) */
+  private readonly cache = new Map<string, Buffer | 'erased'>();
+  private readonly loading = new Map<string, Promise<Buffer | 'erased'>>();
+  readonly stats: VaultStats = { keysCreated: 0, keysLoaded: 0, sealed: 0, opened: 0, erasedReads: 0 };
+
+  constructor(private readonly keys: DataKeyStore, private readonly wrapper: KeyWrapper, private readonly opts: { cacheSize?: number; readOnly?: boolean } = {}) {}
+
+  private remember(subject: string, key: Buffer | 'erased') {
+    if (this.cache.size >= (this.opts.cacheSize ?? 500_000)) this.cache.clear();
+    this.cache.set(subject, key);
+  }
+
+  /** loads (or, with `create`, makes) the keys of these subjects into the cache */
+  async prepare(subjects: Iterable<string>, create: boolean): Promise<void> {
+    const waits: Array<Promise<unknown>> = [];
+    for (const s of subjects) {
+      if (this.cache.has(s)) continue;
+      let p = this.loading.get(s);
+      if (!p) {
+        p = this.load(s, create && !this.opts.readOnly).finally(() => this.loading.delete(s));
+        this.loading.set(s, p);
+      }
+      waits.push(p);
+    }
+    if (waits.length) await Promise.all(waits);
+  }
+
+  private async load(subject: string, create: boolean): Promise<Buffer | 'erased'> {
+    let stored = await this.keys.get(subject);
+    if (stored === null && create) {
+      stored = await this.keys.create(subject, this.wrapper.wrap(randomBytes(32), subject));
+      this.stats.keysCreated++;
+    }
+    if (stored === null) return 'erased'; // not cached: a key may still appear (another writer)
+    const key = stored === 'erased' ? 'erased' : this.wrapper.unwrap(stored, subject);
+    this.stats.keysLoaded++;
+    this.remember(subject, key);
+    return key;
+  }
+
+  /** forget a cached key (another process erased it, or is about to) */
+  forget(subject: string): void {
+    this.cache.delete(subject);
+  }
+
+  /** the subject's data key is deleted for good; from now on its values read `[erased]` */
+  async erase(subjects: string[]): Promise<void> {
+    await this.keys.erase(subjects);
+    for (const s of subjects) this.remember(s, 'erased');
+  }
+
+  /** whether the subject's key is gone (loads it if needed) */
+  async isErased(subject: string): Promise<boolean> {
+    await this.prepare([subject], false);
+    return this.cache.get(subject) !== 'erased' ? false : true;
+  }
+
+  /**
+   * The event's data with its personal values sealed (keys must be prepared). A subject already
+   * erased gets `[erased]` written in place of its values: nothing of theirs is stored again.
+   */
+  seal(type: string, data: Json, eventId: string): Json {
+    const sections = personalData[type];
+    if (!sections) return data;
+    let out = data;
+    for (const section of sections) {
+      out = mapSections(out, section, (node) => {
+        const subject = section.subject(node, data);
+        if (!subject) return node;
+        const values: unknown[] = [];
+        let sealedNode = node;
+        for (const slot of section.slots) {
+          sealedNode = mapSlot(sealedNode, slot, 0, (v) => {
+            if (v === undefined || v === null) return v; // no value, nothing personal
+            values.push(v);
+            return SEALED;
+          }) as Json;
+        }
+        if (!values.length) return node;
+        const key = this.cache.get(subject);
+        if (key === undefined) throw new Error(`the data key of ${subject} was not prepared`);
+        if (key === 'erased') return this.fill(section, sealedNode, () => ERASED);
+        this.stats.sealed++;
+        return { ...sealedNode, [SEALED_KEY]: { s: subject, c: encrypt(key, JSON.stringify(values), `${eventId}|${subject}`) } satisfies SealedPart };
+      });
+    }
+    return out;
+  }
+
+  private fill(section: PersonalSection, node: Json, next: () => unknown): Json {
+    let out = node;
+    for (const slot of section.slots) out = mapSlot(out, slot, 0, (v) => (v === SEALED ? next() : v)) as Json;
+    return out;
+  }
+
+  /** The stored data with its personal values opened (keys must be prepared), `[erased]` where a key is gone. */
+  open(type: string, data: Json, eventId: string): Json {
+    const sections = personalData[type];
+    if (!sections) return data;
+    let out = data;
+    for (const section of sections) {
+      out = mapSections(out, section, (node) => {
+        const part = node[SEALED_KEY] as SealedPart | undefined;
+        if (!isObject(part)) return node;
+        const { [SEALED_KEY]: _sealed, ...rest } = node;
+        const key = typeof part.s === 'string' ? this.cache.get(part.s) : undefined;
+        let values: unknown[] | null = null;
+        if (key instanceof Buffer && typeof part.c === 'string') {
+          try {
+            const v = JSON.parse(decrypt(key, part.c, `${eventId}|${part.s}`)) as unknown;
+            if (Array.isArray(v)) values = v;
+          } catch { /* damaged or moved: read as erased */ }
+        }
+        if (!values) { this.stats.erasedReads++; return this.fill(section, rest, () => ERASED); }
+        this.stats.opened++;
+        let i = 0;
+        return this.fill(section, rest, () => (i < values.length ? values[i++] : ERASED));
+      });
+    }
+    return out;
+  }
+}
+
+function encrypt(key: Buffer, text: string, aad: string): string {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const body = cipher.update(text, 'utf8');
+  const final = cipher.final();
+  return Buffer.concat([nonce, body, final, cipher.getAuthTag()]).toString('base64url');
+}
+
+function decrypt(key: Buffer, sealed: string, aad: string): string {
+  const raw = Buffer.from(sealed, 'base64url');
+  if (raw.length < 28) throw new Error('too short');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAuthTag(raw.subarray(raw.length - 16));
+  return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
+}
