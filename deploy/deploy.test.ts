@@ -81,7 +81,8 @@ const OPTIONAL_ENV = [
  */
 // MUSTER_HTTP_FAST_PATHS: the fast path needs the embedded store's synchronous revision lookups, so it never runs on EventStoreDB
 // MUSTER_SNAPSHOT*: read-model snapshots of the in-memory read store (the embedded stack); MongoDB keeps its own
-const LAPTOP_ONLY_ENV: string[] = ['MUSTER_DATA_DIR', 'MUSTER_HTTP_FAST_PATHS', 'MUSTER_SNAPSHOTS', 'MUSTER_SNAPSHOT_EVERY_EVENTS', 'MUSTER_SNAPSHOT_EVERY_MINUTES', 'MUSTER_SNAPSHOT_WRITE_PACE_MS'];
+// MUSTER_SEAL_PERSONAL_DATA: off only for the benchmark's before/after; deployments keep the default (on)
+const LAPTOP_ONLY_ENV: string[] = ['MUSTER_SEAL_PERSONAL_DATA', 'MUSTER_DATA_DIR', 'MUSTER_HTTP_FAST_PATHS', 'MUSTER_SNAPSHOTS', 'MUSTER_SNAPSHOT_EVERY_EVENTS', 'MUSTER_SNAPSHOT_EVERY_MINUTES', 'MUSTER_SNAPSHOT_WRITE_PACE_MS'];
 /** Values fixed by the topology, identical in compose and k8s. */
 const FIXED_VALUES: Record<string, string> = {
   HOST: '0.0.0.0',

@@ -181,6 +181,11 @@ export const baseEnvShape = {
   MUSTER_HTTP_REQUEST_TIMEOUT_MS: envVar.int({ min: 1_000, max: 3_600_000 }).default(120_000),
   /** the longest a client may take to send a request's headers (ms) */
   MUSTER_HTTP_HEADERS_TIMEOUT_MS: envVar.int({ min: 1_000, max: 600_000 }).default(10_000),
+  /**
+   * personal data in events sealed with each person's data key (crypto-shredding, erasure by key
+   * deletion); off writes it in clear, as versions before it did (for the benchmark's before/after only)
+   */
+  MUSTER_SEAL_PERSONAL_DATA: envVar.oneOf(['on', 'off']).default('on'),
   /** embedded read models: snapshots in <data dir>/snapshots, loaded at start (off: built from the log every start) */
   MUSTER_SNAPSHOTS: envVar.oneOf(['on', 'off']).default('on'),
   /** a background snapshot after this many events since the last one ... */
@@ -230,6 +235,8 @@ export interface MusterConfig {
   http: { requestTimeoutMs: number; headersTimeoutMs: number };
   /** MUSTER_SECRET_KEY (unset: a key file in the data directory) */
   secretKey: string | undefined;
+  /** MUSTER_SEAL_PERSONAL_DATA */
+  sealPersonalData: boolean;
   /** the parsed variables themselves */
   env: BaseEnv;
 }
@@ -305,6 +312,7 @@ function toConfig(e: BaseEnv): MusterConfig {
     importMaxBytes: e.MUSTER_IMPORT_MAX_BYTES,
     entra: { authorityUrl: e.MUSTER_ENTRA_AUTHORITY_URL, graphUrl: e.MUSTER_GRAPH_URL, graphScope: e.MUSTER_GRAPH_SCOPE, graphAttempts: e.MUSTER_GRAPH_ATTEMPTS, tickMs: e.MUSTER_ENTRA_TICK_MS, leaseMs: e.MUSTER_ENTRA_LEASE_MS },
     secretKey: e.MUSTER_SECRET_KEY,
+    sealPersonalData: e.MUSTER_SEAL_PERSONAL_DATA === 'on',
     authFailuresPerMinute: e.MUSTER_AUTH_FAILURES_PER_MINUTE,
     readyMaxLagEvents: e.MUSTER_READY_MAX_LAG_EVENTS,
     adminUiDir: e.MUSTER_ADMIN_UI_DIR,

@@ -4,7 +4,7 @@
  * stored: the ciphertext. Readers through it get clear values, or `[erased]` where a key is gone;
  * readers of the store underneath (verification) see the stored form.
  */
-import { revisionsNow, type EventStore, type NewEvent, type RecordedEvent, type StreamAppend } from '@muster/event-store';
+import { revisionsNow, type EventStore, type NewEvent, type RecordedEvent, type StreamAppend } from '@muster/event-store/port';
 import { subjectsToOpen, subjectsToSeal, type PersonalDataVault } from './vault.ts';
 
 export function withPersonalData(store: EventStore, vault: PersonalDataVault): EventStore {

@@ -7,12 +7,18 @@ import { createEsdbEventStore, openEmbeddedEventStore, withHashChain, type Commi
 import { createMongoReadStore, type ReadStore } from '@muster/read-store';
 import { createMemoryReadStore } from '@muster/read-store-memory';
 import { MEMORY_INDEX_HINTS } from '@muster/read-models';
+import { openVault, withPersonalData, type DataKeyStore, type PersonalDataVault } from '@muster/personal-data';
 
 export interface Adapters {
   /** the event store every service appends through: hash-chained for tamper evidence */
   store: EventStore;
-  /** the undecorated store (projections read through either) */
+  /**
+   * the store as stored: hash-chained, personal data sealed (what `audit verify` and the head digest
+   * read); `store` reads through it with personal data opened
+   */
   rawStore: EventStore;
+  /** the personal-data vault (null when MUSTER_SEAL_PERSONAL_DATA=off): erasure deletes keys here */
+  vault: PersonalDataVault | null;
   readStore: ReadStore;
   bus: Bus;
   /** set when the read models are kept by a projector running elsewhere (see ReadStoreHost) */
@@ -89,15 +95,38 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
   const bus = config.bus.kind === 'memory'
     ? createMemoryBus()
     : await connectNatsBus({ servers: config.bus.servers, name: opts.serviceName ?? 'muster' });
-  const store = withHashChain(rawStore);
+  const chained = withHashChain(rawStore);
+  let vault: PersonalDataVault | null = null;
+  let keys: DataKeyStore | null = null;
+  let closeKeys = async () => {};
+  if (config.sealPersonalData) {
+    try {
+      let collection;
+      if (config.readStore.kind === 'mongodb') {
+        const { MongoClient } = await import('mongodb');
+        const client = await new MongoClient(config.readStore.url).connect();
+        collection = client.db(config.readStore.db).collection('data_keys') as never;
+        closeKeys = () => client.close();
+      }
+      ({ vault, keys } = await openVault({ dataDir: config.dataDir, secretKey: config.secretKey, collection }));
+    } catch (err) {
+      await bus.close().catch(() => {});
+      if (hosted) await hosted.close().catch(() => {}); else await readStore.close().catch(() => {});
+      await rawStore.close().catch(() => {});
+      throw err;
+    }
+  }
+  const store = vault ? withPersonalData(chained, vault) : chained;
   if (opts.metrics) timeAppends(store, opts.metrics);
   return {
-    store, rawStore, readStore, bus,
+    store, rawStore: chained, vault, readStore, bus,
     ...(hosted?.projection ? { projection: hosted.projection } : {}),
     async close() {
       await bus.close().catch(() => {});
       if (hosted) await hosted.close().catch(() => {});
       else await readStore.close().catch(() => {});
+      await keys?.close().catch(() => {});
+      await closeKeys().catch(() => {});
       await rawStore.close();
     },
   };

@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Bus } from '@muster/bus';
 import type { EventStore } from '@muster/event-store';
+import type { PersonalDataVault } from '@muster/personal-data';
 import type { ReadStore } from '@muster/read-store';
 import { installJsonBodyParser, installJsonErrorHandler } from '@muster/http';
 import { EntraSyncClient } from '@muster/entra-sync-contract';
@@ -37,6 +38,10 @@ import { tokenRoutes } from './routes/tokens.ts';
 
 export interface AdminApiOptions {
   store: EventStore;
+  /** the log as stored (personal data sealed) for `audit verify` and the head digest; default: `store` */
+  log?: EventStore;
+  /** the personal-data vault: erasure deletes data keys there (null or absent: personal data is in clear) */
+  vault?: PersonalDataVault | null;
   readStore: ReadStore;
   bus: Bus;
   /** public base URL used to build SCIM base URLs, e.g. http://localhost:8080 */
@@ -104,7 +109,7 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
   const entra = new EntraSyncClient(opts.bus);
   const projection = new ProjectionWaiter(opts.readStore, { timeoutMs: opts.consistencyTimeoutMs ?? 5_000 });
   const ctx: AdminContext = {
-    store: opts.store, readStore: opts.readStore, bus: opts.bus, mapping, entra, auth,
+    store: opts.store, log: opts.log ?? opts.store, vault: opts.vault ?? null, readStore: opts.readStore, bus: opts.bus, mapping, entra, auth,
     projection,
     publicUrl: opts.publicUrl.replace(/\/$/, ''), now: opts.now ?? (() => new Date()), newId: randomUUID,
     rebuildWaitMs: opts.rebuildWaitMs ?? 10 * 60_000,

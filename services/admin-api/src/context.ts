@@ -10,6 +10,7 @@ import { streams, type CommandContext, type Plan } from '@muster/contracts';
 import { DomainError, FEATURE_PLAN, commandHandlerFor, listDecider, load, organisationDecider, planAllows, uniqueIdOf as uniqueIdOfScim, type Fold, type ListState } from '@muster/domain';
 import type { Bus } from '@muster/bus';
 import type { EventStore } from '@muster/event-store';
+import type { PersonalDataVault } from '@muster/personal-data';
 import { HttpError } from '@muster/http';
 import type { MappingClient } from '@muster/mapping-contract';
 import type { EntraSyncClient } from '@muster/entra-sync-contract';
@@ -21,6 +22,10 @@ import type { ImportRunner } from './imports/runner.ts';
 
 export interface AdminContext {
   store: EventStore;
+  /** the log as stored (personal data sealed): what the hash chain covers */
+  log: EventStore;
+  /** the personal-data vault (null: personal data is written in clear) */
+  vault: PersonalDataVault | null;
   readStore: ReadStore;
   bus: Bus;
   mapping: MappingClient;

@@ -34,7 +34,7 @@ beforeAll(async () => {
   const store = withHashChain(rawStore);
   const readStore = createMemoryReadStore();
   const bus = createMemoryBus();
-  adapters = { store, rawStore, readStore, bus, close: async () => { await bus.close(); await readStore.close(); await rawStore.close(); } };
+  adapters = { store, rawStore, vault: null, readStore, bus, close: async () => { await bus.close(); await readStore.close(); await rawStore.close(); } };
   await appendScenario(store, 0); // a backlog at start: catch-up, not lag
   instance = await projectorModule.start({ adapters, config: loadConfig({ LOG_LEVEL: 'silent' }), announce: () => {}, metrics: new Metrics(() => []) });
 });

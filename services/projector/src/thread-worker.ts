@@ -19,12 +19,18 @@ import { openEmbeddedEventStore } from '@muster/event-store/embedded';
 import { createMemoryReadStore } from '@muster/read-store-memory';
 import { MEMORY_INDEX_HINTS } from '@muster/read-models';
 import { serveReadStore } from '@muster/read-store/remote';
+import { openVault, withPersonalData } from '@muster/personal-data';
 import { RebuildController } from './control.ts';
 import { answerRebuild, projectorHealth } from './health.ts';
 import { Projector } from './projector.ts';
 import { ReadModelSnapshots, type SnapshotSettings } from './snapshots.ts';
 
-export interface ProjectorThreadData { eventsDir: string; snapshots: SnapshotSettings | null }
+export interface ProjectorThreadData {
+  eventsDir: string;
+  snapshots: SnapshotSettings | null;
+  /** the data keys, opened read-only, to read sealed personal data (null: the log is in clear) */
+  personalData: { dataDir: string; secretKey: string | undefined } | null;
+}
 export type ThreadControl =
   | { t: 'ctl'; id: number; op: 'waitFor'; position: number; timeoutMs: number }
   | { t: 'ctl'; id: number; op: 'rebuild'; request: unknown }
@@ -34,7 +40,7 @@ const STATUS_EVERY_MS = 200;
 const LAG_BATCH_MS = 20;
 
 const port = parentPort!;
-const { eventsDir, snapshots: snapshotSettings } = workerData as ProjectorThreadData;
+const { eventsDir, snapshots: snapshotSettings, personalData } = workerData as ProjectorThreadData;
 
 try {
   // the writer wakes this reader after each commit; polling is only the fallback
@@ -45,13 +51,16 @@ try {
   const loading = snapshots?.load();
   loading?.catch(() => {});
   const store = await openEmbeddedEventStore({ dir: eventsDir, readOnly: true, pollIntervalMs: 1_000 });
+  // the projector reads personal data opened (or `[erased]`): the keys the main thread writes, read-only here
+  const keys = personalData ? await openVault({ ...personalData, readOnly: true }) : null;
+  const events = keys ? withPersonalData(store, keys.vault) : store;
   await loading;
   serveReadStore(readStore, port);
 
   let lagBatch: number[] = [];
   let lagTimer: NodeJS.Timeout | null = null;
   projector = new Projector({
-    store, readStore,
+    store: events, readStore,
     onLag: (ms) => {
       lagBatch.push(ms);
       lagTimer ??= setTimeout(() => { lagTimer = null; const samples = lagBatch; lagBatch = []; port.postMessage({ t: 'lag', samples }); }, LAG_BATCH_MS);
@@ -64,7 +73,7 @@ try {
   // admin UI's first searches after a start do not wait for them (memory.ts searchReady)
   void projector.starting.then(() => readStore.collection('people').searchReady()).catch(() => {});
   void projector.starting.then(() => snapshots?.start());
-  const rebuilds = new RebuildController({ store, readStore, live: projector, onDone: () => { void snapshots?.write('rebuild').catch(() => {}); } });
+  const rebuilds = new RebuildController({ store: events, readStore, live: projector, onDone: () => { void snapshots?.write('rebuild').catch(() => {}); } });
 
   let head = startHead;
   const sendStatus = () => port.postMessage({
@@ -122,6 +131,7 @@ try {
         await snapshots?.stop(true);
         await readStore.close();
         await store.close();
+        await keys?.keys.close();
       })();
       // answer, then end the thread on its own (a profile or coverage of it gets written)
       void reply(stopping).then(() => setImmediate(() => process.exit(0)));

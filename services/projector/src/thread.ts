@@ -38,7 +38,8 @@ export const PROJECTOR_THREAD_LIMITS = { maxYoungGenerationSizeMb: 192 } as cons
 
 /** ReadStoreHost for runServices: the read store and the projector in a worker thread. */
 export const projectorThread: ReadStoreHost = async ({ eventsDir, config }) => startProjectorThread(eventsDir,
-  config.snapshots.enabled ? { dir: join(config.dataDir, 'snapshots'), everyEvents: config.snapshots.everyEvents, everyMs: config.snapshots.everyMs, paceMs: config.snapshots.paceMs } : null);
+  config.snapshots.enabled ? { dir: join(config.dataDir, 'snapshots'), everyEvents: config.snapshots.everyEvents, everyMs: config.snapshots.everyMs, paceMs: config.snapshots.paceMs } : null,
+  config.sealPersonalData ? { dataDir: config.dataDir, secretKey: config.secretKey } : null);
 
 /** the first restart after an unexpected end of the thread waits this long; then it doubles, up to RESTART_MAX_MS */
 /** group writes up to this size are passed to the thread with their bytes (larger ones: it reads the file) */
@@ -55,7 +56,8 @@ export interface ProjectorThread extends HostedReadStore {
   readonly restarts: number;
 }
 
-export async function startProjectorThread(eventsDir: string, snapshots: SnapshotSettings | null = null): Promise<ProjectorThread> {
+/** `personalData`: where the data keys are (the thread opens them read-only to read sealed events); null: the log is in clear */
+export async function startProjectorThread(eventsDir: string, snapshots: SnapshotSettings | null = null, personalData: ProjectorThreadData['personalData'] = null): Promise<ProjectorThread> {
   let status: { ready: boolean; health: Record<string, unknown> } = { ready: false, health: { state: 'starting' } };
   let down: Error | null = null;
   let closing: Promise<void> | null = null;
@@ -80,7 +82,7 @@ export async function startProjectorThread(eventsDir: string, snapshots: Snapsho
   /** starts a thread; resolves once it has reported (or rejects when it could not start) */
   const spawn = (): Promise<void> => {
     const w = new Worker(new URL('./thread-entry.mjs', import.meta.url), {
-      workerData: { eventsDir, snapshots } satisfies ProjectorThreadData,
+      workerData: { eventsDir, snapshots, personalData } satisfies ProjectorThreadData,
       // the parent's flags (--import tsx, say) are for the main thread; the entry registers tsx itself.
       // MUSTER_PROJECTOR_THREAD_NODE_FLAGS passes flags to the thread (e.g. --cpu-prof to profile it)
       execArgv: process.env.MUSTER_PROJECTOR_THREAD_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],

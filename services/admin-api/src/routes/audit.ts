@@ -39,7 +39,8 @@ class HeadDigests {
 
 export const auditRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const { store } = app.admin;
+  // the hash chain covers the stored form: verification and digests read it (`store` opens personal data)
+  const { store, log } = app.admin;
 
   const EventsQuery = z.object({
     listId: z.string().min(1).max(100).optional(),
@@ -81,7 +82,7 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
 
   // head digests are computed incrementally from the last one (the log is append-only); a digest
   // up to an explicit position is always recomputed from the start, which is what proves it
-  const heads = new HeadDigests(store);
+  const heads = new HeadDigests(log);
   api.get('/audit/head', {
     schema: {
       tags: ['audit'], response: { 200: R.AuditHead }, querystring: z.object({ position: z.coerce.number().int().min(-1).optional().describe('digest up to this position, recomputed from the start') }),
@@ -94,13 +95,13 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
       // (the install's positions and counts beyond them are not its business)
       const select = organisationStreams({ orgId: p.orgId, listIds: await listsOfOrganisation(store, p.orgId) });
       if (req.query.position !== undefined && req.query.position > await store.headPosition()) throw new DomainError('invalid', `position ${req.query.position} is past the head`);
-      const d = await logDigest(store, req.query.position, { select });
+      const d = await logDigest(log, req.query.position, { select });
       return { position: d.position, digest: d.digest, scope: 'organisation' };
     }
     if (req.query.position !== undefined) {
       const head = await store.headPosition();
       if (req.query.position > head) throw new DomainError('invalid', `position ${req.query.position} is past the head (${head})`);
-      const d = await logDigest(store, req.query.position);
+      const d = await logDigest(log, req.query.position);
       return { position: d.position, digest: d.digest };
     }
     const d = await heads.current();
@@ -111,8 +112,8 @@ export const auditRoutes: FastifyPluginAsync = async (app) => {
     const p = requireRole(req.principal, [...AUDIT_ROLES]);
     if (p.orgId !== null) {
       const select = organisationStreams({ orgId: p.orgId, listIds: await listsOfOrganisation(store, p.orgId) });
-      return { ...await verifyLog(store, { select }), scope: 'organisation' };
+      return { ...await verifyLog(log, { select }), scope: 'organisation' };
     }
-    return verifyLog(store);
+    return verifyLog(log);
   });
 };
