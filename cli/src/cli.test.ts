@@ -263,9 +263,10 @@ describe('muster audit verify on a log edited on disk', () => {
 
   it('reports a damaged record (exit 1) when bytes were changed without fixing the checksum', async () => {
     const damaged = Buffer.from(original);
-    const at = damaged.indexOf(Buffer.from('"Grace"'));
+    // a list's name is stored in clear (people's names are sealed: see the personal-data tests)
+    const at = damaged.indexOf(Buffer.from('"Staff"'));
     expect(at).toBeGreaterThan(0);
-    damaged.write('"Grack"', at);
+    damaged.write('"Stuff"', at);
     await writeFile(logPath, damaged);
     const res = await muster(['audit', 'verify']);
     expect(res.code).toBe(1);

@@ -259,14 +259,14 @@ async function verifyCommand(values: Values, io: Io): Promise<number> {
     const [{ openLogForReading, embeddedLogDir }, { verifyLog, logDigest }] = await Promise.all([stores(), eventStore()]);
     const log = await openLogForReading(cfg);
     try {
-      result = await verifyLog(log.store);
+      result = await verifyLog(log.stored);
       if (log.embedded) damage = await tailDamage(log.embedded, embeddedLogDir(cfg));
       if (anchor) {
         const head = await log.store.headPosition();
         if (anchor.position > head) {
           anchorCheck = { ok: false, position: anchor.position, recorded: anchor.digest, actual: null, reason: `the log ends at position ${head}, before the anchor` };
         } else {
-          const d = await logDigest(log.store, anchor.position);
+          const d = await logDigest(log.stored, anchor.position);
           anchorCheck = { ok: d.digest === anchor.digest, position: anchor.position, recorded: anchor.digest, actual: d.digest };
         }
       }
@@ -315,7 +315,7 @@ async function headCommand(values: Values, io: Io): Promise<number> {
   try {
     const head = await log.store.headPosition();
     if (position !== undefined && position > head) throw new UsageError(`position ${position} is past the head (${head})`);
-    const d = await logDigest(log.store, position ?? head);
+    const d = await logDigest(log.stored, position ?? head);
     await write(io.out, `${JSON.stringify({ position: d.position, digest: d.digest })}\n`);
   } finally {
     await log.close();

@@ -4,8 +4,13 @@ import { NoLogError } from './errors.ts';
 import { createEsdbEventStore, openEmbeddedEventStore, type EmbeddedEventStore, type EventStore } from '@muster/event-store';
 
 export interface OpenedLog {
-  /** the log to read; for the embedded store, headPosition() first picks up what a server appended since */
+  /**
+   * the log to read, personal data opened (`[erased]` where a key is gone); for the embedded store,
+   * headPosition() first picks up what a server appended since
+   */
   store: EventStore;
+  /** the same log as stored (personal data sealed): what the hash chain covers */
+  stored: EventStore;
   /** the embedded store, when that is what the config names */
   embedded: EmbeddedEventStore | null;
   /** where the log is, for messages */
@@ -22,6 +27,27 @@ export function embeddedLogDir(config: MusterConfig): string {
  * while a server writes the same MUSTER_DATA_DIR: no lock, no writes, no truncation) or EventStoreDB.
  */
 export async function openLogForReading(config: MusterConfig): Promise<OpenedLog> {
+  const log = await openStored(config);
+  if (!config.sealPersonalData) return { ...log, stored: log.store };
+  // the data keys, read-only: the file in the data directory, or the data_keys collection
+  let closeClient = async () => {};
+  let collection;
+  if (config.readStore.kind === 'mongodb') {
+    const { MongoClient } = await import('mongodb');
+    const client = await new MongoClient(config.readStore.url).connect();
+    collection = client.db(config.readStore.db).collection('data_keys') as never;
+    closeClient = () => client.close();
+  }
+  const { openVault, withPersonalData } = await import('@muster/personal-data');
+  const { vault, keys } = await openVault({ dataDir: config.dataDir, secretKey: config.secretKey, collection, readOnly: true });
+  const store = withPersonalData(log.store, vault);
+  return {
+    ...log, store, stored: log.store,
+    close: async () => { await log.close(); await keys.close(); await closeClient(); },
+  };
+}
+
+async function openStored(config: MusterConfig): Promise<Omit<OpenedLog, 'stored'>> {
   if (config.eventStore.kind === 'embedded') {
     const dir = embeddedLogDir(config);
     const embedded = await openEmbeddedEventStore({ dir, readOnly: true }).catch((err: Error) => {

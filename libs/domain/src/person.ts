@@ -170,7 +170,8 @@ export const personDecider: Decider<PersonCommand, PersonState> = {
   initialState: initialPersonState,
   decide(cmd, s): DomainEvent[] {
     if (s.erased) {
-      if (cmd.type === 'Erase') return [];
+      // a sync or remap passing by changes nothing (an Entra user erased here stays so until Entra deletes them)
+      if (cmd.type === 'Erase' || cmd.type === 'SyncEntraUser' || cmd.type === 'Remap') return [];
       throw new DomainError('not_found', 'person not found: their personal data was erased');
     }
     switch (cmd.type) {

@@ -9,7 +9,7 @@
 import { streams, type AttributeChange, type CommandContext } from '@muster/contracts';
 import { WrongExpectedRevisionError } from '@muster/event-store';
 import type { CommandHandler, Handled, Plan } from './command-handler.ts';
-import { conflict } from './errors.ts';
+import { conflict, notFound } from './errors.ts';
 import { groupDecider, type GroupCommand, type GroupState } from './group.ts';
 import { RESERVATION_LABEL, externalIdOf, identifiersOf, type Identifier, type ReservationKind, type ScimUser } from './identity.ts';
 import type { ListState } from './list.ts';
@@ -162,6 +162,27 @@ export class PersonProvisioning {
       };
     }, ctx, { retry: opts.retry });
   }
+
+  /**
+   * Erase a person (GDPR Art. 17): `shred` deletes their data key first (from then on every event of
+   * theirs reads `[erased]`), then `PersonErased` is recorded and the identifiers they held are
+   * released, so the same userName or unique identifier makes a new person. The identifiers are read
+   * before the key goes. Idempotent: erasing an erased person changes nothing (`erased: false`); a
+   * failure after the shred is finished by asking again.
+   */
+  async erase(list: ListRef, personId: string, why: { reason: string; trigger: 'request' | 'retention' | 'list-deleted' }, shred: (personId: string) => Promise<void>, ctx: CommandContext): Promise<{ erased: boolean; position: number | null }> {
+    const stream = streams.person(personId);
+    const current = await this.handler.load(stream, personDecider);
+    if (!current || current.state.listId !== list.listId || (!current.state.exists && !current.state.erased)) throw notFound('person not found');
+    if (current.state.erased) return { erased: false, position: null };
+    const scim = current.state.scim ?? {};
+    const extId = externalIdOf(scim);
+    const held = reservationsOf(list.listId, [...identifiersOf(scim, list), ...(extId ? [['externalId', extId] as Identifier] : [])]);
+    await shred(personId);
+    const done = await this.handler.handle(stream, personDecider, { type: 'Erase', reason: why.reason, trigger: why.trigger }, ctx);
+    await this.reservations.releaseAll(held, personId, ctx);
+    return { erased: done.events.length > 0, position: done.position };
+  }
 }
 
 export class GroupProvisioning {
@@ -228,4 +249,5 @@ export class GroupProvisioning {
       return { command: { type: 'DeleteGroup' }, after: async () => { await this.reservations.release(name, groupId, ctx); } };
     }, ctx, { retry: opts.retry });
   }
+
 }

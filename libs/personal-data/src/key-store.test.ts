@@ -21,6 +21,14 @@ describe('file data key store', () => {
       await Promise.all(Array.from({ length: 50 }, (_, i) => writer.create(`person-${i}`, `v1.key${i}.x.y`)));
       expect(await reader.get('person-a')).toBe('v1.AAAA.BBBB.CCCC');
       expect(await reader.get('person-49')).toBe('v1.key49.x.y');
+      // misses at once while the writer goes on: every key is found (the catch-ups take turns)
+      for (let round = 0; round < 20; round++) {
+        await Promise.all([writer.create(`r${round}-a`, `v1.ra${round}.x.y`), writer.create(`r${round}-b`, `v1.rb${round}.x.y`)]);
+        const late = writer.create(`r${round}-c`, `v1.rc${round}.x.y`);
+        expect(await Promise.all([reader.get(`r${round}-a`), reader.get(`r${round}-b`)])).toEqual([`v1.ra${round}.x.y`, `v1.rb${round}.x.y`]);
+        await late;
+        expect(await reader.get(`r${round}-c`)).toBe(`v1.rc${round}.x.y`);
+      }
       expect((await stat(join(dir, KEY_FILE))).mode & 0o777).toBe(0o600);
       await writer.erase(['person-a']);
       const text = await readFile(join(dir, KEY_FILE), 'utf8');

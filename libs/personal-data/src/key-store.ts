@@ -47,6 +47,7 @@ export class FileDataKeyStore implements DataKeyStore {
   private ino = -1;
   private queue: Array<{ line: string; done: (err?: unknown) => void }> = [];
   private flushing: Promise<void> | null = null;
+  private refreshing: Promise<void> = Promise.resolve();
   /** the writer's chain of exclusive operations (group writes, rewrites) */
   private lock: Promise<void> = Promise.resolve();
 
@@ -111,7 +112,10 @@ export class FileDataKeyStore implements DataKeyStore {
   async get(subject: string): Promise<StoredKey> {
     const known = this.keys.get(checkSubject(subject));
     if (known !== undefined || !this.readOnly) return known ?? null;
-    await this.refresh();
+    // one catch-up at a time (two at once would both count the same bytes); a miss waits for the next
+    const run = this.refreshing.then(() => this.refresh());
+    this.refreshing = run.catch(() => {});
+    await run;
     return this.keys.get(subject) ?? null;
   }
 

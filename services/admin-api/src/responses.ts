@@ -106,6 +106,9 @@ export const EntraTestResult = documented(loose({ ok: z.boolean() }));
 export const EntraRunStarted = documented(loose({ runId: z.string() }));
 export const ImportError = loose({ row: z.number() });
 export const Pushed = documented(loose({ changesetId: z.string(), position: position.optional() }));
+export const PersonErasure = documented(loose({
+  personId: z.string(), erased: z.literal(true), alreadyErased: z.boolean(), position: z.number().int().nullable(),
+}));
 export const SubjectAccess = documented(loose({
   exportedAt: time, upToPosition: z.number().int(), list: loose({ id: z.string(), name: z.string() }),
   person: loose({ id: z.string(), status: z.enum(['active', 'inactive']), fields: z.record(z.string(), z.unknown()) }),

@@ -2,12 +2,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { streamPrefixes, streams, toDomainEvent } from '@muster/contracts';
+import { streamPrefixes, streams, toDomainEvent, type CommandContext } from '@muster/contracts';
 import { exportEvents } from '@muster/audit';
 import type { RecordedEvent } from '@muster/event-store';
-import { DomainError, fold, handleCommand, load, personDecider, syncedFieldKeys } from '@muster/domain';
+import { DomainError, PersonProvisioning, Reservations, commandHandlerFor, fold, handleCommand, load, personDecider, syncedFieldKeys } from '@muster/domain';
 import { After, helpers, ListParams, PersonParams, personView, uniqueIdOf } from '../context.ts';
-import { requireWrite } from '../auth.ts';
+import { requireRole, requireWrite, type Principal } from '../auth.ts';
 import { validateFieldValues } from '../fields.ts';
 import { AsOfParam, peopleAsOf } from '../history.ts';
 import { decodeCursor, nextCursor, RosterQuery, rosterFilter, rosterSort } from '../roster-query.ts';
@@ -18,6 +18,8 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.admin;
   const { store, readStore } = ctx;
   const { cmd, consistent, listFor } = helpers(ctx);
+  const handler = commandHandlerFor(store);
+  const provisioning = new PersonProvisioning(handler, new Reservations(handler));
 
   const PeopleQuery = RosterQuery.extend({
     after: After,
@@ -64,6 +66,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
     if (!recorded.length || (recorded[0].data as { listId?: string }).listId !== list.listId) throw new DomainError('not_found', 'person not found');
     // state and timeline from the same read, so they always agree
     const state = fold(personDecider, recorded.map((r) => toDomainEvent(r)));
+    if (state.erased) throw new DomainError('not_found', 'person not found: their personal data was erased');
     await consistent(req.query.after);
     const doc = await readStore.collection('people').findOne({ _id: req.params.personId });
     const groupIds = (doc?.groups as string[] | undefined) ?? [];
@@ -106,6 +109,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
     }
     if (!own.length) throw new DomainError('not_found', 'person not found');
     const state = fold(personDecider, own.map((r) => toDomainEvent(r)));
+    if (state.erased) throw new DomainError('not_found', 'person not found: their personal data was erased');
     const doc = await readStore.collection('people').findOne({ _id: req.params.personId });
     const groupIds = (doc?.groups as string[] | undefined) ?? [];
     const groupDocs = groupIds.length ? await readStore.collection('groups').find({ _id: { $in: groupIds } }, { projection: { displayName: 1 } }) : [];
@@ -123,6 +127,35 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
         return { position: r.position, type: r.type, at: meta(r).occurredAt, actor: meta(r).actor, source: meta(r).source, groupId: d.groupId ?? null, displayName: d.displayName ?? null };
       }),
     };
+  });
+
+  // erasure (GDPR Art. 17): the person's data key is deleted, so their personal data reads `[erased]`
+  // everywhere in the log; PersonErased records who, when and why; the read models forget them
+  const erase = async (req: { principal?: Principal }, listId: string, personId: string, reason: string, c: CommandContext) => {
+    const list = await listFor(req.principal!, listId);
+    const shred = async (subject: string) => { if (ctx.vault) await ctx.vault.erase([subject]); };
+    const res = await provisioning.erase(list, personId, { reason, trigger: 'request' }, shred, c);
+    return { personId, erased: true as const, alreadyErased: !res.erased, position: res.position };
+  };
+  api.post('/lists/:id/people/:personId/erase', {
+    schema: {
+      tags: ['people'], response: { 200: R.PersonErasure }, params: PersonParams, body: z.object({ reason: z.string().trim().min(1).max(500) }),
+      summary: "Erase a person's personal data (owners): their data key is deleted, every event of theirs reads [erased], the read models and identifier reservations forget them; recorded as PersonErased (who, when, why)",
+    },
+  }, async (req) => {
+    const p = requireRole(req.principal, ['owner']);
+    return erase(req, req.params.id, req.params.personId, req.body.reason, cmd(req, p));
+  });
+  api.delete('/lists/:id/people/:personId', {
+    schema: {
+      tags: ['people'], response: { 200: R.PersonErasure }, params: PersonParams, querystring: z.object({ reason: z.string().trim().min(1).max(500).optional() }),
+      summary: 'Delete a person from a list with no sync (owners): the same as erasing them; on a synced list the identity provider removes people',
+    },
+  }, async (req) => {
+    const p = requireRole(req.principal, ['owner']);
+    const list = await listFor(p, req.params.id);
+    if (list.sync) throw new DomainError('locked', `this list is synced by ${list.sync.provider.toUpperCase()}; the identity provider removes its people (POST .../erase erases a person's data)`, { sync: list.sync.provider });
+    return erase(req, req.params.id, req.params.personId, req.query.reason ?? 'deleted from the list', cmd(req, p));
   });
 
   api.patch('/lists/:id/people/:personId', {
