@@ -170,7 +170,7 @@ export class PersonProvisioning {
    * before the key goes. Idempotent: erasing an erased person changes nothing (`erased: false`); a
    * failure after the shred is finished by asking again.
    */
-  async erase(list: ListRef, personId: string, why: { reason: string; trigger: 'request' | 'retention' | 'list-deleted' }, shred: (personId: string) => Promise<void>, ctx: CommandContext): Promise<{ erased: boolean; position: number | null }> {
+  async erase(list: ListRef, personId: string, why: { reason: string; trigger: 'request' | 'retention' | 'list-deleted'; groups?: string[] }, shred: (personId: string) => Promise<void>, ctx: CommandContext): Promise<{ erased: boolean; position: number | null }> {
     const stream = streams.person(personId);
     const current = await this.handler.load(stream, personDecider);
     if (!current || current.state.listId !== list.listId || (!current.state.exists && !current.state.erased)) throw notFound('person not found');
@@ -181,7 +181,15 @@ export class PersonProvisioning {
     await shred(personId);
     const done = await this.handler.handle(stream, personDecider, { type: 'Erase', reason: why.reason, trigger: why.trigger }, ctx);
     await this.reservations.releaseAll(held, personId, ctx);
-    return { erased: done.events.length > 0, position: done.position };
+    // and out of the groups they were in (`why.groups`: where the read models saw them)
+    let position = done.position;
+    for (const groupId of why.groups ?? []) {
+      const left = await this.handler.handle(streams.group(groupId), groupDecider, (g) => (g?.state.exists && !g.state.deleted && g.state.members.includes(personId)
+        ? { type: 'UpdateGroup' as const, displayName: g.state.displayName, externalId: g.state.externalId, members: g.state.members.filter((m) => m !== personId) }
+        : null), ctx);
+      position = left.position ?? position;
+    }
+    return { erased: done.events.length > 0, position };
   }
 }
 

@@ -1,5 +1,5 @@
 /** Read model collection names, in one place. A rebuild writes into the same names with a prefix. */
-export const READ_MODELS = ['organisations', 'admin_tokens', 'lists', 'people', 'groups', 'tokens', 'provisioning_log', 'sessions', 'session_people', 'changesets', 'imports', 'entra_runs'] as const;
+export const READ_MODELS = ['organisations', 'admin_tokens', 'lists', 'people', 'groups', 'tokens', 'provisioning_log', 'sessions', 'session_people', 'changesets', 'imports', 'entra_runs', 'erasures'] as const;
 export type ReadModel = (typeof READ_MODELS)[number];
 export type CollectionNames = Record<ReadModel, string>;
 
@@ -37,6 +37,8 @@ export const INDEXES: Partial<Record<ReadModel, IndexSpec[]>> = {
   changesets: [{ key: { listId: 1, status: 1, createdAt: 1 }, name: 'changesets_by_list_status' }],
   imports: [{ key: { listId: 1, createdAt: 1 }, name: 'imports_by_list' }, { key: { status: 1 }, name: 'imports_by_status' }],
   entra_runs: [{ key: { listId: 1, startedAt: -1 }, name: 'entra_runs_by_list' }],
+  // erased people (ids and times only): the point-in-time roster's index of who was on a list
+  erasures: [{ key: { listId: 1, createdAt: 1 }, name: 'erasures_by_list' }],
 };
 
 /**

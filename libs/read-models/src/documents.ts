@@ -246,6 +246,17 @@ export interface ReadModelDocs {
   changesets: ChangesetDoc;
   imports: ImportDoc;
   entra_runs: EntraRunDoc;
+  erasures: ErasureDoc;
+}
+
+/** an erased person: ids and times only (the point-in-time roster's index of who was on a list) */
+export interface ErasureDoc {
+  _id: string;
+  listId: string;
+  createdAt: string;
+  erasedAt: string;
+  trigger: 'request' | 'retention' | 'list-deleted';
+  [key: string]: unknown;
 }
 
 /** A read model's collection, typed (`prefix` for a rebuild's or a replay's collections). */

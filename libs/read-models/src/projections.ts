@@ -262,6 +262,8 @@ export class Projections {
         // provisioning-log entries about them, their session copies, their group memberships
         const person = await this.personLoaded(e.data.personId);
         if (person) {
+          // who was on the list and since when, without anything personal (point-in-time rosters)
+          await insertOnce(this.c('erasures'), { _id: e.data.personId, listId: e.data.listId, createdAt: person.createdAt, erasedAt: at, trigger: e.data.trigger });
           await this.bumpCounts(e.data.listId, p, person.status === 'active' ? { active: -1 } : { inactive: -1 });
           await this.c('people').deleteOne({ _id: e.data.personId });
         }

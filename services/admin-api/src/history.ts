@@ -71,9 +71,12 @@ export async function peopleAsOf(
   const horizon = asOf + CLOCK_MARGIN_MS;
 
   // the list's person streams (read model as index: createdAt is the first event's occurredAt)
-  const people = await readStore.collection('people').find(
-    { listId: list.listId, createdAt: { $lte: new Date(horizon).toISOString() } }, { projection: { _id: 1 } },
-  );
+  const since = { listId: list.listId, createdAt: { $lte: new Date(horizon).toISOString() } };
+  // and the people erased since (their events read [erased] where they held personal data)
+  const people = [
+    ...await readStore.collection('people').find(since, { projection: { _id: 1 } }),
+    ...await readStore.collection('erasures').find(since, { projection: { _id: 1 } }),
+  ];
   const events: RecordedEvent[] = [];
   for (let i = 0; i < people.length; i += STREAM_BATCH) {
     const read = await Promise.all(people.slice(i, i + STREAM_BATCH).map((d) => store.readStream(streams.person(String(d._id)))));

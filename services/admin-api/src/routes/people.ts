@@ -134,7 +134,8 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
   const erase = async (req: { principal?: Principal }, listId: string, personId: string, reason: string, c: CommandContext) => {
     const list = await listFor(req.principal!, listId);
     const shred = async (subject: string) => { if (ctx.vault) await ctx.vault.erase([subject]); };
-    const res = await provisioning.erase(list, personId, { reason, trigger: 'request' }, shred, c);
+    const groups = (await readStore.collection('groups').find({ listId: list.listId, members: personId }, { projection: { _id: 1 } })).map((g) => String(g._id));
+    const res = await provisioning.erase(list, personId, { reason, trigger: 'request', groups }, shred, c);
     return { personId, erased: true as const, alreadyErased: !res.erased, position: res.position };
   };
   api.post('/lists/:id/people/:personId/erase', {
