@@ -5,7 +5,9 @@
 const SECTIONS: Record<string, () => Promise<unknown>> = {
   'event-store': async () => (await import('./event-store.ts')).benchEventStore(),
   'read-store': async () => { const m = await import('./read-store.ts'); console.log(m.formatBench(await m.benchReadStore({ log: (l) => console.log(l) }))); },
-  scim: async () => (await import('./scim.ts')).benchScim(),
+  // the SCIM figures, then the cost of sealing personal data on them (before/after in one run)
+  scim: async () => { await (await import('./scim.ts')).benchScim(); console.log('\n--- sealing personal data: before (clear) and after (sealed), side by side ---'); await (await import('./sealing.ts')).benchSealing(); },
+  sealing: async () => (await import('./sealing.ts')).benchSealing(),
   projection: async () => (await import('./projection.ts')).benchProjection(),
   changesets: async () => (await import('./changesets.ts')).benchChangesets(),
   imports: async () => (await import('./imports.ts')).benchImports(),
