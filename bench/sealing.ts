@@ -58,9 +58,9 @@ async function settled(s: Server) {
 
 async function rebuild(s: Server): Promise<{ events: number; eventsPerSecond: number; durationMs: number }> {
   const res = await fetch(`${s.base}/api/v1/admin/projections/rebuild`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ wait: true }) });
-  const body = (await res.json()) as { status?: { events: number; eventsPerSecond: number; durationMs: number } };
-  if (!body.status?.eventsPerSecond) throw new Error(`rebuild answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
-  return body.status;
+  const body = (await res.json()) as { result?: { events: number; eventsPerSecond: number; durationMs: number } };
+  if (!body.result?.eventsPerSecond) throw new Error(`rebuild answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
+  return body.result;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -166,8 +166,9 @@ export const eventSchemas = {
   },
   GroupDeleted: { version: 1, schema: z.object({ groupId: z.string(), listId: z.string(), members: z.array(z.string()) }) },
   // uniq-{listId}-{kind}-{digest}
-  ValueReserved: { version: 1, schema: z.object({ listId: z.string(), kind: z.string(), value: z.string(), ownerId: z.string() }) },
-  ValueReleased: { version: 1, schema: z.object({ listId: z.string(), kind: z.string(), value: z.string(), ownerId: z.string() }) },
+  /** `value`: a group's name; absent for a person's identifiers (their own events hold them; events written before carry it) */
+  ValueReserved: { version: 1, schema: z.object({ listId: z.string(), kind: z.string(), value: z.string().optional(), ownerId: z.string() }) },
+  ValueReleased: { version: 1, schema: z.object({ listId: z.string(), kind: z.string(), value: z.string().optional(), ownerId: z.string() }) },
   // scimlog-{listId}: requests that changed nothing or failed (successful changes are logged from their domain event)
   ScimRequestLogged: {
     version: 1,

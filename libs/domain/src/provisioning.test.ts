@@ -20,19 +20,21 @@ const name: Reservation = { listId: 'l1', kind: 'userName', value: 'ada@example.
 
 describe('reservation decider', () => {
   const given = spec(reservationDecider);
-  const reserved: DomainEvent = { type: 'ValueReserved', data: { listId: 'l1', kind: 'userName', value: 'ada@example.org', ownerId: 'p1' } };
-  it('a free value is reserved; its owner reserving again changes nothing', () => {
+  const reserved: DomainEvent = { type: 'ValueReserved', data: { listId: 'l1', kind: 'userName', ownerId: 'p1' } };
+  it('a free value is reserved (a person\'s identifier is not written into the event, a group\'s name is); its owner reserving again changes nothing', () => {
+    given([]).when({ type: 'Reserve', reservation: { listId: 'l1', kind: 'groupName', value: 'Year 9' }, ownerId: 'g1', takeOver: false })
+      .then([{ type: 'ValueReserved', data: { listId: 'l1', kind: 'groupName', value: 'Year 9', ownerId: 'g1' } }]);
     given([]).when({ type: 'Reserve', reservation: name, ownerId: 'p1', takeOver: false }).then([reserved]);
     given([reserved]).when({ type: 'Reserve', reservation: name, ownerId: 'p1', takeOver: false }).then([]);
   });
   it('a value held by another owner is refused, unless it may be taken over', () => {
     given([reserved]).when({ type: 'Reserve', reservation: name, ownerId: 'p2', takeOver: false }).thenThrows('conflict');
     given([reserved]).when({ type: 'Reserve', reservation: name, ownerId: 'p2', takeOver: true })
-      .then([{ type: 'ValueReserved', data: { listId: 'l1', kind: 'userName', value: 'ada@example.org', ownerId: 'p2' } }]);
+      .then([{ type: 'ValueReserved', data: { listId: 'l1', kind: 'userName', ownerId: 'p2' } }]);
   });
   it('only the owner releases; a released value is free again', () => {
     given([reserved]).when({ type: 'Release', reservation: name, ownerId: 'p2' }).then([]);
-    const released: DomainEvent = { type: 'ValueReleased', data: { listId: 'l1', kind: 'userName', value: 'ada@example.org', ownerId: 'p1' } };
+    const released: DomainEvent = { type: 'ValueReleased', data: { listId: 'l1', kind: 'userName', ownerId: 'p1' } };
     given([reserved]).when({ type: 'Release', reservation: name, ownerId: 'p1' }).then([released]);
     given([reserved, released]).when({ type: 'Reserve', reservation: name, ownerId: 'p2', takeOver: false })
       .thenMatches((e) => expect(e).toMatchObject([{ type: 'ValueReserved', data: { ownerId: 'p2' } }]));

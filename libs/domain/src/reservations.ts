@@ -23,6 +23,14 @@ export type ReservationCommand =
   | { type: 'Reserve'; reservation: Reservation; ownerId: string; takeOver: boolean }
   | { type: 'Release'; reservation: Reservation; ownerId: string };
 
+/**
+ * A person's identifier (userName, unique identifier, externalId) is not written into the
+ * reservation's events: the person's own events hold it, and the stream is named by its digest; a
+ * group's name is (group names are not personal data). Events written before carry the value (sealed
+ * by the personal-data layer when it holds one).
+ */
+const recorded = (kind: string, value: string): { value?: string } => (kind === 'groupName' ? { value } : {});
+
 export const reservationDecider: Decider<ReservationCommand, ReservationState> = {
   initialState: () => ({ owner: null }),
   decide(cmd, s): DomainEvent[] {
@@ -31,9 +39,9 @@ export const reservationDecider: Decider<ReservationCommand, ReservationState> =
       case 'Reserve':
         if (s.owner === cmd.ownerId) return [];
         if (s.owner !== null && !cmd.takeOver) throw conflict(`${kind} is reserved by another owner`, { owner: s.owner });
-        return [{ type: 'ValueReserved', data: { listId, kind, value, ownerId: cmd.ownerId } }];
+        return [{ type: 'ValueReserved', data: { listId, kind, ...recorded(kind, value), ownerId: cmd.ownerId } }];
       case 'Release':
-        return s.owner === cmd.ownerId ? [{ type: 'ValueReleased', data: { listId, kind, value, ownerId: cmd.ownerId } }] : [];
+        return s.owner === cmd.ownerId ? [{ type: 'ValueReleased', data: { listId, kind, ...recorded(kind, value), ownerId: cmd.ownerId } }] : [];
       default: {
         const never: never = cmd;
         throw new DomainError('invalid', `unknown command ${(never as { type: string }).type}`);
@@ -110,7 +118,7 @@ export class Reservations {
   reserveAlongside(rs: Reservation[], ownerId: string, ctx: CommandContext): StreamAppend[] {
     return rs.map((r) => ({
       streamId: reservationStream(r), expectedRevision: 'no_stream' as const,
-      events: toNewEvents([{ type: 'ValueReserved', data: { listId: r.listId, kind: r.kind, value: r.value, ownerId } }], ctx),
+      events: toNewEvents([{ type: 'ValueReserved', data: { listId: r.listId, kind: r.kind, ...recorded(r.kind, r.value), ownerId } }], ctx),
     }));
   }
 

@@ -53,6 +53,29 @@ describe('file data key store', () => {
   });
 });
 
+describe('file data key store attached to the event log\'s commits', () => {
+  it('writes new keys in one durable write when the log is about to write its group, not before', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'muster-keys-'));
+    try {
+      const writer = await FileDataKeyStore.open({ dir });
+      const reader = await FileDataKeyStore.open({ dir, readOnly: true });
+      const beforeCommit = writer.attachToCommits();
+      expect(await Promise.all([writer.create('p1', 'v1.a.b.c'), writer.create('p2', 'v1.d.e.f')])).toEqual(['v1.a.b.c', 'v1.d.e.f']);
+      expect(await writer.get('p1')).toBe('v1.a.b.c');
+      expect(await reader.get('p1')).toBeNull(); // not on disk yet: no event sealed with it is either
+      await beforeCommit();
+      expect(await reader.get('p1')).toBe('v1.a.b.c');
+      expect(await reader.get('p2')).toBe('v1.d.e.f');
+      await writer.create('p3', 'v1.g.h.i');
+      await writer.close(); // a clean close writes what is pending
+      expect(await reader.get('p3')).toBe('v1.g.h.i');
+      await reader.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 const mongoUrl = process.env.MONGODB_URL;
 if (!mongoUrl) {
   console.log('SKIPPED mongodb data key store contract suite: no MONGODB_URL');

@@ -3,8 +3,8 @@
  * wrapper wrapped it, never in clear. Two adapters, one contract suite (key-store-contract.ts):
  *
  * - files (embedded, `npm start`): one append-only file `<data dir>/keys/data-keys.log`, a line per
- *   key (`k <subject> <wrapped>`) or erasure (`x <subject>`). New keys are written in groups with one
- *   fdatasync each (concurrent creates share it), and a key is durable before the event it seals is
+ *   key (`k <subject> <wrapped>`) or erasure (`x <subject>`). New keys are written in groups, each one
+ *   durable write (O_DSYNC; concurrent creates share it), and a key is durable before the event it seals is
  *   appended. Erasing rewrites the file without the erased keys (written whole, synced, renamed over
  *   the old one, the directory synced), so the key bytes are not left in the file; the tombstone
  *   stays, so a subject once erased never gets a key again. A reader in another thread or process
@@ -12,6 +12,7 @@
  * - MongoDB (production): the `data_keys` collection, `{ _id: subject, wrapped }`, `wrapped: null`
  *   once erased.
  */
+import { constants } from 'node:fs';
 import { open, mkdir, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -59,7 +60,8 @@ export class FileDataKeyStore implements DataKeyStore {
     const store = new FileDataKeyStore(opts.dir, !!opts.readOnly);
     if (!store.readOnly) {
       await mkdir(opts.dir, { recursive: true, mode: 0o700 });
-      store.handle = await open(store.file, 'a', 0o600);
+      // O_DSYNC: each write returns once on disk (one system call per group, no separate fdatasync)
+      store.handle = await open(store.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o600);
     }
     await store.reload();
     return store;
@@ -126,6 +128,11 @@ export class FileDataKeyStore implements DataKeyStore {
     const known = this.keys.get(subject);
     if (known !== undefined) return known;
     this.keys.set(subject, wrapped);
+    if (this.commitsAttached) {
+      // made durable by the event log's next group write (flushBeforeCommit), before any event sealed with it
+      this.pending.push(`k ${subject} ${wrapped}\n`);
+      return wrapped;
+    }
     try {
       await new Promise<void>((resolve, reject) => {
         this.queue.push({ line: `k ${subject} ${wrapped}\n`, done: (err) => (err ? reject(err) : resolve()) });
@@ -138,6 +145,34 @@ export class FileDataKeyStore implements DataKeyStore {
     return this.keys.get(subject) ?? wrapped;
   }
 
+  private commitsAttached = false;
+  private pending: string[] = [];
+
+  /**
+   * From now on new keys are written by the returned function, which the embedded event log calls
+   * before each of its durable group writes (EmbeddedHooks.beforeSync): the keys an append's events
+   * were sealed with are on disk before those events are, in one write per group commit instead of
+   * one per new key.
+   */
+  attachToCommits(): () => Promise<void> {
+    this.commitsAttached = true;
+    return () => this.flushPending();
+  }
+
+  private async flushPending(): Promise<void> {
+    if (!this.pending.length) return;
+    const lines = this.pending;
+    this.pending = [];
+    const run = this.lock.then(() => this.handle!.write(Buffer.from(lines.join(''), 'latin1')).then(() => {}));
+    this.lock = run.catch(() => {});
+    try {
+      await run;
+    } catch (err) {
+      this.pending = lines.concat(this.pending); // the group write fails with it; the next one tries again
+      throw err;
+    }
+  }
+
   /** group commit: every line queued meanwhile goes in one write + fdatasync */
   private async flush(): Promise<void> {
     await Promise.resolve();
@@ -148,8 +183,7 @@ export class FileDataKeyStore implements DataKeyStore {
         const batch = this.queue;
         this.queue = [];
         try {
-          await this.handle!.write(batch.map((b) => b.line).join(''));
-          await this.handle!.datasync();
+          await this.handle!.write(Buffer.from(batch.map((b) => b.line).join(''), 'latin1'));
           for (const b of batch) b.done();
         } catch (err) {
           for (const b of batch) b.done(err);
@@ -183,7 +217,7 @@ export class FileDataKeyStore implements DataKeyStore {
         const dirHandle = await open(this.dir, 'r');
         try { await dirHandle.sync(); } finally { await dirHandle.close(); }
         await this.handle!.close();
-        this.handle = await open(this.file, 'a', 0o600);
+        this.handle = await open(this.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o600);
         this.ino = (await stat(this.file)).ino;
       } catch (err) {
         this.keys = before;
@@ -195,6 +229,7 @@ export class FileDataKeyStore implements DataKeyStore {
   }
 
   async close(): Promise<void> {
+    await this.flushPending().catch(() => {});
     await this.flushing?.catch(() => {});
     await this.lock;
     await this.handle?.close();

@@ -7,7 +7,7 @@ import { createEsdbEventStore, openEmbeddedEventStore, withHashChain, type Commi
 import { createMongoReadStore, type ReadStore } from '@muster/read-store';
 import { createMemoryReadStore } from '@muster/read-store-memory';
 import { MEMORY_INDEX_HINTS } from '@muster/read-models';
-import { openVault, withPersonalData, type DataKeyStore, type PersonalDataVault } from '@muster/personal-data';
+import { FileDataKeyStore, openVault, withPersonalData, type DataKeyStore, type PersonalDataVault } from '@muster/personal-data';
 
 export interface Adapters {
   /** the event store every service appends through: hash-chained for tamper evidence */
@@ -58,6 +58,7 @@ export type ReadStoreHost = (ctx: { eventsDir: string; config: MusterConfig }) =
 /** Open the adapters the configuration names (embedded/memory on a laptop; ESDB/Mongo/NATS in a cluster). */
 export async function openAdapters(config: MusterConfig, opts: { serviceName?: string; readStoreHost?: ReadStoreHost; metrics?: Metrics } = {}): Promise<Adapters> {
   let rawStore: EventStore;
+  let keysBeforeCommit: (() => Promise<void>) | null = null;
   let hosted: HostedReadStore | null = null;
   const eventsDir = join(config.dataDir, 'events');
   const hostedHere = config.readStore.kind === 'memory' && config.eventStore.kind === 'embedded' && !!opts.readStoreHost;
@@ -68,6 +69,8 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
     if (hostedHere) { hosting = opts.readStoreHost!({ eventsDir, config }); hosting.catch(() => {}); }
     try {
       rawStore = await openEmbeddedEventStore({ dir: eventsDir, hooks: {
+        // new data keys are written just before the group write of the events sealed with them
+        beforeSync: () => keysBeforeCommit?.(),
         afterCommit: (p, committed) => hosted?.afterCommit?.(p, committed),
         ...(opts.metrics ? { afterSync: (seconds: number, bytes: number) => opts.metrics!.sync(seconds, bytes) } : {}),
       } });
@@ -109,6 +112,7 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
         closeKeys = () => client.close();
       }
       ({ vault, keys } = await openVault({ dataDir: config.dataDir, secretKey: config.secretKey, collection }));
+      if (config.eventStore.kind === 'embedded' && keys instanceof FileDataKeyStore) keysBeforeCommit = keys.attachToCommits();
     } catch (err) {
       await bus.close().catch(() => {});
       if (hosted) await hosted.close().catch(() => {}); else await readStore.close().catch(() => {});

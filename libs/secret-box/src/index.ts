@@ -73,8 +73,9 @@ export class SecretBox {
     }
   }
 
-  seal(plaintext: string, context: string): string {
-    const nonce = randomBytes(12);
+  /** `nonce`: 12 fresh random bytes (default: drawn here); never reuse one under the same key */
+  seal(plaintext: string, context: string, nonce: Buffer = randomBytes(12)): string {
+    if (nonce.length !== 12) throw new TypeError('a nonce is 12 bytes');
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
     cipher.setAAD(Buffer.from(context, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -44,7 +44,8 @@ describe('events appended by SCIM requests', () => {
     const reserved = ev.all.filter((e) => e.type === 'ValueReserved');
     const person = ev.all.find((e) => e.streamId === `person-${id}`)!;
     expect(reserved).toHaveLength(1);
-    expect(reserved[0].data).toMatchObject({ kind: 'userName', value: 'ev-atomic@example.org', ownerId: id });
+    expect(reserved[0].data).toMatchObject({ kind: 'userName', ownerId: id });
+    expect(reserved[0].data).not.toHaveProperty('value'); // the person's own events hold the identifier
     expect(person.position).toBe(reserved[0].position + 1);
     expect(person.created).toBe(reserved[0].created); // one durable write carries both
     // a userName reserved before (created, then renamed away: released) takes the claim-by-claim path
