@@ -13,8 +13,8 @@ export interface VaultSettings {
 }
 
 /** The vault of this install: the master key, and the key store the configuration names. */
-export async function openVault(s: VaultSettings): Promise<{ vault: PersonalDataVault; keys: DataKeyStore }> {
+export async function openVault(s: VaultSettings): Promise<{ vault: PersonalDataVault; keys: DataKeyStore; box: SecretBox }> {
   const box = await SecretBox.open({ secretKey: s.secretKey, keyFile: join(s.dataDir, 'secret.key') });
   const keys: DataKeyStore = s.collection ? new MongoDataKeyStore(s.collection) : await FileDataKeyStore.open({ dir: join(s.dataDir, 'keys'), readOnly: s.readOnly });
-  return { vault: new PersonalDataVault(keys, secretBoxWrapper(box), { readOnly: s.readOnly }), keys };
+  return { vault: new PersonalDataVault(keys, secretBoxWrapper(box), { readOnly: s.readOnly }), keys, box };
 }

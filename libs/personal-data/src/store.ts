@@ -20,15 +20,17 @@ export function withPersonalData(store: EventStore, vault: PersonalDataVault): E
   };
   const openAll = (events: RecordedEvent[]): RecordedEvent[] | Promise<RecordedEvent[]> => {
     const subjects = new Set<string>();
+    const legacy = new Set<string>();
     for (const e of events) {
-      subjectsToOpen(e.type, e.data, subjects);
+      subjectsToOpen(e.type, e.data, subjects, legacy);
       if (e.type === 'PersonErased' && typeof e.data.personId === 'string') vault.forget(e.data.personId);
     }
     const done = () => events.map((e) => {
       const data = vault.open(e.type, e.data, e.eventId);
       return data === e.data ? e : { ...e, data };
     });
-    return subjects.size ? vault.prepare(subjects, false).then(done) : done();
+    if (!subjects.size && !legacy.size) return done();
+    return Promise.all([vault.prepare(subjects, false), vault.prepare(legacy, false, { legacy: true })]).then(done);
   };
   const sync = revisionsNow(store);
   return {

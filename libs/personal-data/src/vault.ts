@@ -80,33 +80,47 @@ export function subjectsToSeal(type: string, data: Json, out: Set<string>): void
   for (const section of sections) forEachSection(data, section, (n) => { const s = section.subject(n, data); if (s) out.add(s); });
 }
 
-/** The subjects whose keys opening this stored event's data needs. */
-export function subjectsToOpen(type: string, data: Json, out: Set<string>): void {
+/**
+ * The subjects whose keys opening this stored event's data needs (`out`), and those of its sections
+ * written in clear before sealing existed (`legacy`: only whether they were erased matters).
+ */
+export function subjectsToOpen(type: string, data: Json, out: Set<string>, legacy?: Set<string>): void {
   const sections = personalData[type];
   if (!sections) return;
-  for (const section of sections) forEachSection(data, section, (n) => { const p = n[SEALED_KEY] as SealedPart | undefined; if (p && typeof p.s === 'string') out.add(p.s); });
+  for (const section of sections) {
+    forEachSection(data, section, (n) => {
+      const p = n[SEALED_KEY] as SealedPart | undefined;
+      if (p && typeof p.s === 'string') out.add(p.s);
+      else if (legacy) { const s = section.subject(n, data); if (s) legacy.add(s); }
+    });
+  }
 }
 
 export interface VaultStats { keysCreated: number; keysLoaded: number; sealed: number; opened: number; erasedReads: number }
 
 export class PersonalDataVault {
-  /** unwrapped keys and erased subjects; bounded (cleared when full: keys are read again on a miss) */
-  private readonly cache = new Map<string, Buffer | 'erased'>();
-  private readonly loading = new Map<string, Promise<Buffer | 'erased'>>();
+  /**
+   * unwrapped keys, erased subjects, and subjects with no key (`none`: a person of a log written
+   * before sealing; looked up again when a sealed event names them); bounded (cleared when full)
+   */
+  private readonly cache = new Map<string, Buffer | 'erased' | 'none'>();
+  private readonly loading = new Map<string, Promise<unknown>>();
   readonly stats: VaultStats = { keysCreated: 0, keysLoaded: 0, sealed: 0, opened: 0, erasedReads: 0 };
 
   constructor(private readonly keys: DataKeyStore, private readonly wrapper: KeyWrapper, private readonly opts: { cacheSize?: number; readOnly?: boolean } = {}) {}
 
-  private remember(subject: string, key: Buffer | 'erased') {
+  private remember(subject: string, key: Buffer | 'erased' | 'none') {
     if (this.cache.size >= (this.opts.cacheSize ?? 500_000)) this.cache.clear();
     this.cache.set(subject, key);
   }
 
   /** loads (or, with `create`, makes) the keys of these subjects into the cache */
-  async prepare(subjects: Iterable<string>, create: boolean): Promise<void> {
+  async prepare(subjects: Iterable<string>, create: boolean, opts: { legacy?: boolean } = {}): Promise<void> {
     const waits: Array<Promise<unknown>> = [];
     for (const s of subjects) {
-      if (this.cache.has(s)) continue;
+      const known = this.cache.get(s);
+      // `none` answers a legacy (clear) event's question, is this subject erased; not a sealed one's
+      if (known !== undefined && (known !== 'none' || (opts.legacy && !create))) continue;
       let p = this.loading.get(s);
       if (!p) {
         p = this.load(s, create && !this.opts.readOnly).finally(() => this.loading.delete(s));
@@ -117,7 +131,7 @@ export class PersonalDataVault {
     if (waits.length) await Promise.all(waits);
   }
 
-  private async load(subject: string, create: boolean): Promise<Buffer | 'erased'> {
+  private async load(subject: string, create: boolean): Promise<Buffer | 'erased' | 'none'> {
     let stored = await this.keys.get(subject);
     if (stored === null && create) {
       const fresh = randomBytesPooled(32);
@@ -126,7 +140,7 @@ export class PersonalDataVault {
       this.stats.keysCreated++;
       if (stored === wrapped) { this.remember(subject, fresh); return fresh; } // ours: no need to unwrap it
     }
-    if (stored === null) return 'erased'; // not cached: a key may still appear (another writer)
+    if (stored === null) { this.remember(subject, 'none'); return 'none'; }
     const key = stored === 'erased' ? 'erased' : this.wrapper.unwrap(stored, subject);
     this.stats.keysLoaded++;
     this.remember(subject, key);
@@ -146,8 +160,13 @@ export class PersonalDataVault {
 
   /** whether the subject's key is gone (loads it if needed) */
   async isErased(subject: string): Promise<boolean> {
-    await this.prepare([subject], false);
-    return this.cache.get(subject) !== 'erased' ? false : true;
+    await this.prepare([subject], false, { legacy: true });
+    return this.cache.get(subject) === 'erased';
+  }
+
+  /** whether the subject is known erased (keys prepared) */
+  erasedNow(subject: string): boolean {
+    return this.cache.get(subject) === 'erased';
   }
 
   /**
@@ -161,7 +180,7 @@ export class PersonalDataVault {
     for (const section of sections) {
       out = mapSections(out, section, (node) => {
         const subject = section.subject(node, data);
-        if (!subject) return node;
+        if (!subject || Object.hasOwn(node, SEALED_KEY)) return node; // nothing personal, or sealed already
         const values: unknown[] = [];
         let sealedNode = node;
         for (const slot of section.slots) {
@@ -173,7 +192,7 @@ export class PersonalDataVault {
         }
         if (!values.length) return node;
         const key = this.cache.get(subject);
-        if (key === undefined) throw new Error(`the data key of ${subject} was not prepared`);
+        if (key === undefined || key === 'none') throw new Error(`the data key of ${subject} was not prepared`);
         if (key === 'erased') return this.fill(section, sealedNode, () => ERASED);
         this.stats.sealed++;
         return { ...sealedNode, [SEALED_KEY]: { s: subject, c: encrypt(key, JSON.stringify(values), `${eventId}|${subject}`) } satisfies SealedPart };
@@ -196,7 +215,14 @@ export class PersonalDataVault {
     for (const section of sections) {
       out = mapSections(out, section, (node) => {
         const part = node[SEALED_KEY] as SealedPart | undefined;
-        if (!isObject(part)) return node;
+        if (!isObject(part)) {
+          // written in clear (before sealing): an erased subject's values read [erased] all the same
+          const subject = section.subject(node, data);
+          if (!subject || this.cache.get(subject) !== 'erased') return node;
+          let masked = node;
+          for (const slot of section.slots) masked = mapSlot(masked, slot, 0, (v) => (v === undefined || v === null ? v : ERASED)) as Json;
+          return masked;
+        }
         const { [SEALED_KEY]: _sealed, ...rest } = node;
         const key = typeof part.s === 'string' ? this.cache.get(part.s) : undefined;
         let values: unknown[] | null = null;

@@ -9,7 +9,7 @@
  * Node's crypto (no extra library): AES-256-GCM with a random 96-bit nonce per value, the format
  * `v1.<nonce>.<ciphertext>.<tag>` in base64url.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -71,6 +71,11 @@ export class SecretBox {
     } finally {
       await unlink(tmp).catch(() => {});
     }
+  }
+
+  /** 32 bytes derived from the key for one purpose (HKDF-SHA256, `label` as info): a signing seed, say */
+  derive(label: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), label, 32));
   }
 
   /** `nonce`: 12 fresh random bytes (default: drawn here); never reuse one under the same key */
