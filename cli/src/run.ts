@@ -37,6 +37,13 @@ Usage:
                        {position, digest}: write it down, recompute later with --position to prove nothing changed
   muster projections rebuild [--no-wait]
                        rebuild every read model into fresh collections and switch over when caught up
+  muster log rewrite --out DIR [--statement FILE]
+                       (server stopped) copy the embedded log into DIR/events with personal data sealed
+                       and erased people's values removed, a new hash chain, and a signed statement
+                       (FILE, default DIR/rewrite-statement.json) tying the old head digest to the new
+  muster log check-statement FILE
+                       the statement's signature (this install's key) and that the log in MUSTER_DATA_DIR
+                       has the digest it names
   muster import csv --list ID FILE [--map COLUMN=FIELD[:TRANSFORM]]... [--uid COLUMN]
                        [--missing keep|deactivate] [--apply] [--skip-invalid]
                        upload FILE to the list over the admin API (needs --url), map it (the suggested
@@ -77,6 +84,8 @@ const COMMANDS: Record<string, Command> = {
   'audit verify': { options: { anchor: { type: 'string' }, json: { type: 'boolean' } }, run: verifyCommand },
   'audit head': { options: { position: { type: 'string' } }, run: headCommand },
   'projections rebuild': { options: { 'no-wait': { type: 'boolean' } }, run: rebuildCommand },
+  'log rewrite': { options: { out: { type: 'string' }, statement: { type: 'string' } }, run: (v, io) => import('./rewrite.ts').then((m) => m.rewriteCommand(v, io, { config, write, UsageError })) },
+  'log check-statement': { options: {}, positionals: 1, run: (v, io, p) => import('./rewrite.ts').then((m) => m.checkStatementCommand(p, io, { config, write, UsageError })) },
   'import csv': {
     options: { list: { type: 'string' }, map: { type: 'string', multiple: true }, uid: { type: 'string' }, missing: { type: 'string' }, apply: { type: 'boolean' }, 'skip-invalid': { type: 'boolean' } },
     positionals: 1,
