@@ -186,6 +186,8 @@ export const baseEnvShape = {
    * deletion); off writes it in clear, as versions before it did (for the benchmark's before/after only)
    */
   MUSTER_SEAL_PERSONAL_DATA: envVar.oneOf(['on', 'off']).default('on'),
+  /** how often the erasure job looks for people past their list's retention policy and deleted lists past their grace period (ms) */
+  MUSTER_RETENTION_TICK_MS: envVar.int({ min: 1_000, max: 86_400_000 }).default(3_600_000),
   /** embedded read models: snapshots in <data dir>/snapshots, loaded at start (off: built from the log every start) */
   MUSTER_SNAPSHOTS: envVar.oneOf(['on', 'off']).default('on'),
   /** a background snapshot after this many events since the last one ... */
@@ -237,6 +239,8 @@ export interface MusterConfig {
   secretKey: string | undefined;
   /** MUSTER_SEAL_PERSONAL_DATA */
   sealPersonalData: boolean;
+  /** MUSTER_RETENTION_TICK_MS */
+  retentionTickMs: number;
   /** the parsed variables themselves */
   env: BaseEnv;
 }
@@ -313,6 +317,7 @@ function toConfig(e: BaseEnv): MusterConfig {
     entra: { authorityUrl: e.MUSTER_ENTRA_AUTHORITY_URL, graphUrl: e.MUSTER_GRAPH_URL, graphScope: e.MUSTER_GRAPH_SCOPE, graphAttempts: e.MUSTER_GRAPH_ATTEMPTS, tickMs: e.MUSTER_ENTRA_TICK_MS, leaseMs: e.MUSTER_ENTRA_LEASE_MS },
     secretKey: e.MUSTER_SECRET_KEY,
     sealPersonalData: e.MUSTER_SEAL_PERSONAL_DATA === 'on',
+    retentionTickMs: e.MUSTER_RETENTION_TICK_MS,
     authFailuresPerMinute: e.MUSTER_AUTH_FAILURES_PER_MINUTE,
     readyMaxLagEvents: e.MUSTER_READY_MAX_LAG_EVENTS,
     adminUiDir: e.MUSTER_ADMIN_UI_DIR,

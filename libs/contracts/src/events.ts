@@ -72,6 +72,14 @@ export const eventSchemas = {
   /** the Entra client secret was given or replaced (the secret itself is sealed in the entra-sync service's secret store, never here) */
   EntraSecretSet: { version: 1, schema: z.object({ listId: z.string() }) },
   EntraDisconnected: { version: 1, schema: z.object({ listId: z.string() }) },
+  /** a field taken off the list: its values leave the read models, it can no longer be mapped */
+  FieldRemoved: { version: 1, schema: z.object({ listId: z.string(), key: z.string() }) },
+  /** people inactive for longer than `inactiveDays` are erased by the retention job (null: kept) */
+  RetentionSet: { version: 1, schema: z.object({ listId: z.string(), inactiveDays: z.number().int().min(1).max(36_500).nullable() }) },
+  /** the list was deleted: read-only from now on; its people are erased once `eraseAfter` has passed */
+  ListArchived: { version: 1, schema: z.object({ listId: z.string(), eraseAfter: z.string() }) },
+  /** every person of an archived list has been erased */
+  ListErased: { version: 1, schema: z.object({ listId: z.string(), people: z.number().int().min(0) }) },
   MappingsChanged: {
     version: 1,
     schema: z.object({ listId: z.string(), mappings: z.array(FieldMapping), groupRules: z.array(GroupRule) }),
@@ -407,7 +415,7 @@ export function toDomainEvent(recorded: StoredEventLike): DomainEvent {
 /** The events of each kind of stream, as unions: each decider's evolve switches over its own. */
 export type OrganisationEvent = EventOf<'OrganisationCreated' | 'OrganisationPlanChanged'>;
 export type AdminTokenEvent = EventOf<'AdminTokenIssued' | 'AdminTokenRevoked' | 'AdminTokenExpiryScheduled'>;
-export type ListEvent = EventOf<'ListCreated' | 'ListUpdated' | 'FieldAdded' | 'ScimConnected' | 'ScimDisconnected' | 'EntraConnected' | 'EntraSettingsChanged' | 'EntraSecretSet' | 'EntraDisconnected' | 'MappingsChanged' | 'RemapCompleted'>;
+export type ListEvent = EventOf<'ListCreated' | 'ListUpdated' | 'FieldAdded' | 'ScimConnected' | 'ScimDisconnected' | 'EntraConnected' | 'EntraSettingsChanged' | 'EntraSecretSet' | 'EntraDisconnected' | 'MappingsChanged' | 'RemapCompleted' | 'FieldRemoved' | 'RetentionSet' | 'ListArchived' | 'ListErased'>;
 export type EntraSyncEvent = EventOf<'EntraRunStarted' | 'EntraRunProgress' | 'EntraUsersTracked' | 'EntraUserFailed' | 'EntraRunFinished'>;
 export type ScimTokensEvent = EventOf<'ScimTokenIssued' | 'ScimTokenExpiryScheduled' | 'ScimTokenRevoked'>;
 export type PersonEvent = EventOf<'PersonProvisioned' | 'PersonCreated' | 'AttributesChanged' | 'Deactivated' | 'Reactivated' | 'PersonUnlinked' | 'PersonRelinked' | 'PersonErased'>;
@@ -424,7 +432,7 @@ const typeSet = <T extends DomainEvent>(...types: Array<T['type']>) => {
 };
 export const isOrganisationEvent = typeSet<OrganisationEvent>('OrganisationCreated', 'OrganisationPlanChanged');
 export const isAdminTokenEvent = typeSet<AdminTokenEvent>('AdminTokenIssued', 'AdminTokenRevoked', 'AdminTokenExpiryScheduled');
-export const isListEvent = typeSet<ListEvent>('ListCreated', 'ListUpdated', 'FieldAdded', 'ScimConnected', 'ScimDisconnected', 'EntraConnected', 'EntraSettingsChanged', 'EntraSecretSet', 'EntraDisconnected', 'MappingsChanged', 'RemapCompleted');
+export const isListEvent = typeSet<ListEvent>('ListCreated', 'ListUpdated', 'FieldAdded', 'ScimConnected', 'ScimDisconnected', 'EntraConnected', 'EntraSettingsChanged', 'EntraSecretSet', 'EntraDisconnected', 'MappingsChanged', 'RemapCompleted', 'FieldRemoved', 'RetentionSet', 'ListArchived', 'ListErased');
 export const isEntraSyncEvent = typeSet<EntraSyncEvent>('EntraRunStarted', 'EntraRunProgress', 'EntraUsersTracked', 'EntraUserFailed', 'EntraRunFinished');
 export const isScimTokensEvent = typeSet<ScimTokensEvent>('ScimTokenIssued', 'ScimTokenExpiryScheduled', 'ScimTokenRevoked');
 export const isPersonEvent = typeSet<PersonEvent>('PersonProvisioned', 'PersonCreated', 'AttributesChanged', 'Deactivated', 'Reactivated', 'PersonUnlinked', 'PersonRelinked', 'PersonErased');

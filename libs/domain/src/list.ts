@@ -20,6 +20,10 @@ export interface ListState {
   mappingsVersion: number;
   /** the highest mappings version a finished remap run has applied to everyone (RemapCompleted) */
   remappedVersion: number;
+  /** RetentionSet: inactive people are erased after this many days (null: kept) */
+  retentionDays?: number | null;
+  /** deleted (ListArchived): read-only; its people erased after `eraseAfter`, then `erased` */
+  archived?: { eraseAfter: string; erased: boolean } | null;
 }
 
 /** What an Entra connection pulls, and when (the client secret is not here: it is sealed in the entra-sync service's secret store). */
@@ -51,7 +55,11 @@ export type ListCommand =
   | { type: 'DisconnectEntra' }
   | { type: 'SetMappings'; mappings: FieldMapping[]; groupRules: GroupRule[]; knownSources: (source: string) => boolean }
   /** a remap run has re-derived everyone under mappings version `mappingsVersion` */
-  | { type: 'CompleteRemap'; mappingsVersion: number; remapped: number };
+  | { type: 'CompleteRemap'; mappingsVersion: number; remapped: number }
+  | { type: 'RemoveField'; key: string }
+  | { type: 'SetRetention'; inactiveDays: number | null }
+  | { type: 'ArchiveList'; eraseAfter: string }
+  | { type: 'MarkListErased'; people: number };
 
 export const initialListState = (): ListState => ({
   exists: false, listId: '', orgId: '', name: '', fields: [], sync: null, everConnected: false, mappings: [], groupRules: [],
@@ -118,7 +126,27 @@ function connectionDefaults(s: ListState, defaults: FieldMapping[] = defaultMapp
 export const listDecider: Decider<ListCommand, ListState> = {
   initialState: initialListState,
   decide(cmd, s): DomainEvent[] {
+    if (s.archived && !['ArchiveList', 'MarkListErased', 'CompleteRemap'].includes(cmd.type)) throw conflict('this list was deleted (archived): it cannot be changed');
     switch (cmd.type) {
+      case 'RemoveField': {
+        if (!s.exists) throw notFound('list not found');
+        const field = s.fields.find((f) => f.key === cmd.key);
+        if (!field) throw notFound(`field "${cmd.key}" is not on this list`);
+        const users = [...s.mappings.filter((m) => m.field === cmd.key).map((m) => `the mapping from ${m.source}`), ...s.groupRules.filter((r) => r.field === cmd.key).map((r) => `the group rule for "${r.group}"`)];
+        if (users.length) throw conflict(`field "${cmd.key}" is filled by ${users.join(', ')}; remove ${users.length > 1 ? 'them' : 'it'} under Configure Mappings first`, { usedBy: users });
+        return [{ type: 'FieldRemoved', data: { listId: s.listId, key: cmd.key } }];
+      }
+      case 'SetRetention':
+        if (!s.exists) throw notFound('list not found');
+        return (s.retentionDays ?? null) === cmd.inactiveDays ? [] : [{ type: 'RetentionSet', data: { listId: s.listId, inactiveDays: cmd.inactiveDays } }];
+      case 'ArchiveList':
+        if (!s.exists) throw notFound('list not found');
+        if (s.archived) return [];
+        if (s.sync) throw conflict(`this list is synced by ${s.sync.provider.toUpperCase()}: disconnect it first, or delete with ?disconnect=true`, { sync: s.sync.provider });
+        return [{ type: 'ListArchived', data: { listId: s.listId, eraseAfter: cmd.eraseAfter } }];
+      case 'MarkListErased':
+        if (!s.archived) throw conflict('only a deleted (archived) list is erased');
+        return s.archived.erased ? [] : [{ type: 'ListErased', data: { listId: s.listId, people: cmd.people } }];
       case 'CreateList':
         if (s.exists) throw conflict(`list ${cmd.listId} already exists`);
         return [{ type: 'ListCreated', data: { listId: cmd.listId, orgId: cmd.orgId, name: cmd.name, description: cmd.description } }];
@@ -236,6 +264,14 @@ export const listDecider: Decider<ListCommand, ListState> = {
         return { ...s, mappings: e.data.mappings, groupRules: e.data.groupRules, mappingsVersion: s.mappingsVersion + 1 };
       case 'RemapCompleted':
         return { ...s, remappedVersion: Math.max(s.remappedVersion, e.data.mappingsVersion) };
+      case 'FieldRemoved':
+        return { ...s, fields: s.fields.filter((f) => f.key !== e.data.key) };
+      case 'RetentionSet':
+        return { ...s, retentionDays: e.data.inactiveDays };
+      case 'ListArchived':
+        return { ...s, archived: { eraseAfter: e.data.eraseAfter, erased: false } };
+      case 'ListErased':
+        return { ...s, archived: { eraseAfter: s.archived?.eraseAfter ?? '', erased: true } };
       default: {
         const never: never = e;
         return never;

@@ -78,6 +78,27 @@ export class Projections {
     return this.rs.collection(this.names[name]);
   }
 
+  /** keys removed from each list (FieldRemoved), cached from the lists read model */
+  private readonly removedFields = new Map<string, Set<string>>();
+  private async removedOf(listId: string): Promise<Set<string>> {
+    let set = this.removedFields.get(listId);
+    if (!set) {
+      const doc = await this.c('lists').findOne({ _id: listId }, { projection: { removedFields: 1 } });
+      set = new Set((doc?.removedFields as string[] | undefined) ?? []);
+      if (this.removedFields.size > 10_000) this.removedFields.clear();
+      this.removedFields.set(listId, set);
+    }
+    return set;
+  }
+  /** a person's fields without those removed from the list */
+  private async visibleFields(listId: string, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const removed = await this.removedOf(listId);
+    if (!removed.size) return fields;
+    let out: Record<string, unknown> | null = null;
+    for (const k of removed) if (Object.hasOwn(fields, k)) { out ??= { ...fields }; delete out[k]; }
+    return out ?? fields;
+  }
+
   private async personLoaded(personId: string) {
     return this.c('people').findOne({ _id: personId });
   }
@@ -143,7 +164,28 @@ export class Projections {
         return guarded(this.c('lists'), e.data.listId, p, { $set });
       }
       case 'FieldAdded':
-        return guarded(this.c('lists'), e.data.listId, p, { $push: { fields: e.data.field }, $set: { updatedAt: at } });
+        this.removedFields.get(e.data.listId)?.delete(e.data.field.key);
+        return guarded(this.c('lists'), e.data.listId, p, { $push: { fields: e.data.field }, $pull: { removedFields: e.data.field.key }, $set: { updatedAt: at } });
+      case 'FieldRemoved': {
+        // the field's values leave the people (and session copies) of the list; later person events
+        // still carrying them (a person's state keeps every field it had) are filtered (visibleFields)
+        (await this.removedOf(e.data.listId)).add(e.data.key);
+        await guarded(this.c('lists'), e.data.listId, p, { $pull: { fields: { key: e.data.key } }, $addToSet: { removedFields: e.data.key }, $set: { updatedAt: at } });
+        for (const name of ['people', 'session_people'] as const) {
+          const holding = await this.c(name).find({ listId: e.data.listId, [`fields.${e.data.key}`]: { $exists: true } }, { projection: { _id: 1, fields: 1, scim: 1 } });
+          for (const d of holding) {
+            const { [e.data.key]: _gone, ...fields } = d.fields as Record<string, unknown>;
+            await this.c(name).updateOne({ _id: d._id }, { $set: { fields, search: searchText(fields, [(d.scim as { userName?: string } | null)?.userName]) } });
+          }
+        }
+        return;
+      }
+      case 'RetentionSet':
+        return guarded(this.c('lists'), e.data.listId, p, { $set: { retentionDays: e.data.inactiveDays, updatedAt: at } });
+      case 'ListArchived':
+        return guarded(this.c('lists'), e.data.listId, p, { $set: { status: 'archived', eraseAfter: e.data.eraseAfter, updatedAt: at } });
+      case 'ListErased':
+        return guarded(this.c('lists'), e.data.listId, p, { $set: { status: 'erased', erasedAt: at, updatedAt: at } });
       case 'ScimConnected':
         return guarded(this.c('lists'), e.data.listId, p, {
           $push: { fields: { $each: e.data.fieldsAdded } },
@@ -219,9 +261,11 @@ export class Projections {
         // counts first: the bump is guarded by the list's position, so a replay after a crash between
         // the two writes neither skips nor repeats it
         await this.bumpCounts(e.data.listId, p, status === 'active' ? { active: 1 } : { inactive: 1 });
+        const fields = await this.visibleFields(e.data.listId, e.data.fields);
         await insertOnce(this.c('people'), {
-          _id: e.data.personId, listId: e.data.listId, status, fields: e.data.fields, linked: !!scim, scim: scimSummary(scim) ?? null,
-          groups: [], createdAt: at, updatedAt: at, search: searchText(e.data.fields, [scim?.userName]), source: m.source.kind,
+          _id: e.data.personId, listId: e.data.listId, status, fields, linked: !!scim, scim: scimSummary(scim) ?? null,
+          groups: [], createdAt: at, updatedAt: at, search: searchText(fields, [scim?.userName]), source: m.source.kind,
+          ...(status === 'inactive' ? { deactivatedAt: at } : {}),
           scimResource: scim ?? null, revision: r.revision, lastPosition: p,
         });
         break;
@@ -229,7 +273,8 @@ export class Projections {
       case 'AttributesChanged': {
         const person = await this.personLoaded(e.data.personId);
         const scim = e.data.scim ?? undefined;
-        const $set: Record<string, unknown> = { fields: e.data.fields, updatedAt: at, search: searchText(e.data.fields, [scim?.userName ?? (person?.scim as { userName?: string } | null)?.userName]) };
+        const fields = await this.visibleFields(e.data.listId, e.data.fields);
+        const $set: Record<string, unknown> = { fields, updatedAt: at, search: searchText(fields, [scim?.userName ?? (person?.scim as { userName?: string } | null)?.userName]) };
         $set.revision = r.revision;
         if (scim) { $set.scim = scimSummary(scim); $set.scimResource = scim; }
         await guarded(this.c('people'), e.data.personId, p, { $set });
@@ -245,7 +290,13 @@ export class Projections {
         const $set: Record<string, unknown> = { status: newStatus, updatedAt: at };
         if (e.type === 'PersonUnlinked') $set.linked = false;
         if (e.type === 'PersonRelinked') { $set.linked = true; $set.scim = scimSummary(e.data.scim); }
-        if ('fields' in e.data && e.data.fields) { $set.fields = e.data.fields; $set.search = searchText(e.data.fields, [(e.data as { scim?: { userName?: unknown } }).scim?.userName ?? (person.scim as { userName?: string } | null)?.userName]); }
+        if ('fields' in e.data && e.data.fields) {
+          const fields = await this.visibleFields(e.data.listId, e.data.fields);
+          $set.fields = fields;
+          $set.search = searchText(fields, [(e.data as { scim?: { userName?: unknown } }).scim?.userName ?? (person.scim as { userName?: string } | null)?.userName]);
+        }
+        // since when a person is inactive (the retention policy counts from it)
+        if (newStatus !== person.status) $set.deactivatedAt = newStatus === 'inactive' ? at : null;
         const scimAfter = (e.data as { scim?: Record<string, unknown> }).scim;
         if (scimAfter) { $set.scim = scimSummary(scimAfter); $set.scimResource = scimAfter; }
         else if (e.type !== 'PersonUnlinked' && person.scimResource) $set.scimResource = { ...(person.scimResource as object), active: newStatus === 'active' };

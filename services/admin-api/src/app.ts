@@ -35,6 +35,7 @@ import { syncRoutes } from './routes/sync.ts';
 import { entraRoutes } from './routes/entra.ts';
 import { adminTokenRoutes } from './routes/admin-tokens.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { RetentionJob } from './retention.ts';
 
 export interface AdminApiOptions {
   store: EventStore;
@@ -60,6 +61,8 @@ export interface AdminApiOptions {
   deferBootstrap?: (run: () => Promise<void>) => void;
   /** given, receives the check of an operator's Authorization header (see AdminAuth.isOperator) */
   exposeOperatorCheck?: (check: (ip: string, authorization: unknown) => Promise<boolean>) => void;
+  /** how often the erasure job runs (ms; absent: only on demand) */
+  retentionTickMs?: number;
   /** how long query endpoints wait for the projection to reach a position (ms) */
   consistencyTimeoutMs?: number;
   /** how long POST /admin/projections/rebuild with wait=true waits (ms, default 10 min) */
@@ -120,6 +123,10 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
       projectedTo: (position, timeoutMs) => projection.waitFor(position, timeoutMs),
     }),
     importMaxBytes: opts.importMaxBytes ?? 100 * 1024 * 1024,
+    retention: new RetentionJob({
+      store: opts.store, readStore: opts.readStore, vault: opts.vault ?? null, projection, now: opts.now ?? (() => new Date()), newId: randomUUID,
+      log: (line) => root.log.info(line),
+    }),
     imports: new ImportRunner({
       store: opts.store, readStore: opts.readStore, mapping, dir: opts.importDir ?? join(tmpdir(), 'muster-imports'),
       now: opts.now ?? (() => new Date()), newId: randomUUID, log: (message, err) => root.log.error({ err }, message),
@@ -134,8 +141,8 @@ export const adminApiPlugin: FastifyPluginAsync<AdminApiOptions> = async (root, 
   };
   if (opts.deferBootstrap) opts.deferBootstrap(bootstrap);
   else await bootstrap();
-  app.addHook('onReady', async () => { ctx.changesets.start(); ctx.imports.start(); });
-  app.addHook('onClose', async () => { await ctx.imports.stop(); await ctx.changesets.stop(); await auth.stop(); });
+  app.addHook('onReady', async () => { ctx.changesets.start(); ctx.imports.start(); if (opts.retentionTickMs) ctx.retention.schedule(opts.retentionTickMs); });
+  app.addHook('onClose', async () => { await ctx.retention.stop(); await ctx.imports.stop(); await ctx.changesets.stop(); await auth.stop(); });
 
   await app.register(async (api) => {
     api.decorate('admin', ctx);

@@ -19,6 +19,7 @@ import type { ReadStore } from '@muster/read-store';
 import type { AdminAuth, Principal } from './auth.ts';
 import type { ChangesetRunner } from './changesets/runner.ts';
 import type { ImportRunner } from './imports/runner.ts';
+import type { RetentionJob } from './retention.ts';
 
 export interface AdminContext {
   store: EventStore;
@@ -26,6 +27,8 @@ export interface AdminContext {
   log: EventStore;
   /** the personal-data vault (null: personal data is written in clear) */
   vault: PersonalDataVault | null;
+  /** erasures the retention policies and deleted lists ask for */
+  retention: RetentionJob;
   readStore: ReadStore;
   bus: Bus;
   mapping: MappingClient;
@@ -159,5 +162,11 @@ export function helpers(ctx: AdminContext) {
     return { s: snap.state, list };
   };
 
-  return { cmd, consistent, projectedToHead, listFor, inList, orgPlan, gate, listView };
+  /** a list that may take new data: not deleted (archived) */
+  const writable = (list: ListState): ListState => {
+    if (list.archived) throw new DomainError('conflict', 'this list was deleted (archived): it takes no new data');
+    return list;
+  };
+
+  return { cmd, consistent, projectedToHead, listFor, inList, orgPlan, gate, listView, writable };
 }

@@ -15,7 +15,7 @@ export const adminApiModule: ServiceModule = {
       mount: async (app) => {
         await app.register(adminApiPlugin, {
           store: adapters.store, log: adapters.rawStore, vault: adapters.vault, readStore: adapters.readStore, bus: adapters.bus, publicUrl: config.publicUrl, adminToken: config.adminToken, changesetWaitMs: config.changesetWaitMs, authFailuresPerMinute: config.authFailuresPerMinute,
-          importMaxBytes: config.importMaxBytes, importDir: join(config.dataDir, 'imports'),
+          importMaxBytes: config.importMaxBytes, retentionTickMs: config.retentionTickMs, importDir: join(config.dataDir, 'imports'),
           deferBootstrap: (run) => { bootstrap = run; },
           exposeOperatorCheck: (check) => { operatorCheck = check; },
           onGeneratedAdminToken: (token) => {

@@ -106,6 +106,11 @@ export const EntraTestResult = documented(loose({ ok: z.boolean() }));
 export const EntraRunStarted = documented(loose({ runId: z.string() }));
 export const ImportError = loose({ row: z.number() });
 export const Pushed = documented(loose({ changesetId: z.string(), position: position.optional() }));
+export const ListDeleted = documented(loose({
+  id: z.string(), status: z.enum(['archived', 'erased']), eraseAfter: time, erasing: z.boolean(), position: z.number().int().nullable(),
+}));
+export const FieldRemoved = documented(loose({ key: z.string(), removed: z.literal(true), position: z.number().int().nullable() }));
+export const RetentionRun = documented(loose({ retention: z.number().int(), listsErased: z.number().int(), peopleOfDeletedLists: z.number().int(), errors: z.array(z.string()) }));
 export const PersonErasure = documented(loose({
   personId: z.string(), erased: z.literal(true), alreadyErased: z.boolean(), position: z.number().int().nullable(),
 }));

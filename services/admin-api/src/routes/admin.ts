@@ -65,4 +65,10 @@ export const adminRoutes: FastifyPluginAsync = async (app) => {
     if (!res.status) throw new DomainError('not_found', 'no rebuild has run since the projector started');
     return res.status;
   });
+  api.post('/admin/retention/run', {
+    schema: { tags: ['admin'], response: { 200: R.RetentionRun }, summary: 'Run the erasure job now (install-wide owner): retention policies, deleted lists past their grace period' },
+  }, async (req) => {
+    installOwner(req.principal);
+    return app.admin.retention.run();
+  });
 };

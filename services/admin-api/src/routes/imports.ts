@@ -64,7 +64,7 @@ export const importRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ctx = app.admin;
   const handler = commandHandlerFor(ctx.store);
-  const { cmd, consistent, listFor } = helpers(ctx);
+  const { cmd, consistent, listFor, writable } = helpers(ctx);
 
   // the body of an upload is a stream: it is written to disk as it arrives
   api.addContentTypeParser(CSV_TYPES, (_req, payload, done) => done(null, payload));
@@ -103,7 +103,7 @@ export const importRoutes: FastifyPluginAsync = async (app) => {
     },
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
-    const list = await listFor(p, req.params.id);
+    const list = writable(await listFor(p, req.params.id));
     const importId = ctx.newId();
     await mkdir(ctx.imports.dir, { recursive: true });
     const part = `${ctx.imports.fileOf(importId)}.part`;

@@ -7,7 +7,8 @@ import { DomainError, handleCommand, listDecider, load, organisationDecider } fr
 import { HttpError } from '@muster/http';
 import { type Filter } from '@muster/read-store';
 import { After, helpers, ListParams } from '../context.ts';
-import { DEFAULT_ORG, requireWrite } from '../auth.ts';
+import { DEFAULT_ORG, requireRole, requireWrite } from '../auth.ts';
+import { tokensDecider } from '@muster/domain';
 import * as R from '../responses.ts';
 
 export const listRoutes: FastifyPluginAsync = async (app) => {
@@ -44,5 +45,47 @@ export const listRoutes: FastifyPluginAsync = async (app) => {
     await listFor(p, req.params.id);
     const res = await handleCommand(store, streams.list(req.params.id), listDecider, { type: 'UpdateList', ...req.body }, cmd(req, p));
     return { ...listView(null, res.state, req.params.id), position: res.position };
+  });
+  api.put('/lists/:id/retention', {
+    schema: {
+      tags: ['lists'], response: { 200: R.ListView }, params: ListParams,
+      body: z.object({ inactiveDays: z.number().int().min(1).max(36_500).nullable().describe('people inactive for longer than this are erased by the retention job; null: kept (the default)') }),
+      summary: 'The list\'s retention policy (owners): people deactivated for longer than inactiveDays are erased automatically, each erasure recorded with the policy as its reason',
+    },
+  }, async (req) => {
+    const p = requireRole(req.principal, ['owner']);
+    await listFor(p, req.params.id);
+    const res = await handleCommand(store, streams.list(req.params.id), listDecider, { type: 'SetRetention', inactiveDays: req.body.inactiveDays }, cmd(req, p));
+    return { ...listView(null, res.state, req.params.id), retentionDays: res.state.retentionDays ?? null, position: res.position };
+  });
+
+  api.delete('/lists/:id', {
+    schema: {
+      tags: ['lists'], response: { 200: R.ListDeleted, 202: R.ListDeleted }, params: ListParams,
+      querystring: z.object({
+        disconnect: z.enum(['true', 'false']).optional().describe('disconnect the list\'s sync first (else a synced list is refused)'),
+        now: z.enum(['true', 'false']).optional().describe('erase its people now instead of after the grace period'),
+        graceDays: z.coerce.number().int().min(0).max(365).optional().describe('days before its people are erased (default 30)'),
+      }),
+      summary: 'Delete a list (owners): archived at once (read-only), its people erased after a grace period (default 30 days; ?now=true: now, answered 202 while it runs)',
+    },
+  }, async (req, reply) => {
+    const p = requireRole(req.principal, ['owner']);
+    const list = await listFor(p, req.params.id);
+    const c = cmd(req, p);
+    if (list.sync && req.query.disconnect === 'true') {
+      if (list.sync.provider === 'scim') await handleCommand(store, streams.scimTokens(list.listId), tokensDecider, { type: 'RevokeAll', listId: list.listId }, c);
+      await handleCommand(store, streams.list(list.listId), listDecider, { type: list.sync.provider === 'scim' ? 'DisconnectScim' : 'DisconnectEntra' }, c);
+      if (list.sync.provider === 'entra') await ctx.entra.setSecret(list.listId, null).catch(() => {});
+    }
+    const now = req.query.now === 'true';
+    const eraseAfter = new Date(ctx.now().getTime() + (now ? 0 : (req.query.graceDays ?? 30) * 86_400_000)).toISOString();
+    const res = await handleCommand(store, streams.list(list.listId), listDecider, { type: 'ArchiveList', eraseAfter }, c);
+    const archived = res.state.archived!;
+    if (now && !archived.erased) {
+      void ctx.retention.run(list.listId).catch((err: Error) => req.log.error({ err }, 'erasing a deleted list failed'));
+      return reply.status(202).send({ id: list.listId, status: 'archived', eraseAfter: archived.eraseAfter, erasing: true, position: res.position });
+    }
+    return { id: list.listId, status: archived.erased ? 'erased' : 'archived', eraseAfter: archived.eraseAfter, erasing: false, position: res.position };
   });
 };

@@ -13,11 +13,17 @@ import { AsOfParam, peopleAsOf } from '../history.ts';
 import { decodeCursor, nextCursor, RosterQuery, rosterFilter, rosterSort } from '../roster-query.ts';
 import * as R from '../responses.ts';
 
+/** a person's values of the list's fields (a removed field's value stays in the log only) */
+function onList(list: { fields: Array<{ key: string }> }, fields: Record<string, unknown>): Record<string, unknown> {
+  const keys = new Set(list.fields.map((f) => f.key));
+  return Object.fromEntries(Object.entries(fields).filter(([k]) => keys.has(k)));
+}
+
 export const peopleRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ctx = app.admin;
   const { store, readStore } = ctx;
-  const { cmd, consistent, listFor } = helpers(ctx);
+  const { cmd, consistent, listFor, writable } = helpers(ctx);
   const handler = commandHandlerFor(store);
   const provisioning = new PersonProvisioning(handler, new Reservations(handler));
 
@@ -52,7 +58,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
 
   api.post('/lists/:id/people', { schema: { tags: ['people'], response: { 201: R.PersonView }, summary: 'Add a person by hand (lists with no sync only)', params: ListParams, body: z.object({ fields: z.record(z.string(), z.unknown()) }) } }, async (req, reply) => {
     const p = requireWrite(req.principal);
-    const list = await listFor(p, req.params.id);
+    const list = writable(await listFor(p, req.params.id));
     if (list.sync) throw new DomainError('locked', `this list is synced by ${list.sync.provider.toUpperCase()}; people are created by the identity provider`, { sync: list.sync.provider });
     const fields = validateFieldValues(list.fields, req.body.fields, { partial: false });
     const personId = ctx.newId();
@@ -73,7 +79,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
     const groupDocs = groupIds.length ? await readStore.collection('groups').find({ _id: { $in: groupIds } }, { projection: { displayName: 1 } }) : [];
     const synced = state.linked ? syncedFieldKeys(list) : new Set<string>();
     return {
-      id: state.personId, listId: state.listId, status: state.status, fields: state.fields,
+      id: state.personId, listId: state.listId, status: state.status, fields: onList(list, state.fields),
       uniqueId: uniqueIdOf(list, state.fields, state.scim),
       // the sync anchor: the IdP's own identifiers, kept apart from the visible unique identifier
       linked: state.linked, syncAnchor: state.scim ? { scimId: state.personId, externalId: state.scim.externalId ?? null, userName: state.scim.userName ?? null } : null,
@@ -163,7 +169,7 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
     schema: { tags: ['people'], response: { 200: R.PersonPatched }, summary: "Edit a person's fields or status (409 naming the sync for fields it owns)", params: PersonParams, body: z.object({ fields: z.record(z.string(), z.unknown()).optional(), status: z.enum(['active', 'inactive']).optional() }).refine((b) => b.fields || b.status, 'give fields or status') },
   }, async (req) => {
     const p = requireWrite(req.principal);
-    const list = await listFor(p, req.params.id);
+    const list = writable(await listFor(p, req.params.id));
     const existing = await load(store, streams.person(req.params.personId), personDecider);
     if (!existing.state.exists || existing.state.listId !== list.listId) throw new DomainError('not_found', 'person not found');
     const provider = list.sync ? list.sync.provider.toUpperCase() : null;
@@ -188,6 +194,6 @@ export const peopleRoutes: FastifyPluginAsync = async (app) => {
     // reactivated by hand on a synced list: the IdP's next change for this person wins
     const warning = req.body.status === 'active' && existing.state.linked && provider && existing.state.status === 'inactive'
       ? `reactivated by hand on a list synced by ${provider.toUpperCase()}: the identity provider's next change for this person wins (it may deactivate them again)` : undefined;
-    return { id: state.personId, listId: state.listId, status: state.status, fields: state.fields, position, ...(warning ? { warning } : {}) };
+    return { id: state.personId, listId: state.listId, status: state.status, fields: onList(list, state.fields), position, ...(warning ? { warning } : {}) };
   });
 };

@@ -34,7 +34,7 @@ describe('admin API plugins mounted one by one', () => {
     const readStore = createMemoryReadStore();
     const bus = createMemoryBus();
     const ctx: AdminContext = {
-      store, log: store, vault: null, readStore, bus, mapping: new MappingClient(bus), entra: new EntraSyncClient(bus), auth: new AdminAuth(store), rebuildWaitMs: 1_000,
+      store, log: store, vault: null, retention: null as never, readStore, bus, mapping: new MappingClient(bus), entra: new EntraSyncClient(bus), auth: new AdminAuth(store), rebuildWaitMs: 1_000,
       projection: new ProjectionWaiter(readStore, { timeoutMs: 50 }), publicUrl: 'https://muster.example', now: () => new Date(), newId: randomUUID,
       changesets: new ChangesetRunner({ store, readStore, now: () => new Date(), newId: randomUUID, log: () => {} }), changesetWaitMs: 100,
       imports: new ImportRunner({ store, readStore, mapping: new MappingClient(bus), dir: join(dir, 'imports'), now: () => new Date(), newId: randomUUID, log: () => {}, projectedTo: async () => true }),

@@ -29,7 +29,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.admin;
   const { store } = ctx;
   const handler = commandHandlerFor(store);
-  const { cmd, consistent, projectedToHead, listFor, inList } = helpers(ctx);
+  const { cmd, consistent, projectedToHead, listFor, inList, writable } = helpers(ctx);
   const inTurn = new PerStream();
 
   const sessionFor = (p: Principal, sessionId: string) => inList(p, streams.session(sessionId), sessionDecider, 'session not found');
@@ -47,7 +47,7 @@ export const sessionRoutes: FastifyPluginAsync = async (app) => {
     },
   }, async (req, reply) => {
     const p = requireWrite(req.principal);
-    const list = await listFor(p, req.params.id);
+    const list = writable(await listFor(p, req.params.id));
     const bad = Object.keys(req.body.filter).filter((k) => !FILTER_PARAM.test(k));
     if (bad.length) throw new DomainError('invalid', `unknown filter ${bad.map((k) => `"${k}"`).join(', ')}: a session's filter takes the people query's status, q, eq.<field> and contains.<field>`);
     const filter = rosterFilter(list, req.body.filter, { listId: list.listId });
