@@ -101,3 +101,17 @@ export function freePort(): Promise<number> {
 
 /** fetch options of an operator (the install-wide admin token): /healthz answers them with the services' details */
 export const OPERATOR = { headers: { authorization: `Bearer ${ADMIN}` } };
+
+/** The `muster` CLI run for real (cli/bin/muster.mjs) on a data directory; resolves with its exit code and output. */
+export async function muster(args: string[], dataDir: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { spawn } = await import('node:child_process');
+  const bin = (await import('node:path')).join(import.meta.dirname, '../cli/bin/muster.mjs');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MUSTER_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -3,29 +3,17 @@
  * the new version, stop, `muster log rewrite`, check, swap, start again. Real processes: the CLI is
  * spawned, the server is the real stack on the data directory.
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { startStack } from '../../tests/helpers.ts';
+import { muster, startStack } from '../../tests/helpers.ts';
 
-const BIN = join(import.meta.dirname, '../bin/muster.mjs');
 const FIXTURE = join(import.meta.dirname, '../fixtures/log-before-sealing');
 const STAFF = '05a0cad0-8414-4246-abb3-efa49c16b9d4';
 const ADA = '5d264224-9b44-4ca1-8ec2-183c8c48ea90';
 const GRACE = 'cfa48606-6faa-4e94-afbe-0afa063516ea';
 
-function muster(args: string[], dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MUSTER_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 it('upgrades a log of the previous version: erase, rewrite (sealed, the erased person gone), verify, check the statement, swap, start', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'muster-rewrite-'));

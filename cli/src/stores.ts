@@ -30,21 +30,10 @@ export async function openLogForReading(config: MusterConfig): Promise<OpenedLog
   const log = await openStored(config);
   if (!config.sealPersonalData) return { ...log, stored: log.store };
   // the data keys, read-only: the file in the data directory, or the data_keys collection
-  let closeClient = async () => {};
-  let collection;
-  if (config.readStore.kind === 'mongodb') {
-    const { MongoClient } = await import('mongodb');
-    const client = await new MongoClient(config.readStore.url).connect();
-    collection = client.db(config.readStore.db).collection('data_keys') as never;
-    closeClient = () => client.close();
-  }
   const { openVault, withPersonalData } = await import('@muster/personal-data');
-  const { vault, keys } = await openVault({ dataDir: config.dataDir, secretKey: config.secretKey, collection, readOnly: true });
+  const { vault, close } = await openVault({ dataDir: config.dataDir, secretKey: config.secretKey, readOnly: true, ...(config.readStore.kind === 'mongodb' ? { mongo: config.readStore } : {}) });
   const store = withPersonalData(log.store, vault);
-  return {
-    ...log, store, stored: log.store,
-    close: async () => { await log.close(); await keys.close(); await closeClient(); },
-  };
+  return { ...log, store, stored: log.store, close: async () => { await log.close(); await close(); } };
 }
 
 async function openStored(config: MusterConfig): Promise<Omit<OpenedLog, 'stored'>> {

@@ -69,6 +69,15 @@ function mapSections(data: Json, section: PersonalSection, fn: (node: Json) => J
   return mapSlot(data, { path: section.at.concat('[]') }, 0, (n) => (isObject(n) ? fn(n) : n)) as Json;
 }
 
+/** maps every section node of an event of `type` (the data unchanged when the type holds nothing personal) */
+function eachSectionNode(type: string, data: Json, fn: (section: PersonalSection, node: Json) => Json): Json {
+  const sections = personalData[type];
+  if (!sections) return data;
+  let out = data;
+  for (const section of sections) out = mapSections(out, section, (node) => fn(section, node));
+  return out;
+}
+
 function forEachSection(data: Json, section: PersonalSection, fn: (node: Json) => void): void {
   mapSections(data, section, (n) => { fn(n); return n; });
 }
@@ -174,31 +183,25 @@ export class PersonalDataVault {
    * erased gets `[erased]` written in place of its values: nothing of theirs is stored again.
    */
   seal(type: string, data: Json, eventId: string): Json {
-    const sections = personalData[type];
-    if (!sections) return data;
-    let out = data;
-    for (const section of sections) {
-      out = mapSections(out, section, (node) => {
-        const subject = section.subject(node, data);
-        if (!subject || Object.hasOwn(node, SEALED_KEY)) return node; // nothing personal, or sealed already
-        const values: unknown[] = [];
-        let sealedNode = node;
-        for (const slot of section.slots) {
-          sealedNode = mapSlot(sealedNode, slot, 0, (v) => {
-            if (v === undefined || v === null) return v; // no value, nothing personal
-            values.push(v);
-            return SEALED;
-          }) as Json;
-        }
-        if (!values.length) return node;
-        const key = this.cache.get(subject);
-        if (key === undefined || key === 'none') throw new Error(`the data key of ${subject} was not prepared`);
-        if (key === 'erased') return this.fill(section, sealedNode, () => ERASED);
-        this.stats.sealed++;
-        return { ...sealedNode, [SEALED_KEY]: { s: subject, c: encrypt(key, JSON.stringify(values), `${eventId}|${subject}`) } satisfies SealedPart };
-      });
-    }
-    return out;
+    return eachSectionNode(type, data, (section, node) => {
+      const subject = section.subject(node, data);
+      if (!subject || Object.hasOwn(node, SEALED_KEY)) return node; // nothing personal, or sealed already
+      const values: unknown[] = [];
+      let sealedNode = node;
+      for (const slot of section.slots) {
+        sealedNode = mapSlot(sealedNode, slot, 0, (v) => {
+          if (v === undefined || v === null) return v; // no value, nothing personal
+          values.push(v);
+          return SEALED;
+        }) as Json;
+      }
+      if (!values.length) return node;
+      const key = this.cache.get(subject);
+      if (key === undefined || key === 'none') throw new Error(`the data key of ${subject} was not prepared`);
+      if (key === 'erased') return this.fill(section, sealedNode, () => ERASED);
+      this.stats.sealed++;
+      return { ...sealedNode, [SEALED_KEY]: { s: subject, c: encrypt(key, JSON.stringify(values), `${eventId}|${subject}`) } satisfies SealedPart };
+    });
   }
 
   private fill(section: PersonalSection, node: Json, next: () => unknown): Json {
@@ -209,36 +212,30 @@ export class PersonalDataVault {
 
   /** The stored data with its personal values opened (keys must be prepared), `[erased]` where a key is gone. */
   open(type: string, data: Json, eventId: string): Json {
-    const sections = personalData[type];
-    if (!sections) return data;
-    let out = data;
-    for (const section of sections) {
-      out = mapSections(out, section, (node) => {
-        const part = node[SEALED_KEY] as SealedPart | undefined;
-        if (!isObject(part)) {
-          // written in clear (before sealing): an erased subject's values read [erased] all the same
-          const subject = section.subject(node, data);
-          if (!subject || this.cache.get(subject) !== 'erased') return node;
-          let masked = node;
-          for (const slot of section.slots) masked = mapSlot(masked, slot, 0, (v) => (v === undefined || v === null ? v : ERASED)) as Json;
-          return masked;
-        }
-        const { [SEALED_KEY]: _sealed, ...rest } = node;
-        const key = typeof part.s === 'string' ? this.cache.get(part.s) : undefined;
-        let values: unknown[] | null = null;
-        if (key instanceof Buffer && typeof part.c === 'string') {
-          try {
-            const v = JSON.parse(decrypt(key, part.c, `${eventId}|${part.s}`)) as unknown;
-            if (Array.isArray(v)) values = v;
-          } catch { /* damaged or moved: read as erased */ }
-        }
-        if (!values) { this.stats.erasedReads++; return this.fill(section, rest, () => ERASED); }
-        this.stats.opened++;
-        let i = 0;
-        return this.fill(section, rest, () => (i < values.length ? values[i++] : ERASED));
-      });
-    }
-    return out;
+    return eachSectionNode(type, data, (section, node) => {
+      const part = node[SEALED_KEY] as SealedPart | undefined;
+      if (!isObject(part)) {
+        // written in clear (before sealing): an erased subject's values read [erased] all the same
+        const subject = section.subject(node, data);
+        if (!subject || this.cache.get(subject) !== 'erased') return node;
+        let masked = node;
+        for (const slot of section.slots) masked = mapSlot(masked, slot, 0, (v) => (v === undefined || v === null ? v : ERASED)) as Json;
+        return masked;
+      }
+      const { [SEALED_KEY]: _sealed, ...rest } = node;
+      const key = typeof part.s === 'string' ? this.cache.get(part.s) : undefined;
+      let values: unknown[] | null = null;
+      if (key instanceof Buffer && typeof part.c === 'string') {
+        try {
+          const v = JSON.parse(decrypt(key, part.c, `${eventId}|${part.s}`)) as unknown;
+          if (Array.isArray(v)) values = v;
+        } catch { /* damaged or moved: read as erased */ }
+      }
+      if (!values) { this.stats.erasedReads++; return this.fill(section, rest, () => ERASED); }
+      this.stats.opened++;
+      let i = 0;
+      return this.fill(section, rest, () => (i < values.length ? values[i++] : ERASED));
+    });
   }
 }
 

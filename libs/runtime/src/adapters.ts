@@ -7,7 +7,7 @@ import { createEsdbEventStore, openEmbeddedEventStore, withHashChain, type Commi
 import { createMongoReadStore, type ReadStore } from '@muster/read-store';
 import { createMemoryReadStore } from '@muster/read-store-memory';
 import { MEMORY_INDEX_HINTS } from '@muster/read-models';
-import { FileDataKeyStore, openVault, withPersonalData, type DataKeyStore, type PersonalDataVault } from '@muster/personal-data';
+import { FileDataKeyStore, openVault, withPersonalData, type PersonalDataVault } from '@muster/personal-data';
 
 export interface Adapters {
   /** the event store every service appends through: hash-chained for tamper evidence */
@@ -100,19 +100,12 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
     : await connectNatsBus({ servers: config.bus.servers, name: opts.serviceName ?? 'muster' });
   const chained = withHashChain(rawStore);
   let vault: PersonalDataVault | null = null;
-  let keys: DataKeyStore | null = null;
   let closeKeys = async () => {};
   if (config.sealPersonalData) {
     try {
-      let collection;
-      if (config.readStore.kind === 'mongodb') {
-        const { MongoClient } = await import('mongodb');
-        const client = await new MongoClient(config.readStore.url).connect();
-        collection = client.db(config.readStore.db).collection('data_keys') as never;
-        closeKeys = () => client.close();
-      }
-      ({ vault, keys } = await openVault({ dataDir: config.dataDir, secretKey: config.secretKey, collection }));
-      if (config.eventStore.kind === 'embedded' && keys instanceof FileDataKeyStore) keysBeforeCommit = keys.attachToCommits();
+      const opened = await openVault({ dataDir: config.dataDir, secretKey: config.secretKey, ...(config.readStore.kind === 'mongodb' ? { mongo: config.readStore } : {}) });
+      ({ vault, close: closeKeys } = opened);
+      if (config.eventStore.kind === 'embedded' && opened.keys instanceof FileDataKeyStore) keysBeforeCommit = opened.keys.attachToCommits();
     } catch (err) {
       await bus.close().catch(() => {});
       if (hosted) await hosted.close().catch(() => {}); else await readStore.close().catch(() => {});
@@ -129,8 +122,7 @@ export async function openAdapters(config: MusterConfig, opts: { serviceName?: s
       await bus.close().catch(() => {});
       if (hosted) await hosted.close().catch(() => {});
       else await readStore.close().catch(() => {});
-      await keys?.close().catch(() => {});
-      await closeKeys().catch(() => {});
+      await closeKeys();
       await rawStore.close();
     },
   };

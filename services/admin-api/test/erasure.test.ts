@@ -4,24 +4,12 @@
  * free again; the log still verifies; nothing of theirs is left in clear anywhere in the data
  * directory (log, key store, read-model snapshot after a restart).
  */
-import { spawn } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, startStack, type Stack } from '../../../tests/helpers.ts';
+import { ADMIN, muster, startStack, type Stack } from '../../../tests/helpers.ts';
 import { createUser, eventually, expectStatus, organisation, provisioningLog, scimList, scimUser, type ScimList } from './support.ts';
 
-const BIN = join(import.meta.dirname, '../../../cli/bin/muster.mjs');
-function muster(args: string[], dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MUSTER_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** every file under `dir` whose bytes contain one of `needles` (in UTF-8 or as UTF-16 LE) */
 async function filesContaining(dir: string, needles: string[]): Promise<string[]> {
