@@ -131,7 +131,15 @@ export class SyncRun {
 
     // load the people, and read whole the users who come into scope without a whole object
     const snaps = new Map<string, StreamSnapshot<PersonState> | null>();
-    await inBatches(targets, APPLY_CONCURRENCY * 2, async (t) => { snaps.set(t.userId, await this.d.handler.load(streams.person(t.personId), personDecider)); });
+    await inBatches(targets, APPLY_CONCURRENCY * 2, async (t) => {
+      let snap = await this.d.handler.load(streams.person(t.personId), personDecider);
+      // a person erased here comes back as a new person: the next id of the user's chain
+      for (let n = 1; snap?.state.erased; n++) {
+        t.personId = entraPersonId(listId, `${t.userId}#${n}`);
+        snap = await this.d.handler.load(streams.person(t.personId), personDecider);
+      }
+      snaps.set(t.userId, snap);
+    });
     const wanted = (t: Target) => t.tracked.groups.length > 0 && t.tracked.removed === null;
     const needsRead = targets.filter((t) => {
       if (!wanted(t) || t.change?.complete) return false;

@@ -19,4 +19,23 @@ describe('smoke', () => {
     const r2 = await run(e, listId);
     expect(r2).toMatchObject({ status: 'succeeded', mode: 'incremental', summary: summary({ updated: 1 }) });
   });
+
+  it('a user whose person was erased comes back as a new person when Entra next sends them', async () => {
+    const ids = addUsers(e.graph, 2, 'er');
+    const g = e.graph.addGroup('Erasure', ids);
+    const listId = await connectedList(e, 'Erasure', { groupIds: [g] });
+    expect((await run(e, listId)).summary).toMatchObject({ created: 2 });
+    const before = (await roster(e, listId)).get(ids[0])!;
+    const erased = await e.s.admin('POST', `/lists/${listId}/people/${before.id}/erase`, { reason: 'asked' });
+    expect(erased.status, JSON.stringify(erased.body)).toBe(200);
+    // a run that hears nothing of the user leaves things as they are
+    expect((await run(e, listId)).summary).toMatchObject({ created: 0, errors: 0 });
+    e.graph.updateUser(ids[0], { displayName: 'Back again' });
+    const r = await run(e, listId);
+    expect(r.summary).toMatchObject({ created: 1, errors: 0 });
+    const after = (await roster(e, listId)).get(ids[0])!;
+    expect(after.id).not.toBe(before.id);
+    expect(after.fields).toMatchObject({ email: 'er1@school.example' });
+    expect((await e.s.admin('GET', `/lists/${listId}/people/${before.id}`)).status).toBe(404);
+  });
 });
