@@ -34,6 +34,8 @@ export const adminApiModule: ServiceModule = {
       // the admin token is bootstrapped (a generated one printed) only once the server listens
       listening: async () => { await bootstrap(); ready = true; },
       ready: () => ready,
+      // the personal-data vault of this process: keys made and loaded, values sealed and opened, reads that found a key gone
+      health: () => (adapters.vault ? { personalData: { ...adapters.vault.stats } } : { personalData: 'written in clear (MUSTER_SEAL_PERSONAL_DATA=off)' }),
       authorizeOperator: (req) => operatorCheck(req.ip, req.headers.authorization),
       stop: async () => { ready = false; },
     };

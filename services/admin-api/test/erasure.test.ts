@@ -109,6 +109,13 @@ describe('erasing a person', () => {
     const headAfter = (await s.admin('GET', `/audit/head?position=${headBefore.position}`)).body;
     expect(headAfter.digest).toBe(headBefore.digest);
 
+    // the operator sees the vault at work (details for an install-wide admin token)
+    const health = await fetch(`${s.url}/healthz`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const vault = ((await health.json()) as { services: Record<string, { personalData?: Record<string, number> }> }).services['admin-api'].personalData!;
+    expect(vault.keysCreated).toBeGreaterThan(0);
+    expect(vault.sealed).toBeGreaterThan(0);
+    expect(vault.erasedReads).toBeGreaterThan(0);
+
     // the IdP provisions the same person again: a new person
     const back = await s.scim(l.token, 'POST', `${l.base}/Users`, scimUser('zelda'));
     expectStatus(back, 201);
@@ -180,4 +187,3 @@ describe('nothing of an erased person is left in clear in the data directory', (
     }
   });
 });
-void ADMIN;
