@@ -275,8 +275,18 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     expect(Number(/\(([\d,]+) events\)/.exec((await page.locator('main').textContent())!)?.[1].replace(/,/g, ''))).toBeGreaterThan(5);
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'audit.png') });
-    await page.goto(`${stack.url}/lists/${listId}/people`);
+    // an owner erases a person (with a reason, confirmed): back on the roster without them
+    await page.goto(`${stack.url}/lists/${listId}/people/${ids.alan}`);
+    await page.getByRole('heading', { name: 'Alan Turing' }).waitFor();
+    await page.getByRole('button', { name: 'Erase personal data' }).click();
+    const eraseDialog = page.getByRole('dialog', { name: "Erase this person's personal data?" });
+    expect(await eraseDialog.getByRole('button', { name: 'Erase' }).isDisabled()).toBe(true);
+    await eraseDialog.getByLabel('Reason (recorded with the erasure)').fill('left the school, asked for erasure');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await eraseDialog.getByRole('button', { name: 'Erase' }).click();
     await page.getByRole('heading', { name: 'People' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/lists/${listId}/people`);
+    expect((await stack.admin('GET', `/lists/${listId}/people/${ids.alan}`)).status).toBe(404);
 
     // revoke the token (with a confirmation): the IdP's next call is refused
     await page.getByRole('link', { name: 'Sync' }).click();
@@ -397,6 +407,12 @@ describe.runIf(available || REQUIRED)('admin console in Chromium', () => {
     await view.goto(`${stack.url}/lists/${list.body.id}/sync`);
     await view.getByRole('heading', { name: 'Bearer Tokens' }).waitFor();
     for (const name of ['Generate Token', 'Disconnect', 'Connect', 'Revoke', 'Rotate']) expect(await view.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    const someone = await stack.admin('POST', '/lists', { name: 'Viewer people' });
+    await stack.admin('POST', `/lists/${someone.body.id}/fields`, { key: 'firstName', label: 'First name', type: 'text' });
+    const person = await stack.admin('POST', `/lists/${someone.body.id}/people`, { fields: { firstName: 'Vera' } });
+    await view.goto(`${stack.url}/lists/${someone.body.id}/people/${person.body.id}`);
+    await view.getByRole('heading', { name: 'Timeline' }).waitFor();
+    expect(await view.getByRole('button', { name: 'Erase personal data' }).count()).toBe(0);
     await view.goto(`${stack.url}/lists/${list.body.id}/imports`);
     await view.getByText('Importing needs an owner or admin token.').waitFor();
     await context.close();

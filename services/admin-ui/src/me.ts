@@ -7,5 +7,5 @@ export type Role = 'owner' | 'admin' | 'viewer' | 'auditor';
 export function useMe() {
   const me = useQuery({ queryKey: ['me'], queryFn: async () => ok(await api.GET('/api/v1/whoami', {})) as { role: Role; orgId: string | null }, staleTime: 60_000, enabled: session.token() !== null });
   const role = me.data?.role;
-  return { role, canWrite: role === 'owner' || role === 'admin', canAudit: role === 'owner' || role === 'auditor' };
+  return { role, canWrite: role === 'owner' || role === 'admin', canAudit: role === 'owner' || role === 'auditor', isOwner: role === 'owner' };
 }

@@ -2,7 +2,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api, ok } from '../api/client';
 import { useMe } from '../me';
-import { Link } from '../router';
+import { Link, navigate } from '../router';
+import { Dialog } from '../components/Dialog';
 import { PROVIDER, shown, when } from '../format';
 import { useList } from '../list';
 
@@ -13,14 +14,16 @@ type Detail = {
   timeline: Array<{ position: number; type: string; at: string; actor: { kind?: string; id?: string } | null; source: { kind?: string; idp?: string; method?: string } | null; fieldChanges: Change[]; cause?: string | null }>;
 };
 
-const EVENT = { PersonProvisioned: 'Created by the identity provider', PersonCreated: 'Added', AttributesChanged: 'Changed', Deactivated: 'Deactivated', Reactivated: 'Reactivated', PersonUnlinked: 'Removed by the identity provider', PersonRelinked: 'Provisioned again' } as Record<string, string>;
+const EVENT = { PersonProvisioned: 'Created by the identity provider', PersonCreated: 'Added', AttributesChanged: 'Changed', Deactivated: 'Deactivated', Reactivated: 'Reactivated', PersonUnlinked: 'Removed by the identity provider', PersonRelinked: 'Provisioned again', PersonErased: 'Erased' } as Record<string, string>;
 const who = (t: Detail['timeline'][number]) => t.source?.kind === 'scim' ? `${t.source.idp ?? 'identity provider'} (SCIM ${t.source.method ?? ''})`.trim()
   : t.source?.kind === 'entra' ? 'Entra ID sync' : t.source?.kind === 'remap' ? 'Mapping change' : t.actor?.kind === 'admin' ? 'An admin' : t.source?.kind ?? 'Muster';
 
 /** A person: fields (locked where a sync owns them), local fields editable, status, groups and the timeline. */
 export function Person({ listId, personId }: { listId: string; personId: string }) {
   const qc = useQueryClient();
-  const { canWrite } = useMe();
+  const { canWrite, isOwner } = useMe();
+  const [erasing, setErasing] = useState(false);
+  const [reason, setReason] = useState('');
   const list = useList(listId);
   const person = useQuery({ queryKey: ['person', listId, personId], queryFn: async () => ok(await api.GET('/api/v1/lists/{id}/people/{personId}', { params: { path: { id: listId, personId } } })) as Detail, refetchInterval: 3_000 });
   const [draft, setDraft] = useState<Record<string, string>>({});
@@ -29,6 +32,11 @@ export function Person({ listId, personId }: { listId: string; personId: string 
   const save = useMutation({
     mutationFn: async (body: { fields?: Record<string, unknown>; status?: 'active' | 'inactive' }) => ok(await api.PATCH('/api/v1/lists/{id}/people/{personId}', { params: { path: { id: listId, personId } }, body })) as { warning?: string },
     onSuccess: async (r) => { setDraft({}); setNotice(r.warning ?? 'Saved.'); await qc.invalidateQueries({ queryKey: ['person', listId, personId] }); await qc.invalidateQueries({ queryKey: ['people', listId] }); },
+  });
+  // erasure (owners): the data key is deleted, the person leaves every read model; back to the roster
+  const erase = useMutation({
+    mutationFn: async () => ok(await api.POST('/api/v1/lists/{id}/people/{personId}/erase', { params: { path: { id: listId, personId } }, body: { reason } })),
+    onSuccess: async () => { await qc.invalidateQueries({ queryKey: ['people', listId] }); navigate(`/lists/${listId}/people`); },
   });
   const p = person.data;
   const fields = list.data?.fields ?? [];
@@ -64,6 +72,21 @@ export function Person({ listId, personId }: { listId: string; personId: string 
             </table>
             {canWrite && fields.some((f) => !locked.has(f.key)) && <button type="submit" disabled={!changed || save.isPending}>Save</button>}
           </form>
+          {isOwner && (
+            <p><button type="button" className="danger" onClick={() => { setReason(''); setErasing(true); }}>Erase personal data</button></p>
+          )}
+          {erasing && (
+            <Dialog title="Erase this person's personal data?" onClose={() => setErasing(false)}>
+              <p>Their data key is deleted: everything they held reads [erased] in the log for good, and they leave the roster. This cannot be undone.</p>
+              <form onSubmit={(e) => { e.preventDefault(); erase.mutate(); }}>
+                <label htmlFor="erase-reason">Reason (recorded with the erasure)</label>
+                <textarea id="erase-reason" value={reason} onChange={(e) => setReason(e.target.value)} required maxLength={500} />
+                {erase.error && <p role="alert" className="error">{erase.error.message}</p>}
+                <button type="button" onClick={() => setErasing(false)}>Cancel</button>{' '}
+                <button type="submit" className="danger" disabled={!reason.trim() || erase.isPending}>Erase</button>
+              </form>
+            </Dialog>
+          )}
           <h3>Groups</h3>
           {p.groups.length ? <ul>{p.groups.map((g) => <li key={g.id}>{shown(g.displayName)}</li>)}</ul> : <p>None.</p>}
           <h3>Timeline</h3>
