@@ -6,7 +6,7 @@
  * over a stale claim. The SCIM ingress translates requests into these calls and back; it does not
  * load, append or retry itself.
  */
-import { streams, type AttributeChange, type CommandContext } from '@muster/contracts';
+import { ERASED, streams, type AttributeChange, type CommandContext } from '@muster/contracts';
 import { WrongExpectedRevisionError } from '@muster/event-store';
 import type { CommandHandler, Handled, Plan } from './command-handler.ts';
 import { conflict, notFound } from './errors.ts';
@@ -176,11 +176,15 @@ export class PersonProvisioning {
     if (!current || current.state.listId !== list.listId || (!current.state.exists && !current.state.erased)) throw notFound('person not found');
     if (current.state.erased) return { erased: false, position: null };
     const scim = current.state.scim ?? {};
+    // the key may be gone already (an erasure cut short after the shred): the identifiers read
+    // [erased], so the reservations are found by their owner instead
+    const shredded = scim.userName === ERASED;
     const extId = externalIdOf(scim);
-    const held = reservationsOf(list.listId, [...identifiersOf(scim, list), ...(extId ? [['externalId', extId] as Identifier] : [])]);
+    const held = shredded ? [] : reservationsOf(list.listId, [...identifiersOf(scim, list), ...(extId ? [['externalId', extId] as Identifier] : [])]);
     await shred(personId);
     const done = await this.handler.handle(stream, personDecider, { type: 'Erase', reason: why.reason, trigger: why.trigger }, ctx);
-    await this.reservations.releaseAll(held, personId, ctx);
+    if (shredded) await this.reservations.releaseAllOwnedBy(list.listId, personId, ctx);
+    else await this.reservations.releaseAll(held, personId, ctx);
     // and out of the groups they were in (`why.groups`: where the read models saw them)
     let position = done.position;
     for (const groupId of why.groups ?? []) {

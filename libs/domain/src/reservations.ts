@@ -1,6 +1,6 @@
 import { isReservationEvent } from '@muster/contracts';
 import { hash } from 'node:crypto';
-import { streams, toNewEvents, type CommandContext, type DomainEvent } from '@muster/contracts';
+import { streamPrefixes, streams, toNewEvents, type CommandContext, type DomainEvent } from '@muster/contracts';
 import type { StreamAppend } from '@muster/event-store';
 import type { CommandHandler } from './command-handler.ts';
 import type { Decider } from './decider.ts';
@@ -112,6 +112,29 @@ export class Reservations {
   /** Release each of `rs` held by `ownerId` (failures ignored: a leftover claim is taken over once stale). */
   async releaseAll(rs: Reservation[], ownerId: string, ctx: CommandContext): Promise<void> {
     await Promise.all(rs.map((r) => this.release(r, ownerId, ctx).catch(() => {})));
+  }
+
+  /**
+   * Release every value of the list `ownerId` holds, found by walking the list's reservation streams
+   * (for when the values themselves are unknown: a person whose data was erased before their
+   * identifiers were released). A walk of the log's reservation events: for that rare recovery only.
+   */
+  async releaseAllOwnedBy(listId: string, ownerId: string, ctx: CommandContext): Promise<number> {
+    const store = this.handler.store;
+    const held = new Map<string, string>();
+    for (let from = -1; ;) {
+      const page = await store.readAll({ fromPosition: from, maxCount: 2_000, filter: { streamPrefixes: [`${streamPrefixes.reservation}${listId}-`], eventTypes: ['ValueReserved'] } });
+      for (const e of page) if (e.data.ownerId === ownerId) held.set(e.streamId, String(e.data.kind));
+      if (page.length < 2_000) break;
+      from = page[page.length - 1].position;
+    }
+    let released = 0;
+    for (const [streamId, kind] of held) {
+      // the value is not needed: only a group name's is written into the event
+      const res = await this.handler.handle(streamId, reservationDecider, { type: 'Release', reservation: { listId, kind: kind as ReservationKind, value: '' }, ownerId }, ctx);
+      released += res.events.length;
+    }
+    return released;
   }
 
   /** The appends that reserve new values (expected no_stream) in the same atomic unit as their owner's events. */

@@ -123,6 +123,33 @@ describe('erasing a person', () => {
     await eventually(async () => expect((await s.admin('GET', `/lists/${l.id}/people/${back.body.id}`)).body.fields.email).toBe('zelda@example.org'));
   });
 
+  it('an erasure cut short after the key was deleted (a crash) is finished by asking again after a restart, identifiers released', async () => {
+    const t = await startStack();
+    let stopped = false;
+    try {
+      const list = await scimList(t, { uniqueIdentifier: 'email' });
+      const id = await createUser(t, list, 'cutshort');
+      await t.running.adapters.vault!.erase([id]); // the shred happened; the append did not
+      const dir = t.dataDir;
+      await t.stop({ keepData: true });
+      stopped = true;
+      // a new process: the person's events read [erased], the read model still knows their identifiers
+      const again = await startStack({}, dir);
+      try {
+        const res = await again.admin('POST', `/lists/${list.id}/people/${id}/erase`, { reason: 'asked again' });
+        expectStatus(res, 200);
+        expect(res.body.alreadyErased).toBe(false);
+        const released = await again.admin('GET', `/audit/events?personId=${id}&type=ValueReleased`);
+        const lines = typeof released.body === 'string' ? released.body.trim().split('\n') : [released.body];
+        expect(lines).toHaveLength(2); // userName and email
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      if (!stopped) await t.stop();
+    }
+  });
+
   it('DELETE of a person on a list with no sync erases them; on a synced list the IdP removes people', async () => {
     const list = (await s.admin('POST', '/lists', { name: 'Visitors' })).body.id;
     expectStatus(await s.admin('POST', `/lists/${list}/fields`, { key: 'fullName', label: 'Full name', type: 'text' }), 201);
