@@ -11,7 +11,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ERASED, SEALED, SEALED_KEY, personalData } from '@muster/contracts';
 import type { EventStore, NewEvent, RecordedEvent } from '@muster/event-store/port';
-import { subjectsToOpen, subjectsToSeal, type PersonalDataVault } from './vault.ts';
+import { mapSections, mapSlot, subjectsToOpen, subjectsToSeal, type PersonalDataVault } from './vault.ts';
 
 export interface RewriteStatement {
   kind: 'muster-log-rewrite';
@@ -50,11 +50,11 @@ function rewriteData(vault: PersonalDataVault, e: RecordedEvent): { data: Json; 
       const { [SEALED_KEY]: _gone, ...rest } = node;
       let out: Json = rest;
       let touched = !!part;
-      for (const slot of section.slots) out = mapPath(out, slot.path, 0, slot.except, (v) => { if (v === undefined || v === null || v === ERASED) return v; if (v !== SEALED) touched = true; return ERASED; }) as Json;
+      for (const slot of section.slots) out = mapSlot(out, slot, 0, (v) => { if (v === undefined || v === null || v === ERASED) return v; if (v !== SEALED) touched = true; return ERASED; }) as Json;
       if (touched) reason = 'erased';
       return out;
     };
-    data = section.at.length ? mapPath(data, [...section.at, '[]'], 0, undefined, (n) => (n && typeof n === 'object' && !Array.isArray(n) ? walk(n as Json) : n)) as Json : walk(data);
+    data = mapSections(data, section, walk);
   }
   // then whatever is still in clear is sealed
   const resealed = vault.seal(e.type, data, e.eventId);
@@ -62,20 +62,6 @@ function rewriteData(vault: PersonalDataVault, e: RecordedEvent): { data: Json; 
   return { data: resealed, reason };
 }
 
-function mapPath(node: unknown, path: string[], i: number, except: readonly string[] | undefined, fn: (v: unknown) => unknown): unknown {
-  if (i === path.length) return fn(node);
-  const seg = path[i];
-  if (seg === '[]') return Array.isArray(node) ? node.map((x) => mapPath(x, path, i + 1, except, fn)) : node;
-  if (!node || typeof node !== 'object' || Array.isArray(node)) return node;
-  const obj = node as Json;
-  if (seg === '*') {
-    const out: Json = {};
-    for (const k of Object.keys(obj)) out[k] = i === path.length - 1 && except?.includes(k) ? obj[k] : mapPath(obj[k], path, i + 1, except, fn);
-    return out;
-  }
-  if (!Object.hasOwn(obj, seg)) return obj;
-  return { ...obj, [seg]: mapPath(obj[seg], path, i + 1, except, fn) };
-}
 
 /**
  * Copies `source` (the old log as stored) into `target` (an empty, hash-chained log), sealing and

@@ -29,7 +29,8 @@ export function withPersonalData(store: EventStore, vault: PersonalDataVault): E
       const data = vault.open(e.type, e.data, e.eventId);
       return data === e.data ? e : { ...e, data };
     });
-    if (!subjects.size && !legacy.size) return done();
+    // the usual case on a hot read path (a projection, a rebuild): every key already cached, no await
+    if (vault.preparedFor(subjects, legacy)) return done();
     return Promise.all([vault.prepare(subjects, false), vault.prepare(legacy, false, { legacy: true })]).then(done);
   };
   const sync = revisionsNow(store);

@@ -35,7 +35,7 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** maps every value at `path` (from segment i) through fn, copying only what changes */
-function mapSlot(node: unknown, slot: Slot, i: number, fn: (v: unknown) => unknown): unknown {
+export function mapSlot(node: unknown, slot: Slot, i: number, fn: (v: unknown) => unknown): unknown {
   const { path } = slot;
   if (i === path.length) return fn(node);
   const seg = path[i];
@@ -64,7 +64,7 @@ function mapSlot(node: unknown, slot: Slot, i: number, fn: (v: unknown) => unkno
 }
 
 /** maps each section node of `data` (the data itself, or each element of the array at `at`) */
-function mapSections(data: Json, section: PersonalSection, fn: (node: Json) => Json): Json {
+export function mapSections(data: Json, section: PersonalSection, fn: (node: Json) => Json): Json {
   if (!section.at.length) return fn(data);
   return mapSlot(data, { path: section.at.concat('[]') }, 0, (n) => (isObject(n) ? fn(n) : n)) as Json;
 }
@@ -121,6 +121,13 @@ export class PersonalDataVault {
   private remember(subject: string, key: Buffer | 'erased' | 'none') {
     if (this.cache.size >= (this.opts.cacheSize ?? 500_000)) this.cache.clear();
     this.cache.set(subject, key);
+  }
+
+  /** whether opening needs no key lookup: every sealed subject's key, and every legacy subject's state, is cached */
+  preparedFor(sealed: Iterable<string>, legacy: Iterable<string>): boolean {
+    for (const s of sealed) { const k = this.cache.get(s); if (k === undefined || k === 'none') return false; }
+    for (const s of legacy) if (!this.cache.has(s)) return false;
+    return true;
   }
 
   /** loads (or, with `create`, makes) the keys of these subjects into the cache */

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { streams, type CommandContext, type Plan } from '@muster/contracts';
-import { DomainError, FEATURE_PLAN, commandHandlerFor, listDecider, load, organisationDecider, planAllows, uniqueIdOf as uniqueIdOfScim, type Fold, type ListState } from '@muster/domain';
+import { DomainError, FEATURE_PLAN, commandHandlerFor, handleCommand, listDecider, tokensDecider, load, organisationDecider, planAllows, uniqueIdOf as uniqueIdOfScim, type Fold, type ListState } from '@muster/domain';
 import type { Bus } from '@muster/bus';
 import type { EventStore } from '@muster/event-store';
 import type { PersonalDataVault } from '@muster/personal-data';
@@ -162,11 +162,24 @@ export function helpers(ctx: AdminContext) {
     return { s: snap.state, list };
   };
 
+  /**
+   * Disconnect the list's sync: SCIM's tokens revoked, or Entra's secret dropped; the people stay.
+   * Returns how many tokens were revoked and the position of the disconnection.
+   */
+  const disconnectSync = async (list: ListState, c: CommandContext): Promise<{ revokedTokens: number; position: number | null }> => {
+    if (!list.sync) throw new DomainError('conflict', 'no sync is connected on this list');
+    const provider = list.sync.provider;
+    const revoked = provider === 'scim' ? (await handleCommand(ctx.store, streams.scimTokens(list.listId), tokensDecider, { type: 'RevokeAll', listId: list.listId }, c)).events.length : 0;
+    const res = await handleCommand(ctx.store, streams.list(list.listId), listDecider, { type: provider === 'scim' ? 'DisconnectScim' : 'DisconnectEntra' }, c);
+    if (provider === 'entra') await ctx.entra.setSecret(list.listId, null).catch(() => {});
+    return { revokedTokens: revoked, position: res.position };
+  };
+
   /** a list that may take new data: not deleted (archived) */
   const writable = (list: ListState): ListState => {
     if (list.archived) throw new DomainError('conflict', 'this list was deleted (archived): it takes no new data');
     return list;
   };
 
-  return { cmd, consistent, projectedToHead, listFor, inList, orgPlan, gate, listView, writable };
+  return { cmd, consistent, projectedToHead, listFor, inList, orgPlan, gate, listView, writable, disconnectSync };
 }

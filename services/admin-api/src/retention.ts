@@ -15,7 +15,7 @@
  */
 import { streams, type CommandContext } from '@muster/contracts';
 import type { EventStore } from '@muster/event-store';
-import { PersonProvisioning, Reservations, commandHandlerFor, listDecider, load } from '@muster/domain';
+import { PersonProvisioning, Reservations, commandHandlerFor, listDecider, load, type CommandHandler } from '@muster/domain';
 import type { PersonalDataVault } from '@muster/personal-data';
 import { readModel, type ProjectionWaiter } from '@muster/read-models';
 import type { ReadStore } from '@muster/read-store';
@@ -23,6 +23,7 @@ import type { ReadStore } from '@muster/read-store';
 export interface RetentionRun { retention: number; listsErased: number; peopleOfDeletedLists: number; errors: string[] }
 
 export class RetentionJob {
+  private readonly handler: CommandHandler;
   private readonly provisioning: PersonProvisioning;
   private running: Promise<RetentionRun> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -31,8 +32,8 @@ export class RetentionJob {
     store: EventStore; readStore: ReadStore; vault: PersonalDataVault | null; projection: ProjectionWaiter;
     now: () => Date; newId: () => string; log: (line: string) => void;
   }) {
-    const handler = commandHandlerFor(d.store);
-    this.provisioning = new PersonProvisioning(handler, new Reservations(handler));
+    this.handler = commandHandlerFor(d.store);
+    this.provisioning = new PersonProvisioning(this.handler, new Reservations(this.handler));
   }
 
   /** every `everyMs` from now on (the first run after one interval) */
@@ -104,8 +105,7 @@ export class RetentionJob {
       if (failed) continue; // the next run tries again before the list is marked erased
       const imports = await readModel(this.d.readStore, 'imports').find({ listId: l._id }, { projection: { _id: 1 } });
       if (this.d.vault) await this.d.vault.erase([`list-${l._id}`, ...imports.map((i) => `import-${i._id}`)]);
-      const handler = commandHandlerFor(this.d.store);
-      await handler.handle(streams.list(l._id), listDecider, { type: 'MarkListErased', people: everyone.length }, this.ctx('LIST_DELETED'));
+      await this.handler.handle(streams.list(l._id), listDecider, { type: 'MarkListErased', people: everyone.length }, this.ctx('LIST_DELETED'));
       out.listsErased++;
     }
     if (out.retention || out.listsErased || out.errors.length) this.d.log(`retention run: ${JSON.stringify(out)}`);

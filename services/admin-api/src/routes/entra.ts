@@ -54,7 +54,7 @@ export const entraRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ctx = app.admin;
   const { store, readStore } = ctx;
-  const { cmd, consistent, listFor, gate } = helpers(ctx);
+  const { cmd, consistent, listFor, gate, disconnectSync } = helpers(ctx);
 
   const view = async (list: ListState) => {
     await consistent();
@@ -124,9 +124,9 @@ export const entraRoutes: FastifyPluginAsync = async (app) => {
   api.delete('/lists/:id/sync/entra', { schema: { tags: ['entra'], response: { 200: R.SyncView }, summary: 'Disconnect Entra directory sync: people are kept, synced fields become editable, the secret is forgotten', params: ListParams } }, async (req) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
-    const res = await handleCommand(store, streams.list(list.listId), listDecider, { type: 'DisconnectEntra' }, cmd(req, p));
-    await ctx.entra.setSecret(list.listId, null).catch(() => {});
-    return { connected: false, peopleKept: true, position: res.position };
+    if (list.sync?.provider !== 'entra') throw new DomainError('conflict', 'Entra directory sync is not connected on this list');
+    const { position } = await disconnectSync(list, cmd(req, p));
+    return { connected: false, peopleKept: true, position };
   });
 
   api.post('/lists/:id/sync/entra/test', {

@@ -8,14 +8,13 @@ import { HttpError } from '@muster/http';
 import { type Filter } from '@muster/read-store';
 import { After, helpers, ListParams } from '../context.ts';
 import { DEFAULT_ORG, requireRole, requireWrite } from '../auth.ts';
-import { tokensDecider } from '@muster/domain';
 import * as R from '../responses.ts';
 
 export const listRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ctx = app.admin;
   const { store, readStore } = ctx;
-  const { cmd, consistent, listFor, listView } = helpers(ctx);
+  const { cmd, consistent, listFor, listView, disconnectSync } = helpers(ctx);
 
   const ListBody = z.object({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).optional(), orgId: z.string().optional() });
   api.post('/lists', { schema: { tags: ['lists'], response: { 201: R.ListView }, summary: 'Create a master list', body: ListBody } }, async (req, reply) => {
@@ -73,11 +72,7 @@ export const listRoutes: FastifyPluginAsync = async (app) => {
     const p = requireRole(req.principal, ['owner']);
     const list = await listFor(p, req.params.id);
     const c = cmd(req, p);
-    if (list.sync && req.query.disconnect === 'true') {
-      if (list.sync.provider === 'scim') await handleCommand(store, streams.scimTokens(list.listId), tokensDecider, { type: 'RevokeAll', listId: list.listId }, c);
-      await handleCommand(store, streams.list(list.listId), listDecider, { type: list.sync.provider === 'scim' ? 'DisconnectScim' : 'DisconnectEntra' }, c);
-      if (list.sync.provider === 'entra') await ctx.entra.setSecret(list.listId, null).catch(() => {});
-    }
+    if (list.sync && req.query.disconnect === 'true') await disconnectSync(list, c);
     const now = req.query.now === 'true';
     const eraseAfter = new Date(ctx.now().getTime() + (now ? 0 : (req.query.graceDays ?? 30) * 86_400_000)).toISOString();
     const res = await handleCommand(store, streams.list(list.listId), listDecider, { type: 'ArchiveList', eraseAfter }, c);

@@ -13,7 +13,7 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ctx = app.admin;
   const { store } = ctx;
-  const { cmd, listFor, gate } = helpers(ctx);
+  const { cmd, listFor, gate, disconnectSync } = helpers(ctx);
 
   // SCIM: the IdP pushes to the list's SCIM base URL with the list's tokens
   api.get('/lists/:id/sync/scim', { schema: { tags: ['sync'], response: { 200: R.SyncView }, summary: "The list's SCIM connection", params: ListParams } }, async (req) => {
@@ -39,8 +39,7 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
     const p = requireWrite(req.principal);
     const list = await listFor(p, req.params.id);
     if (list.sync?.provider !== 'scim') throw new DomainError('conflict', 'SCIM is not connected on this list');
-    const revoked = await handleCommand(store, streams.scimTokens(list.listId), tokensDecider, { type: 'RevokeAll', listId: list.listId }, cmd(req, p));
-    const res = await handleCommand(store, streams.list(list.listId), listDecider, { type: 'DisconnectScim' }, cmd(req, p));
-    return { connected: false, revokedTokens: revoked.events.length, peopleKept: true, position: res.position };
+    const { revokedTokens, position } = await disconnectSync(list, cmd(req, p));
+    return { connected: false, revokedTokens, peopleKept: true, position };
   });
 };
